@@ -1,0 +1,89 @@
+"""Built-in checks for hooks: a health gate and HTTP smoke checks through the service proxy.
+
+Both read the API server only, so they behave the same on a real cluster and on the sandbox.
+Use them as ``{python: "globepay_tasks.checks:healthy"}`` and friends.
+"""
+
+from __future__ import annotations
+
+from . import kubectl
+from .config import Environment
+from .hooks import CheckFailed, HookContext
+
+
+def _available(obj: dict) -> tuple[bool, str]:
+    kind, name = obj["kind"], obj["metadata"]["name"]
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    generation = obj["metadata"].get("generation", 0)
+    if status.get("observedGeneration", 0) < generation:
+        return False, f"{kind.lower()}/{name}: not yet observed"
+    if kind == "Deployment":
+        want = spec.get("replicas", 1)
+        have = min(status.get("availableReplicas", 0), status.get("updatedReplicas", 0))
+        return have >= want, f"deployment/{name}: {have}/{want} available"
+    if kind == "StatefulSet":
+        want = spec.get("replicas", 1)
+        have = min(status.get("readyReplicas", 0), status.get("updatedReplicas", 0))
+        return have >= want, f"statefulset/{name}: {have}/{want} ready"
+    if kind == "DaemonSet":
+        want = status.get("desiredNumberScheduled", 0)
+        have = min(status.get("numberAvailable", 0), status.get("updatedNumberScheduled", 0))
+        return have >= want, f"daemonset/{name}: {have}/{want} available"
+    conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    if conditions.get("Failed") == "True":
+        return False, f"job/{name}: failed"
+    return True, f"job/{name}: {'complete' if conditions.get('Complete') == 'True' else 'running'}"
+
+
+def check_health(context: HookContext, env: Environment) -> str:
+    """Every workload of ``env`` available, read from the API; raises `CheckFailed`."""
+    result = context.runner.run(kubectl.get_workloads(context.target(env)))
+    if not result.ok:
+        raise CheckFailed(f"{env.name}: cannot read workloads: {result.error_line()}")
+    objects = kubectl.parse_list(result.stdout)
+    if not objects:
+        raise CheckFailed(f"{env.name}: no workloads in namespace {env.namespace}")
+    verdicts = [_available(obj) for obj in objects]
+    bad = [text for ok, text in verdicts if not ok]
+    if bad:
+        raise CheckFailed(f"{env.name} not healthy: {'; '.join(bad)}")
+    return f"{env.name}: {len(verdicts)} workloads available"
+
+
+def check_smoke(context: HookContext, env: Environment) -> str:
+    """GET each configured service path through the API server's service proxy."""
+    checks = context.settings.smoke_checks
+    if not checks:
+        return "no smoke checks configured"
+    for check in checks:
+        path = kubectl.service_proxy_path(env.namespace, check.service, check.port, check.path)
+        result = context.runner.run(kubectl.get_raw(context.target(env), path))
+        where = f"{env.name} {check.service}:{check.port}{check.path}"
+        if not result.ok:
+            raise CheckFailed(f"smoke {where} failed: {result.error_line()}")
+        context.say(f"smoke {where} ok")
+    return f"{env.name}: {len(checks)} smoke checks passed"
+
+
+def healthy(context: HookContext) -> str:
+    """Health gate for the environment being promoted."""
+    return check_health(context, context.env)
+
+
+def smoke(context: HookContext) -> str:
+    """Smoke checks for the environment being promoted."""
+    return check_smoke(context, context.env)
+
+
+def previous_healthy(context: HookContext) -> str:
+    """Health gate for the environment before this one in ``order`` (none: passes)."""
+    if context.previous is None:
+        return "no previous environment"
+    return check_health(context, context.previous)
+
+
+def previous_smoke(context: HookContext) -> str:
+    """Smoke checks for the environment before this one in ``order`` (none: passes)."""
+    if context.previous is None:
+        return "no previous environment"
+    return check_smoke(context, context.previous)

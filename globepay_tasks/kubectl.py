@@ -1,0 +1,156 @@
+"""Pure kubectl argument-list builders and output parsers: no I/O happens here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import yaml
+
+#: Kinds whose rollout the tasks wait for and undo.
+ROLLOUT_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+WORKLOAD_KINDS = (*ROLLOUT_KINDS, "Job")
+RESOURCE_OF_KIND = {
+    "Deployment": "deployment",
+    "StatefulSet": "statefulset",
+    "DaemonSet": "daemonset",
+    "Job": "job",
+}
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where kubectl talks: the binary, kubeconfig, context and namespace of one environment."""
+
+    kubectl: str
+    namespace: str
+    context: str | None = None
+    kubeconfig: str | None = None
+
+    def base(self, *, namespaced: bool = True) -> list[str]:
+        argv = [self.kubectl]
+        if self.kubeconfig:
+            argv += ["--kubeconfig", self.kubeconfig]
+        if self.context:
+            argv += ["--context", self.context]
+        if namespaced:
+            argv += ["--namespace", self.namespace]
+        return argv
+
+
+@dataclass(frozen=True, order=True)
+class WorkloadRef:
+    """A workload by kind and name, e.g. ``deployment/backend``."""
+
+    kind: str
+    name: str
+
+    @property
+    def ref(self) -> str:
+        return f"{RESOURCE_OF_KIND[self.kind]}/{self.name}"
+
+    @property
+    def can_roll_back(self) -> bool:
+        return self.kind in ROLLOUT_KINDS
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+def kustomize(kubectl: str, overlay: str) -> list[str]:
+    return [kubectl, "kustomize", overlay]
+
+
+def apply_file(target: Target, path: str) -> list[str]:
+    """``kubectl apply -f PATH``: the rendered manifest, applied client-side."""
+    return [*target.base(), "apply", "-f", path]
+
+
+def apply_kustomize(target: Target, overlay: str) -> list[str]:
+    return [*target.base(), "apply", "-k", overlay]
+
+
+def diff_kustomize(target: Target, overlay: str) -> list[str]:
+    return [*target.base(), "diff", "-k", overlay]
+
+
+def diff_file(target: Target, path: str) -> list[str]:
+    return [*target.base(), "diff", "-f", path]
+
+
+def get_workloads(target: Target) -> list[str]:
+    """One call listing every workload of the namespace as JSON."""
+    return [*target.base(), "get", "deployments,statefulsets,daemonsets,jobs", "--output", "json"]
+
+
+def get_object(target: Target, resource: str, name: str) -> list[str]:
+    return [*target.base(), "get", resource, name, "--output", "json"]
+
+
+def rollout_status(target: Target, workload: WorkloadRef, timeout: float) -> list[str]:
+    return [*target.base(), "rollout", "status", workload.ref, f"--timeout={_seconds(timeout)}"]
+
+
+def wait_job(target: Target, name: str, condition: str, timeout: float) -> list[str]:
+    return [
+        *target.base(), "wait", f"--for=condition={condition}", f"job/{name}",
+        f"--timeout={_seconds(timeout)}",
+    ]
+
+
+def rollout_undo(
+    target: Target, workload: WorkloadRef, to_revision: int | None = None
+) -> list[str]:
+    argv = [*target.base(), "rollout", "undo", workload.ref]
+    if to_revision is not None:
+        argv.append(f"--to-revision={to_revision}")
+    return argv
+
+
+def get_raw(target: Target, path: str) -> list[str]:
+    return [*target.base(namespaced=False), "get", "--raw", path]
+
+
+def service_proxy_path(namespace: str, service: str, port: str, path: str) -> str:
+    return f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy{path}"
+
+
+def _seconds(timeout: float) -> str:
+    return f"{max(1, int(round(timeout)))}s"
+
+
+def parse_manifest(text: str) -> list[dict]:
+    """The objects of a multi-document YAML manifest (empty documents dropped)."""
+    return [doc for doc in yaml.safe_load_all(text) if isinstance(doc, dict)]
+
+
+def workloads_in(objects: Iterable[dict]) -> list[WorkloadRef]:
+    """The workloads among rendered objects, in render order."""
+    return [
+        WorkloadRef(obj["kind"], obj["metadata"]["name"])
+        for obj in objects
+        if obj.get("kind") in WORKLOAD_KINDS and obj.get("metadata", {}).get("name")
+    ]
+
+
+def parse_list(text: str) -> list[dict]:
+    """The items of ``kubectl get -o json`` output (a List or a single object)."""
+    data = json.loads(text or "{}")
+    if data.get("kind", "").endswith("List") or "items" in data:
+        return list(data.get("items") or [])
+    return [data] if data else []
+
+
+def images_of(obj: dict) -> dict[str, str]:
+    """Container name -> image of a workload's pod template."""
+    spec = obj.get("spec", {}).get("template", {}).get("spec", {})
+    return {c["name"]: c.get("image", "") for c in spec.get("containers", [])}
+
+
+def join_argv(argv: Sequence[str]) -> str:
+    """A shell-quoted rendering of an argument list, for display and for remote shells."""
+    import shlex
+
+    return shlex.join(argv)

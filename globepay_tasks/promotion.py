@@ -1,0 +1,422 @@
+"""Promotion logic: preflight, the chain, hooks as gates, and rollback decisions.
+
+No Invoke imports here: everything runs through a `Runner` and reports through `Progress`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import workloads
+from .config import Environment, Settings
+from .errors import (
+    ClusterError,
+    ConfigError,
+    HookFailed,
+    Interrupted,
+    PromotionError,
+    RollbackFailed,
+    RolloutFailed,
+)
+from .hooks import HookContext, HookResult, run_hook
+from .kubectl import Target, WorkloadRef, apply_kustomize
+from .progress import Progress
+from .runner import Runner, clear_interrupt
+from .workloads import Rendered, WorkloadState
+
+
+@dataclass
+class WorkloadChange:
+    """One workload before and after this run's apply."""
+
+    ref: WorkloadRef
+    before: WorkloadState
+    after: WorkloadState
+
+    @property
+    def created(self) -> bool:
+        return not self.before.exists and self.after.exists
+
+    @property
+    def changed(self) -> bool:
+        return self.created or (self.before.exists and self.before.template != self.after.template)
+
+
+@dataclass
+class EnvResult:
+    """What happened to one environment in this run (the summary's and report's row)."""
+
+    env: str
+    action: str
+    outcome: str = "not started"
+    seconds: float = 0.0
+    reason: str = ""
+    exit_code: int = 0
+    changes: list[WorkloadChange] = field(default_factory=list)
+    rolled_back: list[str] = field(default_factory=list)
+    hooks: list[HookResult] = field(default_factory=list)
+    revisions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    images: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def needs_confirmation(envs: Iterable[Environment], yes: bool) -> list[Environment]:
+    """The environments that must be confirmed before this run changes them."""
+    return [] if yes else [env for env in envs if env.confirm]
+
+
+def check_namespaces(env: Environment, rendered: Rendered) -> None:
+    """Refuse an overlay that would write outside the environment's namespace."""
+    for obj in rendered.objects:
+        kind, meta = obj.get("kind", "?"), obj.get("metadata") or {}
+        if kind == "Namespace":
+            if meta.get("name") != env.namespace:
+                raise ConfigError(
+                    f"{env.name}: overlay {env.overlay} creates Namespace {meta.get('name')!r}, "
+                    f"but the environment's namespace is {env.namespace!r}"
+                )
+            continue
+        namespace = meta.get("namespace")
+        if namespace and namespace != env.namespace:
+            raise ConfigError(
+                f"{env.name}: overlay {env.overlay} renders {kind}/{meta.get('name')} into "
+                f"namespace {namespace!r}, not {env.namespace!r}; nothing was applied"
+            )
+
+
+class Promoter:
+    """Deploys environments one at a time and undoes exactly what a failed run changed."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        runner: Runner,
+        progress: Progress,
+        *,
+        project_root: Path,
+        rollback_on_failure: bool = True,
+        images: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.runner = runner
+        self.progress = progress
+        self.project_root = project_root
+        self.rollback_on_failure = rollback_on_failure
+        self.images = dict(images or {})
+        self.results: list[EnvResult] = []
+        self._stack = ExitStack()
+
+    def __enter__(self) -> Promoter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def target(self, env: Environment) -> Target:
+        return Target(self.settings.kubectl, env.namespace, env.context, self.settings.kubeconfig)
+
+    # -- preflight -------------------------------------------------------------------------
+
+    def render(self, env: Environment) -> Rendered:
+        """Render one environment (with this run's images) and check where it would write."""
+        overlay = Path(env.overlay)
+        if not overlay.is_absolute():
+            overlay = self.project_root / overlay
+        plain = workloads.render(self.runner, self.settings.kubectl, str(overlay))
+        rendered = plain
+        if self.images:
+            directory = self._stack.enter_context(workloads.kustomization_for(
+                overlay, self.images, workloads.rendered_images(plain)))
+            with_images = workloads.render(self.runner, self.settings.kubectl, directory)
+            rendered = Rendered(str(overlay), with_images.objects, with_images.workloads,
+                                directory)
+        check_namespaces(env, rendered)
+        if not rendered.workloads:
+            raise ConfigError(f"{env.name}: overlay {env.overlay} renders no workloads")
+        return rendered
+
+    def preflight(self, envs: Sequence[Environment]) -> dict[str, Rendered]:
+        """Render every environment before any is touched; the first failure stops all."""
+        rendered = {}
+        for env in envs:
+            try:
+                rendered[env.name] = self.render(env)
+            except ConfigError as error:
+                message = error.message
+                if not message.startswith(f"{env.name}:"):
+                    message = f"{env.name}: {message}"
+                raise ConfigError(f"preflight failed, nothing was changed: {message}") from None
+            names = ", ".join(str(ref) for ref in rendered[env.name].workloads)
+            self.progress.step(env.name, "preflight", f"renders {names}")
+        return rendered
+
+    # -- deploy ----------------------------------------------------------------------------
+
+    def deploy_chain(self, envs: Sequence[Environment]) -> list[EnvResult]:
+        """Preflight, then each environment in order; the first failure stops the chain."""
+        rendered = self.preflight(envs)
+        for env in envs:
+            self.deploy(env, rendered[env.name])
+        return self.results
+
+    def deploy(self, env: Environment, rendered: Rendered) -> EnvResult:
+        """Hooks, apply, wait, hooks; on failure undo what changed and raise."""
+        started = time.monotonic()
+        result = EnvResult(env.name, "deploy")
+        self.results.append(result)
+        target = self.target(env)
+        context = env.context or "(current context)"
+        self.progress.header(
+            f"{env.name}: namespace {env.namespace}, context {context}, "
+            f"{len(rendered.workloads)} workloads"
+        )
+        changes: list[WorkloadChange] | None = None
+        before: dict[WorkloadRef, WorkloadState] = {}
+        try:
+            self._hooks(env, "pre", result)
+            rollout_refs = list(rendered.workloads)
+            before = workloads.capture(self.runner, target, rollout_refs)
+            applied = self._apply(env, target, rendered)
+            after = workloads.capture(self.runner, target, rollout_refs)
+            changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in rollout_refs]
+            result.changes = changes
+            if applied is not None:
+                self._fail(env, target, result, changes, applied)
+            self._describe_changes(env, changes)
+            self._wait(env, target, rendered.workloads, result, changes)
+            self._hooks(env, "post", result, changes)
+            self._finish(env, target, result, changes, "succeeded")
+        except KeyboardInterrupt:
+            clear_interrupt()
+            self.progress.step(env.name, "interrupted", "stopping", "fail")
+            if changes is None and before:
+                after = workloads.capture(self.runner, target, list(before))
+                changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in before]
+            self._fail(env, target, result, changes or [], Interrupted(
+                f"{env.name}: interrupted"))
+        except PromotionError as error:
+            if not result.reason:
+                result.outcome, result.reason, result.exit_code = (
+                    "failed", error.message, error.exit_code)
+            raise
+        finally:
+            result.seconds = time.monotonic() - started
+        return result
+
+    def _apply(self, env: Environment, target: Target,
+               rendered: Rendered) -> RolloutFailed | None:
+        """Apply the overlay; the error to fail with (after undoing) if the server refused."""
+        self.progress.step(env.name, "apply", f"kubectl apply -k {rendered.overlay}")
+        outcome = self.runner.run(
+            apply_kustomize(target, rendered.kustomization),
+            on_line=lambda line: self.progress.output(env.name, "apply", line),
+        )
+        if outcome.ok:
+            return None
+        self.progress.step(env.name, "apply failed", outcome.error_line(), "fail")
+        return RolloutFailed(f"{env.name}: apply failed: {outcome.error_line()}")
+
+    def _describe_changes(self, env: Environment, changes: list[WorkloadChange]) -> None:
+        if self.runner.dry_run:
+            return
+        changed = [str(c.ref) for c in changes if c.changed]
+        unchanged = [str(c.ref) for c in changes if not c.changed]
+        text = f"changed: {', '.join(changed) or 'none'}"
+        if unchanged:
+            text += f"; unchanged: {', '.join(unchanged)}"
+        self.progress.step(env.name, "changes", text)
+
+    def _wait(self, env: Environment, target: Target, refs: Sequence[WorkloadRef],
+              result: EnvResult, changes: list[WorkloadChange]) -> None:
+        self.progress.step(env.name, "wait", f"{len(refs)} workloads, timeout {env.timeout:g}s")
+        outcomes = workloads.wait_all(
+            self.runner, target, refs, env.timeout,
+            on_line=lambda ref, line: self.progress.output(env.name, ref.name, line),
+        )
+        failures = [o for o in outcomes if not o.ok]
+        for outcome in outcomes:
+            if outcome.ok:
+                self.progress.step(env.name, "ready", f"{outcome.ref} ({outcome.seconds:.1f}s)",
+                                   "ok")
+        if failures:
+            first = failures[0]
+            self.progress.step(env.name, "rollout failed", f"{first.ref}: {first.message}",
+                               "fail")
+            self._fail(env, target, result, changes, RolloutFailed(
+                f"{env.name}: {first.ref} did not roll out: {first.message}"))
+
+    def _hooks(self, env: Environment, phase: str, result: EnvResult,
+               changes: list[WorkloadChange] | None = None) -> None:
+        hooks = env.pre_promotion if phase == "pre" else env.post_promotion
+        if not hooks:
+            return
+        context = HookContext(self.settings, env, self.settings.previous(env.name), phase,
+                              self.runner, self.progress)
+        for hook in hooks:
+            self.progress.step(env.name, f"{phase} hook", hook.label)
+            outcome = run_hook(hook, context)
+            result.hooks.append(outcome)
+            status = "ok" if outcome.ok else "fail"
+            self.progress.step(env.name, f"{phase} hook", f"{hook.label}: {outcome.message}",
+                               status)
+            if outcome.ok:
+                continue
+            error = HookFailed(f"{env.name}: {phase}-promotion hook {hook.label!r} failed: "
+                               f"{outcome.message}")
+            if phase == "pre":
+                error.message += "; nothing was changed"
+                result.outcome, result.reason, result.exit_code = (
+                    "failed", error.message, error.exit_code)
+                raise error
+            self._fail(env, self.target(env), result, changes or [], error)
+
+    # -- failure and rollback ----------------------------------------------------------------
+
+    def _fail(self, env: Environment, target: Target, result: EnvResult,
+              changes: list[WorkloadChange], error: PromotionError) -> None:
+        """Undo what this run changed (unless told not to), record, and raise ``error``."""
+        undoable = [c for c in changes if c.changed and c.before.exists and c.ref.can_roll_back]
+        created = [c for c in changes if c.created]
+        result.reason, result.exit_code = error.message, error.exit_code
+        if created:
+            names = ", ".join(str(c.ref) for c in created)
+            self.progress.step(env.name, "rollback", f"{names} created by this run, left in place",
+                               "warn")
+        if not undoable:
+            result.outcome = "failed"
+            if changes and not self.runner.dry_run:
+                self.progress.step(env.name, "rollback", "nothing this run changed to undo")
+            raise error
+        if not self.rollback_on_failure:
+            result.outcome = "failed, not rolled back"
+            names = ", ".join(str(c.ref) for c in undoable)
+            self.progress.step(env.name, "rollback",
+                               f"--no-rollback: {names} left as they are", "warn")
+            error.message += f"; left as is (--no-rollback): {names}"
+            raise error
+        try:
+            self._undo(env, target, undoable, result)
+        except RollbackFailed as failure:
+            result.outcome, result.exit_code = "rollback failed", failure.exit_code
+            result.reason = f"{error.message}; {failure.message}"
+            raise RollbackFailed(result.reason) from None
+        result.outcome = "rolled back"
+        error.message += f"; rolled back {', '.join(result.rolled_back)}"
+        result.reason = error.message
+        raise error
+
+    def _undo(self, env: Environment, target: Target, undoable: list[WorkloadChange],
+              result: EnvResult) -> None:
+        failed = []
+        undone = []
+        for change in undoable:
+            revision = int(change.before.revision) if (
+                change.ref.kind == "Deployment" and change.before.revision.isdigit()) else None
+            outcome = workloads.undo(self.runner, target, change.ref, revision)
+            if outcome.ok:
+                undone.append(change.ref)
+                to = f" to revision {revision}" if revision else ""
+                self.progress.step(env.name, "rollback", f"{change.ref} rolled back{to}")
+            else:
+                failed.append(f"{change.ref}: {outcome.error_line()}")
+        if undone:
+            outcomes = workloads.wait_all(
+                self.runner, target, undone, env.timeout,
+                on_line=lambda ref, line: self.progress.output(env.name, ref.name, line))
+            failed += [f"{o.ref}: {o.message}" for o in outcomes if not o.ok]
+            result.rolled_back = [str(o.ref) for o in outcomes if o.ok]
+        if failed:
+            message = (f"ROLLBACK FAILED in {env.name} (namespace {env.namespace}): "
+                       f"{'; '.join(failed)}. The environment needs attention: check "
+                       f"`kubectl rollout history` and `invoke status --env {env.name}`")
+            self.progress.step(env.name, "rollback", message, "fail")
+            raise RollbackFailed(message)
+        self.progress.step(env.name, "rollback", f"done: {', '.join(result.rolled_back)}", "ok")
+
+    def _finish(self, env: Environment, target: Target, result: EnvResult,
+                changes: list[WorkloadChange], outcome: str) -> None:
+        result.outcome = "dry run" if self.runner.dry_run else outcome
+        if self.runner.dry_run:
+            return
+        final = workloads.capture(self.runner, target, [c.ref for c in changes])
+        for change in changes:
+            state = final[change.ref]
+            result.revisions[str(change.ref)] = (change.before.revision, state.revision)
+            result.images[str(change.ref)] = dict(state.images)
+        self.progress.step(env.name, "done", outcome, "ok")
+
+    # -- manual rollback ---------------------------------------------------------------------
+
+    def rollback(self, env: Environment, *, to_revision: int | None = None,
+                 only: str | None = None) -> EnvResult:
+        """``kubectl rollout undo`` for the env's workloads, waited on, with a summary."""
+        started = time.monotonic()
+        result = EnvResult(env.name, "rollback")
+        self.results.append(result)
+        target = self.target(env)
+        self.progress.header(f"{env.name}: rollback in namespace {env.namespace}")
+        try:
+            if self.runner.dry_run:
+                if not only:
+                    self.progress.step(env.name, "rollback",
+                                       "every Deployment, StatefulSet and DaemonSet of the "
+                                       "namespace (listed at run time)")
+                refs = [WorkloadRef("Deployment", only)] if only else []
+                for ref in refs:
+                    workloads.undo(self.runner, target, ref, to_revision)
+                result.outcome = "dry run"
+                return result
+            states = [s for s in workloads.list_workloads(self.runner, target)
+                      if s.ref.can_roll_back]
+            if only:
+                states = [s for s in states if s.ref.name == only]
+                if not states:
+                    raise ConfigError(f"--only {only}: {env.name} has no workload {only!r}")
+            if not states:
+                raise ConfigError(f"{env.name}: no workloads to roll back in {env.namespace}")
+            undone, skipped = [], []
+            for state in states:
+                outcome = workloads.undo(self.runner, target, state.ref, to_revision)
+                line = outcome.error_line()
+                if outcome.ok and "skipped rollback" not in outcome.stdout:
+                    undone.append(state)
+                    self.progress.step(env.name, "rollback", f"{state.ref}: {line}")
+                else:
+                    skipped.append(f"{state.ref}: {line}")
+                    self.progress.step(env.name, "skipped", f"{state.ref}: {line}", "warn")
+            if not undone:
+                raise ConfigError(f"{env.name}: nothing could be rolled back ("
+                                  f"{'; '.join(skipped)})")
+            outcomes = workloads.wait_all(
+                self.runner, target, [s.ref for s in undone], env.timeout,
+                on_line=lambda ref, line: self.progress.output(env.name, ref.name, line))
+            bad = [f"{o.ref}: {o.message}" for o in outcomes if not o.ok]
+            final = workloads.capture(self.runner, target, [s.ref for s in undone])
+            for state in undone:
+                now = final[state.ref]
+                result.revisions[str(state.ref)] = (state.revision, now.revision)
+                result.images[str(state.ref)] = dict(now.images)
+                self.progress.step(env.name, "rolled back",
+                                   f"{state.ref}: revision {state.revision} -> {now.revision}",
+                                   "ok")
+            result.rolled_back = [str(s.ref) for s in undone]
+            if bad:
+                raise RollbackFailed(f"ROLLBACK FAILED in {env.name}: {'; '.join(bad)}")
+            result.outcome = "rolled back"
+            return result
+        except KeyboardInterrupt:
+            clear_interrupt()
+            raise Interrupted(f"{env.name}: rollback interrupted; check "
+                              f"`invoke status --env {env.name}`") from None
+        except PromotionError as error:
+            result.outcome, result.reason, result.exit_code = (
+                "failed", error.message, error.exit_code)
+            raise
+        finally:
+            result.seconds = time.monotonic() - started
+
+
+__all__ = ["ClusterError", "EnvResult", "Promoter", "WorkloadChange", "needs_confirmation"]

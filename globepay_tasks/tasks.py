@@ -1,0 +1,305 @@
+"""Invoke tasks: a thin layer over `globepay_tasks.promotion` (the only module with ``@task``)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from invoke import Collection, Context, task
+from invoke.exceptions import Exit
+
+from . import config as config_module
+from . import workloads
+from .config import Environment, Settings, load_settings
+from .errors import ConfigError, PromotionError
+from .progress import Progress
+from .promotion import Promoter, needs_confirmation
+from .report import build_report, print_summary, write_report
+from .runner import Runner, request_interrupt
+from .validation import check_revision, check_workload_name
+
+DEPLOY_HELP = {
+    "dry-run": "print the commands in order and touch no cluster",
+    "yes": "answer yes to confirmation (needed for confirm: true envs without a terminal)",
+    "no-rollback": "on failure, leave the environment as it is instead of rolling back",
+    "image": "NAME=REF: use this image for the container image named NAME (repeatable)",
+    "report": "write a JSON report of the run to this file",
+}
+
+
+def settings_of(c: Context) -> Settings:
+    return load_settings(c.config.get("globepay"))
+
+
+def project_root(c: Context) -> Path:
+    prefix = getattr(c.config, "_project_prefix", None)
+    return Path(prefix) if prefix else Path.cwd()
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) is handled like Ctrl-C: stop, roll back, exit 130."""
+
+    def handler(signum: int, frame: Any) -> None:
+        request_interrupt()
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _confirm(envs: list[Environment], yes: bool, dry_run: bool) -> None:
+    pending = [] if dry_run else needs_confirmation(envs, yes)
+    if not pending:
+        return
+    names = ", ".join(env.name for env in pending)
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{names} requires confirmation: pass --yes (no terminal to ask on)")
+    for env in pending:
+        answer = input(f"Change {env.name} (namespace {env.namespace}, context "
+                       f"{env.context or 'current'})? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            raise ConfigError(f"{env.name}: not confirmed, nothing was changed")
+
+
+def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], object],
+         *, dry_run: bool = False, rollback: bool = True, images: list[str] | None = None) -> None:
+    """Build the promoter, run ``body``, print the summary, write the report, map errors to
+    exit codes (`invoke.exceptions.Exit`)."""
+    progress = Progress()
+    runner = Runner(c, dry_run=dry_run, announce=progress.write)
+    exit_code, message = 0, ""
+    promoter = None
+    try:
+        settings = settings_of(c)
+        overrides = workloads.parse_image_overrides(images or [])
+        promoter = Promoter(settings, runner, progress, project_root=project_root(c),
+                            rollback_on_failure=rollback, images=overrides)
+        with promoter, _terminate_as_interrupt():
+            body(promoter)
+    except PromotionError as error:
+        exit_code, message = error.exit_code, error.message
+    except KeyboardInterrupt:
+        exit_code, message = 130, "interrupted"
+    results = promoter.results if promoter else []
+    print_summary(progress, results)
+    if report:
+        write_report(report, build_report(name, sys.argv, progress, results, exit_code, message))
+    if exit_code:
+        raise Exit(f"error: {message}", code=exit_code)
+
+
+def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
+            image: list[str] | None, report: str | None) -> None:
+    def body(promoter: Promoter) -> None:
+        env = promoter.settings.environment(env_name)
+        rendered = promoter.preflight([env])[env.name]
+        _confirm([env], yes, dry_run)
+        promoter.deploy(env, rendered)
+
+    _run(c, "deploy", report, body, dry_run=dry_run, rollback=not no_rollback, images=image)
+
+
+@task(help={"env": "environment to deploy (a name under globepay.environments)", **DEPLOY_HELP},
+      iterable=["image"])
+def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, report=None):
+    """Deploy one environment: hooks, kubectl apply -k, wait for every workload, hooks."""
+    _deploy(c, env, dry_run, yes, no_rollback, image, report)
+
+
+def _deploy_task(env_name: str) -> Any:
+    def body(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None):
+        _deploy(c, env_name, dry_run, yes, no_rollback, image, report)
+
+    body.__doc__ = f"Deploy {env_name}: the same as deploy --env {env_name}."
+    body.__name__ = f"deploy_{env_name}"
+    return task(body, name=f"deploy-{env_name}", help=DEPLOY_HELP, iterable=["image"])
+
+
+deploy_dev = _deploy_task("dev")
+deploy_staging = _deploy_task("staging")
+deploy_prod = _deploy_task("prod")
+
+
+@task(help=DEPLOY_HELP, iterable=["image"])
+def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None):
+    """Promote through every environment of globepay.order; the first failure stops the chain."""
+
+    def body(promoter: Promoter) -> None:
+        chain = list(promoter.settings.chain())
+        rendered = promoter.preflight(chain)
+        _confirm(chain, yes, dry_run)
+        for env in chain:
+            promoter.deploy(env, rendered[env.name])
+
+    _run(c, "deploy-all", report, body, dry_run=dry_run, rollback=not no_rollback, images=image)
+
+
+@task(help={
+    "env": "environment to roll back",
+    "to-revision": "roll back to this revision instead of the previous one",
+    "only": "roll back only this workload (by name)",
+    "yes": DEPLOY_HELP["yes"],
+    "dry-run": DEPLOY_HELP["dry-run"],
+    "report": DEPLOY_HELP["report"],
+})
+def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, report=None):
+    """Roll back an environment's workloads with kubectl rollout undo, and wait for them."""
+
+    def body(promoter: Promoter) -> None:
+        target_env = promoter.settings.environment(env)
+        revision = check_revision(to_revision) if to_revision is not None else None
+        workload = check_workload_name(only) if only is not None else None
+        _confirm([target_env], yes, dry_run)
+        promoter.rollback(target_env, to_revision=revision, only=workload)
+
+    _run(c, "rollback", report, body, dry_run=dry_run)
+
+
+@task(help={"env": "environment to compare with its overlay"})
+def diff(c, env):
+    """Show what deploy would change (kubectl diff -k); differences are not an error."""
+
+    def body(promoter: Promoter) -> None:
+        target_env = promoter.settings.environment(env)
+        rendered = promoter.render(target_env)
+        from .kubectl import diff_kustomize
+
+        result = promoter.runner.run(diff_kustomize(promoter.target(target_env),
+                                                    rendered.kustomization))
+        sys.stdout.write(result.stdout)
+        if result.exit_code > 1:
+            raise ConfigError(f"{env}: kubectl diff failed: {result.error_line()}")
+        promoter.progress.step(env, "diff", "differences shown above" if result.exit_code
+                               else "no differences")
+
+    _run(c, "diff", None, body)
+
+
+@task
+def validate(c):
+    """Render every environment of globepay.order and check where it would write."""
+
+    def body(promoter: Promoter) -> None:
+        promoter.preflight(list(promoter.settings.chain()))
+
+    _run(c, "validate", None, body)
+
+
+@task(help={"env": "only this environment", "json": "print JSON instead of a table"})
+def status(c, env=None, json_=False):
+    """Show each environment's workloads: image, ready/desired, revision."""
+    settings = _settings_or_exit(c)
+    runner = Runner(c)
+    envs = [settings.environment(env)] if env else list(settings.chain())
+    data: dict[str, Any] = {}
+    failed = False
+    for item in envs:
+        target = Promoter(settings, runner, Progress(), project_root=project_root(c)).target(item)
+        try:
+            states = workloads.list_workloads(runner, target)
+        except PromotionError as error:
+            data[item.name] = {"error": error.message}
+            failed = True
+            continue
+        data[item.name] = {
+            "namespace": item.namespace,
+            "workloads": [
+                {"workload": str(s.ref), "images": dict(s.images), "ready": s.ready,
+                 "revision": s.revision} for s in states
+            ],
+        }
+    if json_:
+        print(json.dumps(data, indent=2))
+    else:
+        for name, info in data.items():
+            print(f"== {name} ({info.get('namespace', '?')})")
+            if "error" in info:
+                print(f"  error: {info['error']}")
+                continue
+            for row in info["workloads"] or [{"workload": "(no workloads)", "images": {},
+                                              "ready": "", "revision": ""}]:
+                images = ",".join(row["images"].values())
+                print(f"  {row['workload']:<28} {row['ready']:<7} rev {row['revision']:<4} "
+                      f"{images}")
+    if failed:
+        raise Exit("error: could not read every environment", code=1)
+
+
+
+
+def _settings_or_exit(c: Context) -> Settings:
+    try:
+        return settings_of(c)
+    except PromotionError as error:
+        raise Exit(f"error: {error.message}", code=error.exit_code) from None
+
+
+# -- sandbox -------------------------------------------------------------------------------
+
+SANDBOX_DIR = ".sandbox"
+
+
+@task(help={
+    "rollout-seconds": "simulated seconds a workload takes to roll out (default 5)",
+    "time-scale": "run the simulated clock this many times faster than real time",
+    "port": "port to listen on (default: a free one)",
+})
+def sandbox_up(c, rollout_seconds=5.0, time_scale=1.0, port=0):
+    """Start the local sandbox cluster in the background (.sandbox/) for dev, staging, prod."""
+    from .sandbox import process
+
+    state = project_root(c) / SANDBOX_DIR
+    pid, kubeconfig = process.start_background(
+        state, rollout_seconds=float(rollout_seconds), time_scale=float(time_scale),
+        port=int(port))
+    settings = _settings_or_exit(c)
+    overlay = {"globepay": {"kubeconfig": str(kubeconfig), "environments": {
+        name: {"context": f"globepay-{name}"} for name in settings.environments}}}
+    import yaml
+
+    (state / "invoke.yaml").write_text(yaml.safe_dump(overlay, sort_keys=False))
+    print(f"sandbox running (pid {pid}); kubeconfig {kubeconfig}")
+    print(f"use it with: invoke -f {SANDBOX_DIR}/invoke.yaml deploy-all --yes")
+
+
+@task
+def sandbox_down(c):
+    """Stop the local sandbox cluster started by sandbox.up."""
+    from .sandbox import process
+
+    try:
+        process.stop_background(project_root(c) / SANDBOX_DIR)
+    except RuntimeError as error:
+        raise Exit(f"error: {error}", code=1) from None
+    print("sandbox stopped")
+
+
+@task
+def sandbox_status(c):
+    """Say whether the local sandbox cluster is running."""
+    from .sandbox import process
+
+    print(process.status(project_root(c) / SANDBOX_DIR))
+
+
+sandbox = Collection("sandbox")
+sandbox.add_task(sandbox_up, name="up", default=False)
+sandbox.add_task(sandbox_down, name="down")
+sandbox.add_task(sandbox_status, name="status")
+
+ns = Collection(deploy, deploy_dev, deploy_staging, deploy_prod, deploy_all, rollback, diff,
+                validate, status, sandbox)
+ns.configure(config_module.DEFAULTS)

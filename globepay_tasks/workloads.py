@@ -1,0 +1,312 @@
+"""Workloads of an environment: render, discover, capture state, wait for rollouts, undo."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import kubectl
+from .errors import ClusterError, ConfigError
+from .kubectl import Target, WorkloadRef
+from .runner import CommandResult, Runner
+
+LineSink = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An overlay rendered by kustomize: its objects, workloads, and what to apply."""
+
+    overlay: str
+    objects: tuple[dict, ...]
+    workloads: tuple[WorkloadRef, ...]
+    kustomization: str
+
+    def namespaces(self) -> set[str]:
+        return {obj["metadata"].get("namespace", "") for obj in self.objects}
+
+
+@dataclass(frozen=True)
+class WorkloadState:
+    """What the cluster says about one workload at one moment."""
+
+    ref: WorkloadRef
+    exists: bool
+    template: str = ""
+    revision: str = ""
+    images: Mapping[str, str] = field(default_factory=dict)
+    ready: str = ""
+
+    @classmethod
+    def from_object(cls, obj: dict) -> WorkloadState:
+        ref = WorkloadRef(obj["kind"], obj["metadata"]["name"])
+        template = obj.get("spec", {}).get("template", {})
+        return cls(
+            ref=ref,
+            exists=True,
+            template=json.dumps(_without_volatile(template), sort_keys=True),
+            revision=_revision(obj),
+            images=kubectl.images_of(obj),
+            ready=_ready(obj),
+        )
+
+
+def _without_volatile(template: dict) -> dict:
+    clean = json.loads(json.dumps(template))
+    metadata = clean.get("metadata") or {}
+    metadata.pop("creationTimestamp", None)
+    (metadata.get("labels") or {}).pop("pod-template-hash", None)
+    clean["metadata"] = metadata
+    return clean
+
+
+def _revision(obj: dict) -> str:
+    annotations = obj.get("metadata", {}).get("annotations") or {}
+    if kubectl.REVISION_ANNOTATION in annotations:
+        return annotations[kubectl.REVISION_ANNOTATION]
+    status = obj.get("status") or {}
+    return status.get("updateRevision") or str(obj.get("metadata", {}).get("generation", ""))
+
+
+def _ready(obj: dict) -> str:
+    status = obj.get("status") or {}
+    kind = obj.get("kind")
+    if kind == "DaemonSet":
+        return f"{status.get('numberReady', 0)}/{status.get('desiredNumberScheduled', 0)}"
+    if kind == "Job":
+        return f"{status.get('succeeded', 0)}/{obj.get('spec', {}).get('completions', 1)}"
+    return f"{status.get('readyReplicas', 0)}/{obj.get('spec', {}).get('replicas', 1)}"
+
+
+def parse_image_overrides(values: Iterable[str]) -> dict[str, str]:
+    """``NAME=REF`` pairs from ``--image`` flags, validated."""
+    from .validation import check_image_reference
+
+    overrides: dict[str, str] = {}
+    for value in values:
+        name, sep, ref = value.partition("=")
+        if not sep or not name or not ref:
+            raise ConfigError(f"--image {value!r} must look like NAME=REFERENCE")
+        overrides[name] = check_image_reference(ref)
+    return overrides
+
+
+def _image_entry(name: str, ref: str) -> dict:
+    repo, digest = (ref.split("@", 1) + [""])[:2]
+    last = repo.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo, tag = repo.rsplit(":", 1)
+    else:
+        tag = ""
+    entry = {"name": name, "newName": repo}
+    if digest:
+        entry["digest"] = digest
+    elif tag:
+        entry["newTag"] = tag
+    return entry
+
+
+@contextmanager
+def kustomization_for(
+    overlay: Path, images: Mapping[str, str], rendered_images: Iterable[str]
+) -> Iterator[str]:
+    """The directory to render: the overlay, or a temporary kustomization over it that sets
+    ``images`` through kustomize's images transformer (the overlay files stay untouched)."""
+    if not images:
+        yield str(overlay)
+        return
+    known = sorted(set(rendered_images))
+    entries = []
+    for name, ref in images.items():
+        matches = [img for img in known if _repository(img) == name
+                   or _repository(img).rsplit("/", 1)[-1] == name]
+        if not matches:
+            names = ", ".join(sorted({_repository(i).rsplit("/", 1)[-1] for i in known}))
+            raise ConfigError(f"--image {name}: the overlay has no such image (it has: {names})")
+        entries.extend(_image_entry(_repository(match), ref) for match in sorted(set(
+            _repository(m) for m in matches)))
+    with tempfile.TemporaryDirectory(prefix="globepay-images-") as tmp:
+        document = {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": [os.path.relpath(overlay.resolve(), tmp)],
+            "images": entries,
+        }
+        Path(tmp, "kustomization.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+        yield tmp
+
+
+def _repository(image: str) -> str:
+    repo = image.split("@", 1)[0]
+    last = repo.rsplit("/", 1)[-1]
+    return repo.rsplit(":", 1)[0] if ":" in last else repo
+
+
+def render(runner: Runner, kubectl_bin: str, directory: str) -> Rendered:
+    """``kubectl kustomize DIRECTORY``: a `ConfigError` with kustomize's message on failure."""
+    if not Path(directory).is_dir():
+        raise ConfigError(f"overlay {directory} does not exist (set the environment's overlay)")
+    result = runner.run(kubectl.kustomize(kubectl_bin, directory), local_only=True)
+    if result.exit_code == 127 or "not found" in result.stderr and result.exit_code == 127:
+        raise ConfigError(f"kubectl not found: {kubectl_bin!r} (set globepay.kubectl)")
+    if not result.ok:
+        raise ConfigError(f"overlay {directory} does not build: {result.error_line()}")
+    try:
+        objects = tuple(kubectl.parse_manifest(result.stdout))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"overlay {directory} rendered invalid YAML: {error}") from None
+    return Rendered(directory, objects, tuple(kubectl.workloads_in(objects)), directory)
+
+
+def rendered_images(rendered: Rendered) -> set[str]:
+    images: set[str] = set()
+    for obj in rendered.objects:
+        if obj.get("kind") in kubectl.WORKLOAD_KINDS:
+            images.update(kubectl.images_of(obj).values())
+    return images
+
+
+def capture(runner: Runner, target: Target, refs: Sequence[WorkloadRef]) -> dict[
+        WorkloadRef, WorkloadState]:
+    """The state of ``refs`` now, in one kubectl call (absent ones have ``exists=False``)."""
+    result = runner.run(kubectl.get_workloads(target))
+    if runner.dry_run:
+        return {ref: WorkloadState(ref, exists=False) for ref in refs}
+    if not result.ok:
+        raise ClusterError(f"reading workloads in {target.namespace} failed: "
+                           f"{result.error_line()}")
+    found = {}
+    for obj in kubectl.parse_list(result.stdout):
+        state = WorkloadState.from_object(obj)
+        found[state.ref] = state
+    return {ref: found.get(ref, WorkloadState(ref, exists=False)) for ref in refs}
+
+
+def list_workloads(runner: Runner, target: Target) -> list[WorkloadState]:
+    """Every workload in the target's namespace."""
+    result = runner.run(kubectl.get_workloads(target))
+    if not result.ok:
+        raise ClusterError(f"reading workloads in {target.namespace} failed: "
+                           f"{result.error_line()}")
+    return [WorkloadState.from_object(obj) for obj in kubectl.parse_list(result.stdout)]
+
+
+@dataclass(frozen=True)
+class WaitOutcome:
+    ref: WorkloadRef
+    ok: bool
+    message: str
+    seconds: float
+
+
+def wait_all(
+    runner: Runner,
+    target: Target,
+    refs: Sequence[WorkloadRef],
+    timeout: float,
+    on_line: Callable[[WorkloadRef, str], None] | None = None,
+) -> list[WaitOutcome]:
+    """Wait for every workload in parallel, all within ``timeout`` seconds.
+
+    Deployments, StatefulSets and DaemonSets with ``kubectl rollout status``; Jobs until
+    their Complete or Failed condition. The first failure stops the remaining waits.
+    """
+    started = time.monotonic()
+    running = {}
+    for ref in refs:
+        sink = (lambda line, ref=ref: on_line(ref, line)) if on_line else None
+        if ref.kind == "Job":
+            running[ref] = _JobWait(runner, target, ref, timeout, sink)
+        else:
+            running[ref] = _Single(runner.start(
+                kubectl.rollout_status(target, ref, timeout), timeout=timeout + 5,
+                on_line=sink))
+    outcomes: dict[WorkloadRef, WaitOutcome] = {}
+    failed = False
+    try:
+        while len(outcomes) < len(running):
+            for ref, wait in running.items():
+                if ref in outcomes or not wait.done():
+                    continue
+                ok, message = wait.outcome()
+                outcomes[ref] = WaitOutcome(ref, ok, message, time.monotonic() - started)
+                if not ok and not failed:
+                    failed = True
+                    for other, pending in running.items():
+                        if other not in outcomes:
+                            pending.cancel()
+            time.sleep(0.01)
+    except BaseException:
+        for wait in running.values():
+            wait.cancel()
+        raise
+    return [outcomes[ref] for ref in refs]
+
+
+class _Single:
+    def __init__(self, running) -> None:
+        self.running = running
+
+    def done(self) -> bool:
+        return self.running.done()
+
+    def cancel(self) -> None:
+        self.running.cancel()
+
+    def outcome(self) -> tuple[bool, str]:
+        result: CommandResult = self.running.join()
+        if self.running.cancelled and not result.ok:
+            return False, "stopped: another workload failed"
+        if result.ok:
+            return True, "rolled out"
+        return False, result.error_line()
+
+
+class _JobWait:
+    """A Job is done when it is Complete; it failed when it is Failed (whichever comes first)."""
+
+    def __init__(self, runner: Runner, target: Target, ref: WorkloadRef, timeout: float,
+                 sink: LineSink | None) -> None:
+        self.ref = ref
+        self.complete = runner.start(
+            kubectl.wait_job(target, ref.name, "complete", timeout), on_line=sink)
+        self.failed = runner.start(
+            kubectl.wait_job(target, ref.name, "failed", timeout), on_line=None)
+
+    def done(self) -> bool:
+        if self.complete.done() and self.complete.join().ok:
+            self.failed.cancel()
+            return self.failed.done()
+        if self.failed.done() and self.failed.join().ok:
+            self.complete.cancel()
+            return self.complete.done()
+        return self.complete.done() and self.failed.done()
+
+    def cancel(self) -> None:
+        self.complete.cancel()
+        self.failed.cancel()
+
+    def outcome(self) -> tuple[bool, str]:
+        complete = self.complete.join()
+        if complete.ok:
+            return True, "complete"
+        if self.failed.join().ok:
+            return False, f'job "{self.ref.name}" failed'
+        if self.complete.cancelled:
+            return False, "stopped: another workload failed"
+        return False, complete.error_line()
+
+
+def undo(
+    runner: Runner, target: Target, ref: WorkloadRef, to_revision: int | None
+) -> CommandResult:
+    """``kubectl rollout undo`` for one workload."""
+    return runner.run(kubectl.rollout_undo(target, ref, to_revision))
