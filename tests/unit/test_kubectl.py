@@ -1,0 +1,70 @@
+"""Argument lists for kubectl: explicit namespace and context, no shell involved."""
+
+import shlex
+
+from globepay_tasks import kubectl
+from globepay_tasks.kubectl import Target, WorkloadRef
+from globepay_tasks.validation import check_image_reference
+
+TARGET = Target("kubectl", "globepay-prod", "prod ctx", "/tmp/kube config")
+BACKEND = WorkloadRef("Deployment", "backend")
+
+
+def test_every_call_names_namespace_context_and_kubeconfig():
+    argv = kubectl.apply_kustomize(TARGET, "k8s/overlays/prod")
+    assert argv == ["kubectl", "--kubeconfig", "/tmp/kube config", "--context", "prod ctx",
+                    "--namespace", "globepay-prod", "apply", "-k", "k8s/overlays/prod"]
+    assert shlex.split(shlex.join(argv)) == argv
+
+
+def test_context_is_omitted_when_not_configured():
+    argv = kubectl.rollout_status(Target("kubectl", "globepay-dev"), BACKEND, 12.2)
+    assert argv == ["kubectl", "--namespace", "globepay-dev", "rollout", "status",
+                    "deployment/backend", "--timeout=12s"]
+
+
+def test_undo_with_and_without_revision():
+    assert kubectl.rollout_undo(TARGET, BACKEND)[-3:] == ["rollout", "undo", "deployment/backend"]
+    assert kubectl.rollout_undo(TARGET, BACKEND, 3)[-1] == "--to-revision=3"
+
+
+def test_service_proxy_path_and_raw_get_is_not_namespaced():
+    path = kubectl.service_proxy_path("globepay-dev", "backend", "http", "/health/ready")
+    assert path == "/api/v1/namespaces/globepay-dev/services/backend:http/proxy/health/ready"
+    argv = kubectl.get_raw(TARGET, path)
+    assert "--namespace" not in argv and argv[-2:] == ["--raw", path]
+
+
+def test_workloads_in_render_order():
+    manifest = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: globepay-dev}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: globepay-dev}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: backend, namespace: globepay-dev}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate, namespace: globepay-dev}
+"""
+    refs = kubectl.workloads_in(kubectl.parse_manifest(manifest))
+    assert [r.ref for r in refs] == ["statefulset/db", "deployment/backend", "job/migrate"]
+    assert [r.can_roll_back for r in refs] == [True, True, False]
+
+
+def test_image_references():
+    for good in ["nginx", "nginx:1.25", "registry.globepay.dev:5000/globepay/backend:1.4.0",
+                 "ghcr.io/a/b@sha256:" + "a" * 64, "ghcr.io/a/b:1.0@sha256:" + "b" * 64]:
+        assert check_image_reference(good) == good
+    import pytest
+
+    from globepay_tasks.errors import ConfigError
+    for bad in ["nginx;rm -rf /", "Nginx:1", "nginx:$(id)", "a b", "nginx@sha256:xyz", ""]:
+        with pytest.raises(ConfigError, match="not valid"):
+            check_image_reference(bad)
