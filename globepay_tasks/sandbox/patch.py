@@ -238,13 +238,17 @@ def _apply_set_element_order(original: dict, patch: dict, schema: _Schema) -> No
 
 
 def _check_order_covers_patch(items: list, order: list, merge_key: str, directive: str) -> None:
-    ordered = [_identity(o, merge_key) for o in order]
-    for item in items:
-        if isinstance(item, dict) and DIRECTIVE in item:
-            continue
-        if _identity(item, merge_key) not in ordered:
-            raise PatchError(f"error when applying patch: {directive} list does not contain "
-                             f"the patch item {item}")
+    """The patch items (deletions aside) must appear in the order list, in the same order."""
+    plain = [i for i in items if not (isinstance(i, dict) and DIRECTIVE in i)]
+    position = 0
+    for item in plain:
+        ident = _identity(item, merge_key)
+        while position < len(order) and _identity(order[position], merge_key) != ident:
+            position += 1
+        if position >= len(order):
+            raise PatchError(f"The order in patch list: {items} doesn't match {directive} "
+                             f"list: {order}")
+        position += 1
 
 
 def _identity(item: Any, merge_key: str) -> Any:
@@ -578,7 +582,9 @@ def _merge_patch(target: Any, patch: Any) -> Any:
 # --- server-side apply (simplified) ---------------------------------------------------------------
 
 
-def server_side_apply(live: dict | None, applied: dict, kind: str) -> dict:
+def server_side_apply(
+    live: dict | None, applied: dict, kind: str, *, last_applied: dict | None = None
+) -> dict:
     """Merge an applied configuration over the live object (simplified server-side apply).
 
     Simplifications against a real API server: there is no field ownership (managedFields)
@@ -586,16 +592,56 @@ def server_side_apply(live: dict | None, applied: dict, kind: str) -> dict:
     configuration is merged over the live object with strategic-merge semantics: maps merge,
     lists with a patch merge key (containers by name, ports, env, ...) merge item by item
     (order of the applied list first, live-only items kept), other lists and scalars are
-    replaced. Fields absent from the applied configuration are kept, even when an earlier
-    apply by the same manager set them (a real server would remove those). Null values in
-    the applied configuration are ignored. ``live`` None means the object does not exist yet.
+    replaced. Null values in the applied configuration are ignored. ``live`` None means the
+    object does not exist yet.
+
+    Fields absent from the applied configuration are kept, unless ``last_applied`` (what the
+    same field manager applied before, if the caller keeps it) had them: those are removed,
+    as a real server removes fields a manager stops applying. Without ``last_applied`` they
+    are always kept.
     """
     if not isinstance(applied, dict):
         raise PatchError("apply patch must be a JSON object")
     cleaned = _drop_nulls(_strip_directives(applied))
     if live is None:
         return cleaned
-    return _merge_map(copy.deepcopy(live), cleaned, _Schema.for_kind(kind))
+    schema = _Schema.for_kind(kind)
+    result = _merge_map(copy.deepcopy(live), copy.deepcopy(cleaned), schema)
+    if isinstance(last_applied, dict):
+        _remove_dropped(result, _drop_nulls(_strip_directives(last_applied)), cleaned, schema)
+    return result
+
+
+def _remove_dropped(target: dict, previous: dict, current: dict, schema: _Schema) -> None:
+    """Remove from ``target`` what ``previous`` set and ``current`` no longer sets."""
+    for key, old in previous.items():
+        if key in ("apiVersion", "kind") or key not in target:
+            continue
+        if key not in current:
+            del target[key]
+            continue
+        new, live = current[key], target[key]
+        if isinstance(old, dict) and isinstance(new, dict) and isinstance(live, dict):
+            _remove_dropped(live, old, new, schema.sub(key))
+            continue
+        field = schema.field(key)
+        if not (field.strategy == "merge" and isinstance(old, list) and isinstance(new, list)
+                and isinstance(live, list)):
+            continue
+        merge_key = field.merge_key
+        kept = {_identity(item, merge_key) for item in new}
+        dropped = {_identity(item, merge_key) for item in old} - kept
+        target[key] = [item for item in live if _identity(item, merge_key) not in dropped]
+        if merge_key:
+            for old_item in old:
+                ident = _identity(old_item, merge_key)
+                if ident not in kept or not isinstance(old_item, dict):
+                    continue
+                new_item = next(i for i in new if _identity(i, merge_key) == ident)
+                live_index = _find(target[key], merge_key, old_item.get(merge_key))
+                if live_index is not None and isinstance(new_item, dict):
+                    _remove_dropped(target[key][live_index], old_item, new_item,
+                                    schema.sub(key))
 
 
 def _drop_nulls(value: Any) -> Any:
