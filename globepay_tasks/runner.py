@@ -80,8 +80,16 @@ class SessionLocal(Local):
                     return
                 time.sleep(0.02)
 
+    _killed_by_timer = False
+
     def kill(self) -> None:
+        """Called by Invoke's timeout timer."""
+        self._killed_by_timer = True
         self.terminate()
+
+    @property
+    def timed_out(self) -> bool:
+        return self._killed_by_timer
 
     def send_interrupt(self, interrupt: KeyboardInterrupt) -> None:
         request_interrupt()

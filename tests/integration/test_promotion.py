@@ -1,0 +1,175 @@
+"""The promotion tasks end to end: invoke -> real kubectl -> the sandbox."""
+
+from __future__ import annotations
+
+from conftest import output, report
+
+BROKEN = "registry.globepay.dev/globepay/backend:9.9.9-broken"
+BACKEND = "registry.globepay.dev/globepay/backend"
+
+
+def test_deploy_dev_rolls_out_every_rendered_workload(project):
+    result = project.invoke("deploy-dev")
+    assert result.returncode == 0, output(result)
+    for name in ("backend", "frontend"):
+        obj = project.deployment("dev", name)
+        assert obj["status"]["availableReplicas"] == obj["spec"]["replicas"] == 1
+    assert project.image("dev", "backend").startswith(BACKEND + ":")
+    text = output(result)
+    assert "deployment/backend" in text and "deployment/frontend" in text
+    assert "successfully rolled out" in text
+    assert "summary" in text and "succeeded" in text
+    assert project.deployment("staging", "backend") is None
+
+
+def test_deploy_env_and_deploy_prod_with_yes(project):
+    assert project.invoke("deploy", "--env", "staging").returncode == 0
+    assert project.deployment("staging", "backend")["spec"]["replicas"] == 2
+    result = project.invoke("deploy-prod", "--yes")
+    assert result.returncode == 0, output(result)
+    assert project.deployment("prod", "frontend")["spec"]["replicas"] == 3
+
+
+def test_deploy_all_runs_the_chain_with_hooks(project, tmp_path):
+    path = tmp_path / "report.json"
+    result = project.invoke("deploy-all", "--yes", "--report", str(path))
+    assert result.returncode == 0, output(result)
+    text = output(result)
+    assert text.index("== dev") < text.index("== staging") < text.index("== prod")
+    assert "checks:previous_healthy" in text and "smoke" in text
+    for env in ("dev", "staging", "prod"):
+        assert project.deployment(env, "backend")["status"]["availableReplicas"] >= 1
+    data = report(path)
+    assert data["exit_code"] == 0
+    assert [e["env"] for e in data["environments"]] == ["dev", "staging", "prod"]
+    assert all(e["outcome"] == "succeeded" for e in data["environments"])
+
+
+def test_broken_image_in_staging_stops_the_chain_and_rolls_back(project):
+    assert project.invoke("deploy-all", "--yes").returncode == 0
+    good_image = project.image("staging", "backend")
+    good_revision = project.revision("staging", "backend")
+    prod_before = project.deployment("prod", "backend")["metadata"]["resourceVersion"]
+    project.set_overlay_image("dev", "backend", "1.6.0")
+    project.set_overlay_image("staging", "backend", "1.6.0-broken")
+    project.sandbox.clear_requests()
+
+    result = project.invoke("deploy-all", "--yes")
+
+    assert result.returncode == 2, output(result)
+    text = output(result)
+    assert "exceeded its progress deadline" in text
+    assert "rolled back" in text
+    assert project.image("dev", "backend") == f"{BACKEND}:1.6.0"
+    assert project.image("staging", "backend") == good_image
+    assert int(project.revision("staging", "backend")) > int(good_revision)
+    assert project.writes("prod") == []
+    assert project.deployment("prod", "backend")["metadata"]["resourceVersion"] == prod_before
+
+
+def test_failing_post_hook_rolls_back_with_exit_3(project):
+    assert project.invoke("deploy-dev").returncode == 0
+    before = project.image("dev", "backend")
+    project.env_settings("dev")["post_promotion"] = ["echo checking $GLOBEPAY_ENV; exit 4"]
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 3, output(result)
+    text = output(result)
+    assert "checking dev" in text
+    assert "post-promotion hook" in text and "exited 4" in text
+    assert project.image("dev", "backend") == before
+
+
+def test_failing_pre_hook_changes_nothing(project):
+    assert project.invoke("deploy-dev").returncode == 0
+    project.env_settings("dev")["pre_promotion"] = [["false"]]
+    project.sandbox.clear_requests()
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 3, output(result)
+    assert "nothing was changed" in output(result)
+    assert project.writes() == []
+
+
+def test_workload_unchanged_by_the_apply_is_not_undone(project):
+    assert project.invoke("deploy-dev").returncode == 0
+    frontend_revision = project.revision("dev", "frontend")
+    project.sandbox.clear_requests()
+    result = project.invoke("deploy-dev", "--image", f"backend={BROKEN}")
+    assert result.returncode == 2, output(result)
+    undo_writes = [r for r in project.writes("dev") if "deployments/frontend" in r.path]
+    assert undo_writes == []
+    assert project.revision("dev", "frontend") == frontend_revision
+    assert "deployment/backend rolled back" in output(result)
+    assert "broken" not in project.image("dev", "backend")
+
+
+def test_no_rollback_leaves_the_failure_in_place(project):
+    assert project.invoke("deploy-dev").returncode == 0
+    result = project.invoke("deploy-dev", "--no-rollback", "--image", f"backend={BROKEN}")
+    assert result.returncode == 2, output(result)
+    assert "--no-rollback" in output(result)
+    assert project.image("dev", "backend") == BROKEN
+
+
+def test_rollback_previous_and_to_revision(project):
+    for tag in ("1.5.1", "1.5.2", "1.5.3"):
+        assert project.invoke("deploy-dev", "--image", f"backend={BACKEND}:{tag}").returncode == 0
+    assert project.revision("dev", "backend") == "3"
+
+    result = project.invoke("rollback", "--env", "dev", "--only", "backend")
+    assert result.returncode == 0, output(result)
+    assert project.image("dev", "backend") == f"{BACKEND}:1.5.2"
+    assert "revision 3 -> 4" in output(result)
+
+    result = project.invoke("rollback", "--env", "dev", "--to-revision", "1", "--only",
+                            "backend")
+    assert result.returncode == 0, output(result)
+    assert project.image("dev", "backend") == f"{BACKEND}:1.5.1"
+
+
+def test_rollback_skips_workloads_without_history(project):
+    assert project.invoke("deploy-dev").returncode == 0
+    assert project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.5.1").returncode == 0
+    result = project.invoke("rollback", "--env", "dev")
+    assert result.returncode == 0, output(result)
+    text = output(result)
+    assert "no rollout history found" in text and "frontend" in text
+    result = project.invoke("rollback", "--env", "dev", "--only", "frontend")
+    assert result.returncode == 1
+    assert "nothing could be rolled back" in output(result)
+
+
+def test_preflight_refuses_a_broken_overlay_before_dev_is_touched(project):
+    (project.root / "k8s/overlays/prod/kustomization.yaml").write_text(
+        "resources:\n  - does-not-exist.yaml\n")
+    result = project.invoke("deploy-all", "--yes")
+    assert result.returncode == 1, output(result)
+    assert "prod" in result.stderr and "preflight failed" in result.stderr
+    assert project.writes() == []
+
+
+def test_dry_run_prints_commands_and_touches_no_cluster(project):
+    project.sandbox.clear_requests()
+    result = project.invoke("deploy-all", "--dry-run")
+    assert result.returncode == 0, output(result)
+    text = output(result)
+    commands = [line for line in text.splitlines() if line.startswith("+ ")]
+    applies = [line for line in commands if " apply -k " in line]
+    assert len(applies) == 3 and "globepay-dev" in applies[0] and "globepay-prod" in applies[2]
+    assert any("rollout status deployment/backend" in line for line in commands)
+    assert project.sandbox.requests == [] or not [
+        r for r in project.sandbox.requests if r.path.startswith("/clusters/")]
+
+
+def test_unknown_environment_is_a_usage_error(project):
+    result = project.invoke("deploy", "--env", "qa")
+    assert result.returncode == 1
+    assert "unknown environment 'qa'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_confirmation_refused_without_yes_and_without_a_terminal(project):
+    project.sandbox.clear_requests()
+    result = project.invoke("deploy-prod")
+    assert result.returncode == 1
+    assert "--yes" in result.stderr
+    assert project.writes() == []

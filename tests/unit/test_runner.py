@@ -1,0 +1,53 @@
+"""The runner: argument lists through Invoke's Context, dry-run, streaming, cancellation."""
+
+from __future__ import annotations
+
+import time
+
+from invoke import Context, MockContext, Result
+
+from globepay_tasks.runner import TIMED_OUT, Runner
+
+
+def test_argv_is_quoted_and_output_captured():
+    result = Runner(Context()).run(["printf", "%s|", "a b", "$(id)", "c;d"])
+    assert result.ok and result.stdout == "a b|$(id)|c;d|"
+
+
+def test_exit_code_and_error_line_are_reported_not_raised():
+    result = Runner(Context()).run(["sh", "-c", "echo first >&2; echo 'error: last' >&2; exit 3"])
+    assert result.exit_code == 3 and result.error_line() == "error: last"
+
+
+def test_dry_run_announces_cluster_commands_and_runs_local_ones():
+    announced: list[str] = []
+    context = MockContext(run={"printf local": Result("local")})
+    runner = Runner(context, dry_run=True, announce=announced.append)
+    assert runner.run(["kubectl", "apply", "-k", "k8s/overlays/dev"]).ok
+    assert announced == ["+ kubectl apply -k k8s/overlays/dev"]
+    assert runner.run(["printf", "local"], local_only=True).stdout == "local"
+
+
+def test_lines_are_streamed_as_they_come():
+    lines: list[str] = []
+    Runner(Context()).run(["sh", "-c", "echo one; echo two >&2; printf three"],
+                          on_line=lines.append)
+    assert sorted(lines) == ["one", "three", "two"]
+
+
+def test_timeout_gives_exit_124():
+    started = time.monotonic()
+    result = Runner(Context()).run(["sleep", "5"], timeout=1)
+    assert result.exit_code == TIMED_OUT
+    assert time.monotonic() - started < 4
+
+
+def test_cancel_stops_the_whole_process_group():
+    runner = Runner(Context())
+    running = runner.start(["sh", "-c", "sleep 30 & sleep 30; echo never"])
+    time.sleep(0.3)
+    started = time.monotonic()
+    running.cancel()
+    result = running.join()
+    assert not result.ok and "never" not in result.stdout
+    assert time.monotonic() - started < 3
