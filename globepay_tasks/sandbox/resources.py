@@ -298,10 +298,35 @@ def _paths_for(rt: ResourceType) -> dict[str, dict]:
     return paths
 
 
+# Built-in kinds of the served group versions that the sandbox does not serve. They appear in
+# the OpenAPI documents only (as on a real server), so that kubectl's field-validation check
+# passes for them and it then reports what a real server's user would see for a kind missing
+# from discovery: `no matches for kind "CronJob" in version "batch/v1"`.
+OPENAPI_ONLY_TYPES: tuple[ResourceType, ...] = (
+    ResourceType("", "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",)),
+    ResourceType("", "v1", "LimitRange", "limitranges", "limitrange", True, ("limits",)),
+    ResourceType("", "v1", "Node", "nodes", "node", False, ("no",)),
+    ResourceType("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", False,
+                 ("pv",)),
+    ResourceType("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims",
+                 "persistentvolumeclaim", True, ("pvc",)),
+    ResourceType("", "v1", "PodTemplate", "podtemplates", "podtemplate", True),
+    ResourceType("", "v1", "ReplicationController", "replicationcontrollers",
+                 "replicationcontroller", True, ("rc",)),
+    ResourceType("", "v1", "ResourceQuota", "resourcequotas", "resourcequota", True,
+                 ("quota",)),
+    ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, ("cj",)),
+    ResourceType("networking.k8s.io", "v1", "IngressClass", "ingressclasses", "ingressclass",
+                 False),
+    ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies",
+                 "networkpolicy", True, ("netpol",)),
+)
+
+
 @cache
 def _group_doc_json(group: str, version: str) -> str:
     paths: dict[str, dict] = {}
-    for rt in RESOURCE_TYPES:
+    for rt in RESOURCE_TYPES + OPENAPI_ONLY_TYPES:
         if rt.group == group and rt.version == version:
             paths.update(_paths_for(rt))
     doc = {
