@@ -218,6 +218,26 @@ def test_kubectl_primitive_list_directives_and_null_map_value():
     assert result["metadata"]["finalizers"] == ["c.io/z", "a.io/x"]
 
 
+def test_kubectl_set_env_and_rollout_restart_bodies():
+    live = _rich_deployment()
+    set_env = {"spec": {"template": {"spec": {
+        "$setElementOrder/containers": [{"name": "web"}, {"name": "side"}],
+        "containers": [{"$setElementOrder/env": [{"name": "A"}, {"name": "D"}],
+                        "env": [{"name": "D", "value": "4"}, {"$patch": "delete", "name": "B"}],
+                        "name": "web"}]}}}}
+    restart = {"spec": {"template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": "2025-11-26T23:53:18Z"}}}}}
+    result = strategic_merge(strategic_merge(live, set_env, "Deployment"), restart, "Deployment")
+    template = result["spec"]["template"]
+    assert template["metadata"] == {"labels": {"app": "web"}, "annotations": {
+        "kubectl.kubernetes.io/restartedAt": "2025-11-26T23:53:18Z"}}
+    containers = template["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["web", "side"]
+    assert containers[0]["env"] == [{"name": "A", "value": "1"}, {"name": "D", "value": "4"}]
+    assert containers[0]["ports"] == live["spec"]["template"]["spec"]["containers"][0]["ports"]
+    assert containers[1] == live["spec"]["template"]["spec"]["containers"][1]
+
+
 def test_server_only_list_items_are_kept_in_live_position():
     live = {"kind": "Pod", "spec": {"containers": [
         {"name": "a", "image": "a:1"}, {"name": "proxy", "image": "envoy"},
