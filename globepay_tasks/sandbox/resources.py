@@ -366,3 +366,20 @@ def openapi_v3_group_doc(path: str) -> dict | None:
         if key == _openapi_key(g, v):
             return json.loads(_group_doc_json(g, v))
     return None
+
+
+# --- OpenAPI v2 (optional) ------------------------------------------------------------------
+
+OPENAPI_V2_CONTENT_TYPE = "application/octet-stream"
+
+
+def openapi_v2_doc() -> bytes:
+    """An empty OpenAPI v2 document in protobuf form (zero bytes), for ``GET /openapi/v2``.
+
+    kubectl asks for v2 as protobuf. Served with :data:`OPENAPI_V2_CONTENT_TYPE`, this empty
+    document lets kubectl finish client-side validation of kinds from groups the server does
+    not know, so ``kubectl apply`` of such a kind reports ``resource mapping not found ...
+    no matches for kind "Foo" in version "example.com/v1"`` as against a real cluster, instead
+    of ``failed to download openapi``. Answering 404 instead is also workable for served kinds.
+    """
+    return b""

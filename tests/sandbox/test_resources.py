@@ -206,6 +206,7 @@ class _DocServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _DocHandler)
         self.requests: list[tuple[str, str, str, bytes]] = []
         self.objects: dict[str, dict] = {}
+        self.serve_v2 = False
 
 
 class _DocHandler(BaseHTTPRequestHandler):
@@ -239,6 +240,14 @@ class _DocHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         parts = path.strip("/").split("/")
         doc: dict | None = None
+        if path == "/openapi/v2" and self.server.serve_v2:
+            body = resources.openapi_v2_doc()
+            self.send_response(200)
+            self.send_header("Content-Type", resources.OPENAPI_V2_CONTENT_TYPE)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if path == "/version":
             doc = {"major": "1", "minor": "32", "gitVersion": "v1.32.4"}
         elif path == "/api":
@@ -350,6 +359,16 @@ def test_kubectl_unserved_kind_is_no_match(kubectl, doc_server, api_version, kin
     assert result.returncode == 1
     assert f'no matches for kind "{kind}" in version "{api_version}"' in result.stderr
     assert not [m for m, _, _, _ in doc_server.requests if m != "GET"]
+
+
+def test_kubectl_kind_of_unknown_group_with_openapi_v2_document(kubectl, doc_server):
+    doc_server.serve_v2 = True
+    manifest = {"apiVersion": "example.com/v1", "kind": "Foo",
+                "metadata": {"name": "a", "namespace": "shop"}}
+    result = kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
+    assert result.returncode == 1
+    assert 'no matches for kind "Foo" in version "example.com/v1"' in result.stderr
+    assert "ensure CRDs are installed first" in result.stderr
 
 
 DEPLOYMENT = {
