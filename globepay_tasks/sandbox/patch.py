@@ -156,6 +156,8 @@ def _merge_map(original: dict, patch: dict, schema: _Schema) -> dict:
             continue
         if key.startswith(SET_ORDER_PREFIX):
             continue
+        if key.startswith("$"):
+            raise PatchError(f"unknown strategic merge patch directive: {key!r}")
         if value is None:
             original.pop(key, None)
             continue

@@ -366,6 +366,11 @@ def test_new_field_with_directives_gets_them_resolved():
                                          "containers": [{"name": "b", "image": "x"}]}}}},
          "$setElementOrder"),
         ({"metadata": {"$deleteFromPrimitiveList/finalizers": "x"}}, "must be a list"),
+        ({"spec": {"$frobnicate": ["x"]}}, "unknown strategic merge patch directive"),
+        ({"spec": {"template": {"spec": {
+            "$setElementOrder/containers": [{"name": "a"}, {"name": "b"}],
+            "containers": [{"name": "b", "image": "x"}, {"name": "a", "image": "y"}]}}}},
+         "doesn't match"),
     ],
 )
 def test_malformed_strategic_patches_raise(body, message):
