@@ -28,18 +28,29 @@ POD_TEMPLATE_HASH = "pod-template-hash"
 def apply_defaults(obj: dict, *, ip_allocator: IpAllocator | None = None) -> dict:
     """A defaulted copy of ``obj`` (dispatch on ``kind``; unknown kinds are only copied).
 
-    ``ip_allocator`` (optional) picks a Service's cluster IP given the Service; by default the
-    address is derived from namespace and name, so it is stable across calls.
+    Null values are dropped first, as decoding into typed objects does (``rollingUpdate: null``
+    is the same as no ``rollingUpdate``). ``ip_allocator`` (optional) picks a Service's cluster
+    IP given the Service; by default the address is derived from namespace and name, so it is
+    stable across calls.
     """
-    result = copy.deepcopy(obj)
-    if not isinstance(result, dict):
-        return result
+    if not isinstance(obj, dict):
+        return copy.deepcopy(obj)
+    result = _drop_nulls(obj)
     handler = _HANDLERS.get(result.get("kind", ""))
     if handler is _default_service:
         _default_service(result, ip_allocator)
     elif handler is not None:
         handler(result)
     return result
+
+
+def _drop_nulls(value: Any) -> Any:
+    """A deep copy of ``value`` without null-valued object members."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
 
 
 def _spec(obj: dict) -> dict:

@@ -85,6 +85,17 @@ def test_deployment_minimal_and_partial_values():
     assert apply_defaults(obj)["spec"]["replicas"] == 0
 
 
+def test_null_members_are_dropped_like_typed_decoding_does():
+    obj = _deployment()
+    obj["spec"]["strategy"] = {"type": "Recreate", "rollingUpdate": None}
+    obj["spec"]["template"]["metadata"]["creationTimestamp"] = None
+    obj["metadata"]["annotations"] = None
+    result = apply_defaults(obj)
+    assert result["spec"]["strategy"] == {"type": "Recreate"}
+    assert result["spec"]["template"]["metadata"] == {"labels": {"app": "web"}}
+    assert "annotations" not in result["metadata"]
+
+
 def test_apply_defaults_returns_a_copy():
     obj = _deployment()
     before = copy.deepcopy(obj)
