@@ -1,0 +1,201 @@
+"""Controller manager: one thread per cluster running the simulated controllers.
+
+Every store change marks the changed object and its controlling owner dirty; the loop
+reconciles dirty objects promptly and sleeps until the next simulated-time deadline a
+reconciler asked for (a pod becoming ready, a rollout step, a progress deadline). Reconcilers
+run under the store lock and write through the store, so their changes bump resourceVersions
+and reach watchers like any other write - but only when something really changes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+from typing import Protocol
+
+from .clock import SimClock
+from .resources import ResourceType, by_kind
+from .store import Event, Store, clone
+
+log = logging.getLogger(__name__)
+Key = tuple[str, str, str]  # (kind, namespace, name)
+
+
+class Reconciler(Protocol):
+    """Brings one object of ``kind`` towards its desired state."""
+
+    kind: str
+
+    def reconcile(self, namespace: str, name: str, now: float) -> float | None:
+        """Do one step; return the simulated time of the next needed step, if any."""
+
+
+def write_status(store: Store, rt: ResourceType, obj: dict, status: dict) -> dict:
+    """Write ``status`` through the status subresource if it differs; return the object."""
+    if obj.get("status") == status:
+        return obj
+    new = dict(obj)
+    new["status"] = status
+    store.update(rt, new, subresource="status")
+    return store.peek(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"]) or obj
+
+
+def write_object(store: Store, rt: ResourceType, obj: dict) -> dict:
+    """Write a changed object (spec/metadata) and return the stored result."""
+    store.update(rt, obj)
+    return store.peek(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"]) or obj
+
+
+def set_condition(conditions: list[dict], new: dict, now_ts: str, *,
+                  update_time: bool = True) -> list[dict]:
+    """Upsert a condition keeping its timestamps unless status/reason/message changed."""
+    result = []
+    found = False
+    for cond in conditions:
+        if cond.get("type") != new["type"]:
+            result.append(cond)
+            continue
+        found = True
+        merged = dict(new)
+        same_status = cond.get("status") == new["status"]
+        same_text = same_status and cond.get("reason") == new.get("reason") \
+            and cond.get("message") == new.get("message")
+        if "lastTransitionTime" in cond or "lastTransitionTime" in new:
+            merged["lastTransitionTime"] = cond.get("lastTransitionTime") if same_status \
+                else now_ts
+        if update_time:
+            merged["lastUpdateTime"] = cond.get("lastUpdateTime", now_ts) if same_text \
+                else now_ts
+        for key, value in cond.items():
+            if key not in merged:
+                merged[key] = value
+        result.append(merged)
+    if not found:
+        merged = dict(new)
+        merged.setdefault("lastTransitionTime", now_ts)
+        if update_time:
+            merged.setdefault("lastUpdateTime", now_ts)
+        result.append(merged)
+    return result
+
+
+class ControllerManager:
+    """Runs the reconcilers of one cluster on its own thread."""
+
+    def __init__(self, store: Store, clock: SimClock, rollout_seconds: float) -> None:
+        from .ctl_deployment import DeploymentController
+        from .ctl_job import JobController
+        from .ctl_replicaset import PodController, ReplicaSetController
+        from .ctl_revisions import DaemonSetController, StatefulSetController
+
+        self.store = store
+        self.clock = clock
+        self.rollout_seconds = rollout_seconds
+        #: simulated time at which a pod created by a workload controller becomes ready
+        self.pod_ready_at: dict[str, float] = {}
+        self._reconcilers: dict[str, Reconciler] = {}
+        for reconciler in (DeploymentController(self), ReplicaSetController(self),
+                           PodController(self), StatefulSetController(self),
+                           DaemonSetController(self), JobController(self)):
+            self._reconcilers[reconciler.kind] = reconciler
+        self._dirty: set[Key] = set()
+        self._due: list[tuple[float, Key]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.errors: list[str] = []
+        store.subscribe(self._on_event)
+        with store.lock:
+            for rt, obj in store.all_objects():
+                if rt.kind in self._reconcilers:
+                    meta = obj["metadata"]
+                    self._dirty.add((rt.kind, meta.get("namespace", ""), meta["name"]))
+
+    # --- change notifications ------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        if event.type == "DELETED" and event.rt.kind == "Pod":
+            self.pod_ready_at.pop(event.obj["metadata"].get("uid", ""), None)
+        keys: list[Key] = []
+        if event.rt.kind in self._reconcilers:
+            keys.append((event.rt.kind, event.namespace, event.name))
+        for ref in (event.obj.get("metadata") or {}).get("ownerReferences") or ():
+            if ref.get("controller") and ref.get("kind") in self._reconcilers:
+                keys.append((ref["kind"], event.namespace, ref.get("name", "")))
+        if keys:
+            with self._lock:
+                self._dirty.update(keys)
+            self._wake.set()
+
+    def wake(self) -> None:
+        """Re-check deadlines now (after the simulated clock jumped)."""
+        self._wake.set()
+
+    # --- loop ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"controllers-{self.store.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _take_work(self, now: float) -> set[Key]:
+        with self._lock:
+            while self._due and self._due[0][0] <= now:
+                self._dirty.add(heapq.heappop(self._due)[1])
+            work, self._dirty = self._dirty, set()
+            return work
+
+    def _next_delay(self, now: float) -> float:
+        with self._lock:
+            if self._dirty:
+                return 0.0
+            if not self._due:
+                return 0.5
+            return min(self.clock.real_delay(self._due[0][0] - now), 0.5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            delay = self._next_delay(self.clock.now())
+            if delay > 0:
+                self._wake.wait(delay)
+                self._wake.clear()
+
+    def run_once(self) -> None:
+        """Reconcile everything that is dirty or due now."""
+        now = self.clock.now()
+        # Order parents after children within one pass so a pass sees fresh child status.
+        order = {"Pod": 0, "ReplicaSet": 1, "Job": 1, "StatefulSet": 1, "DaemonSet": 1,
+                 "Deployment": 2}
+        for key in sorted(self._take_work(now), key=lambda k: order.get(k[0], 3)):
+            kind, namespace, name = key
+            try:
+                with self.store.lock:
+                    due = self._reconcilers[kind].reconcile(namespace, name, now)
+            except Exception as exc:  # noqa: BLE001 - keep the loop alive, remember the bug
+                log.exception("reconcile %s %s/%s failed", kind, namespace, name)
+                self.errors.append(f"{kind} {namespace}/{name}: {exc!r}")
+                continue
+            if due is not None:
+                with self._lock:
+                    heapq.heappush(self._due, (due, key))
+
+
+def rt_of(kind: str, api_version: str = "apps/v1") -> ResourceType:
+    """Resource type by kind (raises if not served)."""
+    rt = by_kind(api_version, kind)
+    if rt is None:
+        raise KeyError(kind)
+    return rt
+
+
+__all__ = ["ControllerManager", "clone", "rt_of", "set_condition", "write_object",
+           "write_status"]
