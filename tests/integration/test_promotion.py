@@ -22,7 +22,12 @@ def test_deploy_dev_rolls_out_every_rendered_workload(project):
     assert project.deployment("staging", "backend") is None
 
 
-def test_deploy_env_and_deploy_prod_with_yes(project):
+def test_staging_is_gated_on_dev_and_prod_needs_yes(project):
+    result = project.invoke("deploy", "--env", "staging")
+    assert result.returncode == 3
+    assert "previous_healthy" in result.stderr and "nothing was changed" in result.stderr
+    assert project.writes("staging") == []
+    assert project.invoke("deploy", "--env", "dev").returncode == 0
     assert project.invoke("deploy", "--env", "staging").returncode == 0
     assert project.deployment("staging", "backend")["spec"]["replicas"] == 2
     result = project.invoke("deploy-prod", "--yes")
