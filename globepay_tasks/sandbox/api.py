@@ -20,7 +20,7 @@ from .errors import ApiError, bad_request, invalid, not_found, unsupported_media
 from .resources import ResourceType
 from .selectors import selector_string
 from .store import Store, clone
-from .validation import validate, validate_update
+from .validation import check_fields, validate, validate_update
 
 STRATEGIC = "application/strategic-merge-patch+json"
 MERGE = "application/merge-patch+json"
@@ -88,9 +88,10 @@ class ClusterApi:
     # --- verbs ---------------------------------------------------------------------------
 
     def create(self, rt: ResourceType, body: Any, namespace: str | None, *,
-               dry_run: bool = False) -> dict:
+               dry_run: bool = False, field_validation: str | None = None) -> dict:
         """POST a new object."""
         obj = self._check_identity(rt, clone(body), namespace, None)
+        check_fields(rt, obj, field_validation)
         meta = obj["metadata"]
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
@@ -100,9 +101,11 @@ class ClusterApi:
         return self.store.create(rt, obj, dry_run=dry_run, uid=uid)
 
     def replace(self, rt: ResourceType, namespace: str | None, name: str, body: Any, *,
-                dry_run: bool = False, subresource: str | None = None) -> dict:
+                dry_run: bool = False, subresource: str | None = None,
+                field_validation: str | None = None) -> dict:
         """PUT an object (or its status)."""
         obj = self._check_identity(rt, clone(body), namespace, name)
+        check_fields(rt, obj, field_validation)
         with self.store.lock:
             live = self.store.peek(rt, namespace, name)
             if live is None:
@@ -119,7 +122,8 @@ class ClusterApi:
 
     def patch(self, rt: ResourceType, namespace: str | None, name: str, content_type: str,
               raw: bytes, *, dry_run: bool = False, subresource: str | None = None,
-              field_manager: str | None = None, force: bool = False) -> tuple[dict, int]:
+              field_manager: str | None = None, force: bool = False,
+              field_validation: str | None = None) -> tuple[dict, int]:
         """PATCH with any of the four patch types; returns (object, HTTP status)."""
         if content_type not in PATCH_TYPES:
             raise unsupported_media_type(content_type)
@@ -127,12 +131,15 @@ class ClusterApi:
         with self.store.lock:
             live = self.store.peek(rt, namespace, name)
             if content_type == APPLY:
+                if isinstance(body, dict):
+                    check_fields(rt, body, field_validation)
                 return self._apply(rt, namespace, name, live, body, dry_run, subresource,
                                    field_manager)
             if live is None:
                 raise not_found(rt, name)
             patched = self._apply_patch(rt, live, content_type, body)
             self._check_identity(rt, patched, namespace, name)
+            check_fields(rt, patched, field_validation)
             return self._update(rt, live, patched, dry_run=dry_run,
                                 subresource=subresource), 200
 

@@ -13,6 +13,9 @@ KNOWN_QUERY = frozenset({
     "fieldSelector", "limit", "continue", "resourceVersion", "resourceVersionMatch", "watch",
     "allowWatchBookmarks", "timeoutSeconds", "sendInitialEvents", "propagationPolicy",
     "gracePeriodSeconds", "hash", "pretty", "orphanDependents",
+    # pods/log
+    "container", "follow", "previous", "sinceSeconds", "sinceTime", "timestamps", "tailLines",
+    "limitBytes", "insecureSkipTLSVerifyBackend",
 })
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
