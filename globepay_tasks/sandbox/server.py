@@ -122,6 +122,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SandboxHTTPServer
 
+    def setup(self) -> None:
+        super().setup()
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Silence the default stderr access log (see ``--log``)."""
 
@@ -160,12 +165,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-cache, private")
-        self.end_headers()
         if self._cut:
+            self.end_headers()
             self.wfile.write(body[: len(body) // 2])
             self._abort()
             return
-        self.wfile.write(body)
+        # headers and body in one write: one TCP segment for small answers
+        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer.append(body)
+        self.flush_headers()
 
     def _send_json(self, code: int, obj: Any) -> None:
         self._send(code, dumps(obj).encode())

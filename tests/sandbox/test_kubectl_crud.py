@@ -1,0 +1,221 @@
+"""Real kubectl (every available version) creating, reading, changing and deleting objects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from globepay_tasks.sandbox import Sandbox
+
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n  a: b\n"
+
+
+def test_apply_k_creates_then_reports_unchanged(sandbox: Sandbox, kubectl, shop: Path) -> None:
+    first = kubectl("apply", "-k", str(shop / "base"))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == [
+        "namespace/shop created", "service/web created", "deployment.apps/api created",
+        "deployment.apps/web created"]
+    web = sandbox.get("dev", "apps/v1", "Deployment", "shop", "web")
+    assert web["metadata"]["generation"] == 1
+    assert web["spec"]["strategy"]["type"] == "RollingUpdate"  # server defaults
+    assert "kubectl.kubernetes.io/last-applied-configuration" in web["metadata"]["annotations"]
+    assert kubectl("rollout", "status", "deployment/web", "-n", "shop").returncode == 0
+    rv = sandbox.get("dev", "apps/v1", "Deployment", "shop", "web")["metadata"]["resourceVersion"]
+    sandbox.clear_requests()
+
+    again = kubectl("apply", "-k", str(shop / "base"))
+    assert again.returncode == 0
+    assert again.stdout.count("unchanged") == 4
+    assert sandbox.writes() == []
+    assert sandbox.get("dev", "apps/v1", "Deployment", "shop", "web")["metadata"][
+        "resourceVersion"] == rv
+
+
+def test_clusters_are_independent(sandbox: Sandbox, kubectl, shop: Path) -> None:
+    assert kubectl("apply", "-k", str(shop / "base"), cluster="staging").returncode == 0
+    assert sandbox.get("staging", "v1", "Namespace", None, "shop") is not None
+    assert sandbox.get("dev", "v1", "Namespace", None, "shop") is None
+    missing = kubectl("get", "deployment", "web", "-n", "shop", cluster="prod")
+    assert missing.returncode == 1
+    assert 'Error from server (NotFound): namespaces "shop" not found' in missing.stderr or \
+        'deployments.apps "web" not found' in missing.stderr
+
+
+def test_get_json_lists_objects_with_metadata(sandbox: Sandbox, kubectl, shop: Path) -> None:
+    kubectl("apply", "-k", str(shop / "base"))
+    result = kubectl("get", "deployments", "-n", "shop", "-o", "json")
+    assert result.returncode == 0
+    items = json.loads(result.stdout)["items"]
+    assert [i["metadata"]["name"] for i in items] == ["api", "web"]
+    for item in items:
+        assert item["kind"] == "Deployment"
+        assert len(item["metadata"]["uid"]) == 36
+        assert int(item["metadata"]["resourceVersion"]) > 1000
+        assert item["metadata"]["creationTimestamp"].endswith("Z")
+
+
+def test_create_then_already_exists(sandbox: Sandbox, kubectl) -> None:
+    manifest = CM.format(name="settings", ns="default")
+    created = kubectl("create", "-f", "-", input=manifest)
+    assert created.returncode == 0
+    assert created.stdout.strip() == "configmap/settings created"
+    again = kubectl("create", "-f", "-", input=manifest)
+    assert again.returncode == 1
+    assert 'Error from server (AlreadyExists): error when creating "STDIN": configmaps ' \
+           '"settings" already exists' in again.stderr
+    assert sandbox.get("dev", "v1", "ConfigMap", "default", "settings")["data"] == {"a": "b"}
+
+
+def test_create_in_missing_namespace_is_not_found(sandbox: Sandbox, kubectl) -> None:
+    result = kubectl("create", "-f", "-", input=CM.format(name="x", ns="nowhere"))
+    assert result.returncode == 1
+    assert 'namespaces "nowhere" not found' in result.stderr
+    assert sandbox.list("dev", "v1", "ConfigMap") == []
+
+
+def test_invalid_name_and_missing_selector_are_rejected(sandbox: Sandbox, kubectl) -> None:
+    bad_name = kubectl("create", "-f", "-", input=CM.format(name="Bad_Name", ns="default"))
+    assert bad_name.returncode == 1
+    assert 'The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name"' \
+        in bad_name.stderr
+    no_selector = kubectl("create", "-f", "-", input=(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: nosel, namespace: default}\n"
+        "spec: {template: {spec: {containers: [{name: a, image: b}]}}}\n"))
+    assert no_selector.returncode == 1
+    assert 'The Deployment "nosel" is invalid' in no_selector.stderr
+    assert "spec.selector: Required value" in no_selector.stderr
+    assert sandbox.list("dev", "apps/v1", "Deployment") == []
+
+
+def test_strict_field_validation_rejects_unknown_fields(sandbox: Sandbox, kubectl) -> None:
+    result = kubectl("apply", "-f", "-", input=CM.format(name="x", ns="default") + "bogus: 1\n")
+    assert result.returncode == 1
+    assert 'strict decoding error: unknown field "bogus"' in result.stderr
+
+
+def test_unknown_kind_has_no_match(sandbox: Sandbox, kubectl) -> None:
+    result = kubectl("apply", "-f", "-", input=(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: default}\n"))
+    assert result.returncode == 1
+    assert 'no matches for kind "Widget" in version "example.com/v1"' in result.stderr
+
+
+def test_annotate_label_and_patch_types(sandbox: Sandbox, kubectl, shop: Path) -> None:
+    kubectl("apply", "-k", str(shop / "base"))
+    steps = [
+        (("annotate", "deployment/web", "-n", "shop", "team=payments"), "annotated"),
+        (("label", "deployment/web", "-n", "shop", "tier=front"), "labeled"),
+        (("patch", "deployment/web", "-n", "shop", "-p", '{"spec":{"replicas":3}}'), "patched"),
+        (("patch", "deployment/web", "-n", "shop", "--type=merge", "-p",
+          '{"metadata":{"annotations":{"x":"y"}}}'), "patched"),
+        (("patch", "deployment/web", "-n", "shop", "--type=json", "-p",
+          '[{"op":"replace","path":"/spec/progressDeadlineSeconds","value":30}]'), "patched"),
+    ]
+    for args, word in steps:
+        result = kubectl(*args)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == f"deployment.apps/web {word}"
+    web = sandbox.get("dev", "apps/v1", "Deployment", "shop", "web")
+    assert web["metadata"]["annotations"]["team"] == "payments"
+    assert web["metadata"]["annotations"]["x"] == "y"
+    assert web["metadata"]["labels"]["tier"] == "front"
+    assert web["spec"]["replicas"] == 3
+    assert web["spec"]["progressDeadlineSeconds"] == 30
+    assert web["metadata"]["generation"] == 3  # two spec changes; metadata-only ones don't count
+    failing = kubectl("patch", "deployment/web", "-n", "shop", "--type=json", "-p",
+                      '[{"op":"test","path":"/spec/replicas","value":9}]')
+    assert failing.returncode == 1
+    assert "The request is invalid" in failing.stderr and "test failed" in failing.stderr
+
+
+def test_scale_uses_the_scale_subresource(sandbox: Sandbox, kubectl, shop: Path) -> None:
+    kubectl("apply", "-k", str(shop / "base"))
+    result = kubectl("scale", "deployment/web", "-n", "shop", "--replicas=4")
+    assert result.returncode == 0, result.stderr
+    assert sandbox.get("dev", "apps/v1", "Deployment", "shop", "web")["spec"]["replicas"] == 4
+    assert any(r.path.endswith("/deployments/web/scale") and r.method == "PATCH"
+               for r in sandbox.requests)
+    status = kubectl("rollout", "status", "deployment/web", "-n", "shop", "--timeout=20s")
+    assert status.returncode == 0, status.stderr
+    pods = sandbox.list("dev", "v1", "Pod", "shop")
+    assert len([p for p in pods if p["metadata"]["labels"].get("app") == "web"]) == 4
+
+
+def test_label_and_field_selectors(sandbox: Sandbox, kubectl, shop: Path) -> None:
+    kubectl("apply", "-k", str(shop / "base"))
+    by_label = kubectl("get", "deployments", "-n", "shop", "-l", "app in (web,x),app!=api",
+                       "-o", "name")
+    assert by_label.stdout.split() == ["deployment.apps/web"]
+    by_field = kubectl("get", "deployments", "-A", "--field-selector", "metadata.name=api",
+                       "-o", "name")
+    assert by_field.stdout.split() == ["deployment.apps/api"]
+
+
+def test_delete_cascades_to_replicasets_and_pods(sandbox: Sandbox, kubectl, shop: Path) -> None:
+    kubectl("apply", "-k", str(shop / "base"))
+    assert kubectl("rollout", "status", "deployment/web", "-n", "shop",
+                   "--timeout=20s").returncode == 0
+    assert sandbox.list("dev", "apps/v1", "ReplicaSet", "shop")
+    result = kubectl("delete", "deployment", "web", "-n", "shop")
+    assert result.returncode == 0, result.stderr
+    assert 'deployment.apps "web" deleted' in result.stdout
+    left = [o["metadata"]["name"] for o in sandbox.list("dev", "apps/v1", "ReplicaSet", "shop")
+            + sandbox.list("dev", "v1", "Pod", "shop")]
+    assert not [n for n in left if n.startswith("web-")]
+    missing = kubectl("delete", "deployment", "web", "-n", "shop")
+    assert missing.returncode == 1
+    assert 'Error from server (NotFound): deployments.apps "web" not found' in missing.stderr
+
+
+def test_deleting_a_namespace_deletes_its_contents(sandbox: Sandbox, kubectl, shop: Path) -> None:
+    kubectl("apply", "-k", str(shop / "base"))
+    result = kubectl("delete", "namespace", "shop")
+    assert result.returncode == 0, result.stderr
+    for api_version, kind in (("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "Pod"),
+                              ("apps/v1", "ReplicaSet")):
+        assert sandbox.list("dev", api_version, kind, "shop") == []
+
+
+def test_dry_run_server_changes_nothing(sandbox: Sandbox, kubectl, shop: Path) -> None:
+    kubectl("apply", "-k", str(shop / "base"))
+    assert kubectl("rollout", "status", "deployment/web", "-n", "shop").returncode == 0
+    before = sandbox.get("dev", "apps/v1", "Deployment", "shop", "web")
+    sandbox.clear_requests()
+    result = kubectl("apply", "-k", str(shop / "v2"), "--dry-run=server")
+    assert result.returncode == 0, result.stderr
+    assert "deployment.apps/web configured (server dry run)" in result.stdout
+    assert sandbox.get("dev", "apps/v1", "Deployment", "shop", "web") == before
+    created = kubectl("create", "-f", "-", "--dry-run=server",
+                      input=CM.format(name="ghost", ns="shop"))
+    assert created.returncode == 0
+    assert sandbox.get("dev", "v1", "ConfigMap", "shop", "ghost") is None
+    assert sandbox.writes() == []
+
+
+def test_replace_with_stale_resource_version_conflicts(sandbox: Sandbox, kubectl) -> None:
+    kubectl("create", "-f", "-", input=CM.format(name="cfg", ns="default"))
+    stale = sandbox.get("dev", "v1", "ConfigMap", "default", "cfg")
+    kubectl("annotate", "configmap/cfg", "x=1")
+    stale["data"] = {"a": "changed"}
+    result = kubectl("replace", "-f", "-", input=json.dumps(stale))
+    assert result.returncode == 1
+    assert "Operation cannot be fulfilled on configmaps \"cfg\": the object has been modified" \
+        in result.stderr
+
+
+@pytest.mark.parametrize("selector", ["app=web", "app in (web)"])
+def test_get_pods_of_a_deployment(sandbox: Sandbox, kubectl, shop: Path, selector: str) -> None:
+    kubectl("apply", "-k", str(shop / "base"))
+    kubectl("rollout", "status", "deployment/web", "-n", "shop", "--timeout=20s")
+    pods = json.loads(kubectl("get", "pods", "-n", "shop", "-l", selector, "-o", "json").stdout)
+    assert len(pods["items"]) == 2
+    for pod in pods["items"]:
+        assert pod["status"]["phase"] == "Running"
+        status = pod["status"]["containerStatuses"][0]
+        assert status["ready"] is True and status["image"] == "nginx:1.25"
+        assert status["imageID"].startswith("docker-pullable://nginx@sha256:")
+        owner = pod["metadata"]["ownerReferences"][0]
+        assert owner["kind"] == "ReplicaSet" and owner["controller"] is True
