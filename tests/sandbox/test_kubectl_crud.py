@@ -9,7 +9,8 @@ import pytest
 
 from globepay_tasks.sandbox import Sandbox
 
-CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n  a: b\n"
+CM = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\n"
+      "data:\n  a: b\n")
 
 
 def test_apply_k_creates_then_reports_unchanged(sandbox: Sandbox, kubectl, shop: Path) -> None:
