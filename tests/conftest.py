@@ -16,11 +16,15 @@ Fixtures
     ``kubectl(*args, cluster="dev", input=None, timeout=60)`` -> CompletedProcess: runs
     ``kubectl_any`` against ``sandbox`` (so tests using it run once per kubectl binary).
 
+``kubectl_runner``
+    The ``run_kubectl`` helper below, as a session fixture.
+
 Helper
 ------
-``run_kubectl(sandbox, *args, cluster="dev", kubectl=None, input=None, timeout=60)`` runs a
-kubectl (default: the pinned one) with ``--kubeconfig`` and ``--context`` of ``cluster`` and
-``KUBECACHEDIR`` next to the sandbox's kubeconfig; returns the CompletedProcess (text mode).
+``run_kubectl(sandbox, *args, cluster="dev", kubectl=None, input=None, timeout=60, cwd=None)``
+runs a kubectl (default: the pinned one) with ``--kubeconfig`` and ``--context`` of
+``cluster`` and ``KUBECACHEDIR`` next to the sandbox's kubeconfig (``<dir>/kubecache``);
+returns the CompletedProcess (text mode). Use the ``kubectl_runner`` fixture to get it.
 
 Guard
 -----
@@ -139,6 +143,13 @@ def sandbox(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Sandbox]
             if late:
                 pytest.fail("the sandbox could not serve some requests after the test body:\n  "
                             + "\n  ".join(late), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def kubectl_runner() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """:func:`run_kubectl` as a fixture (``from conftest import`` is ambiguous across
+    directories that have their own conftest.py)."""
+    return run_kubectl
 
 
 @pytest.fixture
