@@ -63,11 +63,15 @@ class Recorder:
         with self._lock:
             self._records.append(record)
 
+    def mark_unimplemented(self, record: RequestRecord, why: str) -> None:
+        """Flag a request the sandbox cannot serve (before its response goes out)."""
+        with self._lock:
+            if record.unimplemented is None:
+                self._unimplemented.append(record)
+            record.unimplemented = why
+
     def finished(self, record: RequestRecord) -> None:
         """Called once the response is complete: write the log line."""
-        if record.unimplemented:
-            with self._lock:
-                self._unimplemented.append(record)
         if self._log is not None:
             query = "&".join(f"{k}={v}" for k, v in record.query.items())
             line = (f"{record.cluster or '-'} {record.method} {record.path}"

@@ -161,6 +161,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, code: int, body: bytes, content_type: str = "application/json") -> None:
+        if self._record is not None:
+            self._record.status = code  # visible before the client sees the answer
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -205,6 +207,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         started = time.perf_counter()
         self._cut = False
+        self._record: RequestRecord | None = None
         split = urlsplit(self.path)
         path = split.path or "/"
         query = dict(parse_qsl(split.query, keep_blank_values=True))
@@ -222,7 +225,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             body=body[:65536].decode("utf-8", "replace") if body else None,
             watch=query.get("watch") in ("true", "1"),
         )
-        self.server.recorder.add(record)
+        recorder = self.server.recorder
+        recorder.add(record)
+        self._record = record
         try:
             if not ok:
                 raise unauthorized()
@@ -234,12 +239,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 self._inject(fault)
             unknown = sorted(set(query) - KNOWN_QUERY)
             if unknown:
-                record.unimplemented = f"unknown query parameter(s): {', '.join(unknown)}"
+                recorder.mark_unimplemented(
+                    record, f"unknown query parameter(s): {', '.join(unknown)}")
             if body and content_type and "protobuf" in content_type:
-                record.unimplemented = f"request body content type {content_type}"
+                recorder.mark_unimplemented(record, f"request body content type {content_type}")
             record.status = self._dispatch(cluster, method, rel, query, body, content_type)
         except _Unrouted as exc:
-            record.unimplemented = record.unimplemented or exc.why
+            if record.unimplemented is None:
+                recorder.mark_unimplemented(record, exc.why)
             record.status = self._error(exc.error)
         except ApiError as exc:
             record.status = self._error(exc)
@@ -248,7 +255,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.close_connection = True
         except Exception as exc:  # noqa: BLE001 - a bug must answer 500, not hang kubectl
             traceback.print_exc()
-            record.unimplemented = f"internal error: {exc!r}"
+            recorder.mark_unimplemented(record, f"internal error: {exc!r}")
             record.status = self._error(ApiError(500, "InternalError", f"internal error: {exc}"))
         finally:
             record.duration_ms = (time.perf_counter() - started) * 1000
@@ -556,6 +563,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _stream(self, store: Store, rt: ResourceType, watcher: Any, backlog: list,
                 initial: bool, bookmarks: bool, timeout: float) -> int:
         start_rv = watcher.start_rv
+        if self._record is not None:
+            self._record.status = 200
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
@@ -596,6 +605,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     # --- control endpoint ----------------------------------------------------------------
 
     def _control(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
+        self._record = None
         try:
             code, payload = self.server.control(method, path, query, body)
         except (ValueError, TypeError) as exc:
