@@ -86,6 +86,7 @@ class ControllerManager:
     def __init__(self, store: Store, clock: SimClock, rollout_seconds: float) -> None:
         from .ctl_deployment import DeploymentController
         from .ctl_job import JobController
+        from .ctl_namespace import NamespaceController
         from .ctl_replicaset import PodController, ReplicaSetController
         from .ctl_revisions import DaemonSetController, StatefulSetController
 
@@ -97,7 +98,8 @@ class ControllerManager:
         self._reconcilers: dict[str, Reconciler] = {}
         for reconciler in (DeploymentController(self), ReplicaSetController(self),
                            PodController(self), StatefulSetController(self),
-                           DaemonSetController(self), JobController(self)):
+                           DaemonSetController(self), JobController(self),
+                           NamespaceController(self)):
             self._reconcilers[reconciler.kind] = reconciler
         self._dirty: set[Key] = set()
         self._due: list[tuple[float, Key]] = []

@@ -83,6 +83,12 @@ def invalid(rt: ResourceType, name: str, causes: list[tuple[str, str, str]]) -> 
     return ApiError(422, "Invalid", f'{qualified} "{name}" is invalid: {joined}', details)
 
 
+def forbidden(rt: ResourceType, name: str, why: str) -> ApiError:
+    """403 ``namespaces "x" is forbidden: ...``."""
+    return ApiError(403, "Forbidden", f'{rt.resource_name} "{name}" is forbidden: {why}',
+                    _details(rt, name))
+
+
 def bad_request(message: str) -> ApiError:
     """400 BadRequest."""
     return ApiError(400, "BadRequest", message)

@@ -46,6 +46,7 @@ from .selectors import object_predicate
 from .store import Store, dumps
 
 WATCH_DEFAULT_TIMEOUT = 1800.0
+SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 BOOKMARK_INTERVAL = 5.0
 _REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
             405: "MethodNotAllowed", 409: "Conflict", 410: "Expired", 422: "Invalid",
@@ -69,6 +70,12 @@ class _Unrouted(Exception):
         super().__init__(why)
         self.why = why
         self.error = error or path_not_found()
+
+
+def _is_proxy(rel: str) -> bool:
+    """A service proxy path: its query string belongs to the proxied request."""
+    parts = rel.split("/")
+    return len(parts) > 7 and parts[5] == "services" and parts[7] == "proxy"
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -238,10 +245,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if fault is not None:
                 self._inject(fault)
             unknown = sorted(set(query) - KNOWN_QUERY)
-            if unknown:
+            if unknown and not _is_proxy(rel):
                 recorder.mark_unimplemented(
                     record, f"unknown query parameter(s): {', '.join(unknown)}")
-            if body and content_type and "protobuf" in content_type:
+            if body and content_type and "protobuf" in content_type and rel != SSAR_PATH:
                 recorder.mark_unimplemented(record, f"request body content type {content_type}")
             record.status = self._dispatch(cluster, method, rel, query, body, content_type)
         except _Unrouted as exc:
@@ -309,6 +316,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
             # An empty document: kubectl then reports unknown kinds as "no matches for kind".
             self._send(200, resources.openapi_v2_doc(), resources.OPENAPI_V2_CONTENT_TYPE)
             return 200
+        if rel == SSAR_PATH and method == "POST":
+            # ``kubectl auth can-i``: there is no RBAC here, everything is allowed
+            self._send_json(201, {"kind": "SelfSubjectAccessReview",
+                                  "apiVersion": "authorization.k8s.io/v1",
+                                  "metadata": {"creationTimestamp": None}, "spec": {},
+                                  "status": {"allowed": True,
+                                             "reason": "the sandbox has no authorization"}})
+            return 201
         if parts == ["apis", "apiextensions.k8s.io", "v1", "customresourcedefinitions"] \
                 and method == "GET" and query.get("watch") not in ("true", "1"):
             # kubectl asks while validating a kind it does not know; there are no CRDs here

@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import rfc3339
-from .errors import STALE, ApiError, already_exists, conflict, gone, namespace_not_found, not_found
+from .errors import (
+    STALE,
+    ApiError,
+    already_exists,
+    conflict,
+    forbidden,
+    gone,
+    namespace_not_found,
+    not_found,
+)
 from .resources import RESOURCE_TYPES, ResourceType, by_kind
 
 #: Kinds whose ``metadata.generation`` counts spec changes.
@@ -30,6 +39,7 @@ GENERATION_KINDS = frozenset({
     "HorizontalPodAutoscaler", "PodDisruptionBudget",
 })
 INITIAL_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+PROTECTED_NAMESPACES = frozenset({"default", "kube-public", "kube-system"})
 NAMESPACE = by_kind("v1", "Namespace")
 FIRST_RESOURCE_VERSION = 1000
 
@@ -214,8 +224,13 @@ class Store:
             if not rt.namespaced:
                 meta.pop("namespace", None)
             key = self._key(rt, obj)
-            if rt.namespaced and not self.namespace_exists(key[0]):
-                raise namespace_not_found(key[0])
+            if rt.namespaced:
+                namespace = self._objects[NAMESPACE].get(("", key[0]))
+                if namespace is None:
+                    raise namespace_not_found(key[0])
+                if namespace["metadata"].get("deletionTimestamp"):
+                    raise forbidden(rt, key[1], "unable to create new content in namespace "
+                                    f"{key[0]} because it is being terminated")
             if key in self._objects[rt]:
                 raise already_exists(rt, key[1])
             meta["uid"] = uid or str(uuid.uuid4())
@@ -288,21 +303,46 @@ class Store:
 
     def delete(self, rt: ResourceType, namespace: str | None, name: str, *,
                propagation: str = "Background", dry_run: bool = False) -> dict:
-        """Remove an object and (unless ``propagation == "Orphan"``) its dependents; a
-        Namespace takes everything in it along. Returns the removed object."""
+        """Remove an object and (unless ``propagation == "Orphan"``) its dependents. A
+        Namespace only turns Terminating (see :meth:`finalize_namespace`). Returns the
+        removed object."""
         with self.lock:
             key = (namespace or "" if rt.namespaced else "", name)
             existing = self._objects[rt].get(key)
             if existing is None:
                 raise not_found(rt, name)
+            if rt is NAMESPACE and name in PROTECTED_NAMESPACES:
+                raise forbidden(rt, name, "this namespace may not be deleted")
             if dry_run:
                 return clone(existing)
             if rt is NAMESPACE:
-                for other in RESOURCE_TYPES:
-                    if other.namespaced:
-                        for obj in list(self.items(other, name)):
-                            self._remove(other, obj, "Background")
+                return self._terminate(existing)
             return self._remove(rt, existing, propagation)
+
+    def _terminate(self, namespace: dict) -> dict:
+        """Mark a Namespace Terminating; :meth:`finalize_namespace` removes it later."""
+        if namespace["metadata"].get("deletionTimestamp"):
+            return clone(namespace)
+        new = clone(namespace)
+        new["metadata"]["deletionTimestamp"] = rfc3339()
+        new["metadata"]["resourceVersion"] = str(self._next_rv())
+        new.setdefault("status", {})["phase"] = "Terminating"
+        key = self._key(NAMESPACE, new)
+        self._objects[NAMESPACE][key] = new
+        self._emit("MODIFIED", NAMESPACE, key, new, namespace)
+        return clone(new)
+
+    def finalize_namespace(self, name: str) -> None:
+        """Delete everything in a terminating Namespace, then the Namespace."""
+        with self.lock:
+            namespace = self._objects[NAMESPACE].get(("", name))
+            if namespace is None:
+                return
+            for other in RESOURCE_TYPES:
+                if other.namespaced:
+                    for obj in list(self.items(other, name)):
+                        self._remove(other, obj, "Background")
+            self._remove(NAMESPACE, namespace, "Background")
 
     def _remove(self, rt: ResourceType, obj: dict, propagation: str) -> dict:
         meta = obj["metadata"]

@@ -173,11 +173,38 @@ def test_delete_cascades_to_replicasets_and_pods(sandbox: Sandbox, kubectl, shop
 
 def test_deleting_a_namespace_deletes_its_contents(sandbox: Sandbox, kubectl, shop: Path) -> None:
     kubectl("apply", "-k", str(shop / "base"))
-    result = kubectl("delete", "namespace", "shop")
+    result = kubectl("delete", "namespace", "shop", "--wait=false")
     assert result.returncode == 0, result.stderr
+    terminating = sandbox.get("dev", "v1", "Namespace", None, "shop")
+    if terminating is not None:  # unless already finalized (0.25 s)
+        assert terminating["status"]["phase"] == "Terminating"
+        refused = kubectl("create", "-f", "-", input=CM.format(name="late", ns="shop"))
+        assert refused.returncode == 1
+        assert "because it is being terminated" in refused.stderr or \
+            'namespaces "shop" not found' in refused.stderr  # finalized meanwhile
+    waited = kubectl("wait", "--for=delete", "namespace/shop", "--timeout=10s")
+    assert waited.returncode == 0, waited.stderr
     for api_version, kind in (("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "Pod"),
                               ("apps/v1", "ReplicaSet")):
         assert sandbox.list("dev", api_version, kind, "shop") == []
+    protected = kubectl("delete", "namespace", "default")
+    assert protected.returncode == 1
+    assert 'namespaces "default" is forbidden: this namespace may not be deleted' \
+        in protected.stderr
+
+
+def test_delete_k_removes_everything(sandbox: Sandbox, kubectl, shop: Path) -> None:
+    kubectl("apply", "-k", str(shop / "base"))
+    result = kubectl("delete", "-k", str(shop / "base"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('namespace "shop" deleted')
+    assert 'deployment.apps "web" deleted' in result.stdout
+    assert sandbox.get("dev", "v1", "Namespace", None, "shop") is None
+
+
+def test_auth_can_i_is_always_yes(sandbox: Sandbox, kubectl) -> None:
+    result = kubectl("auth", "can-i", "delete", "deployments")
+    assert (result.returncode, result.stdout.strip()) == (0, "yes")
 
 
 def test_dry_run_server_changes_nothing(sandbox: Sandbox, kubectl, shop: Path) -> None:

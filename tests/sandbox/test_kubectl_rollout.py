@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from globepay_tasks.sandbox import Sandbox
@@ -31,14 +35,9 @@ def test_status_success_on_create_and_update(sandbox: Sandbox, kubectl, shop: Pa
     first = kubectl("rollout", "status", "deployment/web", "-n", "shop", "--timeout=20s")
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines()[-1] == 'deployment "web" successfully rolled out'
-    # a 0.4 s (real) rollout, so that kubectl sees the intermediate states
-    kubectl("annotate", "deployment/web", "-n", "shop", "sandbox.globepay.dev/rollout-seconds=8")
     assert kubectl("apply", "-k", str(shop / "v2")).returncode == 0
     second = kubectl("rollout", "status", "deployment/web", "-n", "shop", "--timeout=20s")
     assert second.returncode == 0, second.stderr
-    assert 'Waiting for deployment "web" rollout to finish: 0 out of 2 new replicas have been ' \
-           'updated...' in second.stdout
-    assert "2 old replicas are pending termination..." in second.stdout
     assert second.stdout.splitlines()[-1] == 'deployment "web" successfully rolled out'
     web = sandbox.get("dev", "apps/v1", "Deployment", "shop", "web")
     status = web["status"]
@@ -166,3 +165,56 @@ def test_template_changes_and_revision_history_limit(sandbox: Sandbox, kubectl, 
         assert kubectl("rollout", "status", "deployment/web", "-n", "shop",
                        "--timeout=20s").returncode == 0
     assert sorted(_rs_revisions(sandbox)) == ["3", "4"]  # one old revision kept
+
+
+def _until(check: Callable[[], object], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def test_status_reports_each_rollout_step(tmp_path: Path, kubectl_any: str, shop: Path,
+                                          kubectl_runner) -> None:
+    """On a clock that only the test moves, kubectl sees every intermediate state."""
+    # rollouts of 8 simulated seconds: pods at +4, ready at +8 (progress deadline: 10)
+    with Sandbox(tmp_path / "kc", clusters=("dev",), rollout_seconds=8,
+                 time_scale=1e-6) as sb:
+        def web() -> dict:
+            return sb.get("dev", "apps/v1", "Deployment", "shop", "web") or {}
+
+        def sets_observed() -> bool:
+            sets = sb.list("dev", "apps/v1", "ReplicaSet", "shop")
+            return bool(sets) and all("status" in rs for rs in sets)
+
+        assert kubectl_runner(sb, "apply", "-k", str(shop / "base"),
+                              kubectl=kubectl_any).returncode == 0
+        while web().get("status", {}).get("availableReplicas") != 2:
+            _until(sets_observed)
+            sb.advance(4)
+            time.sleep(0.02)
+        kubectl_runner(sb, "set", "image", "deployment/web", "-n", "shop", "web=nginx:1.26",
+                       kubectl=kubectl_any)
+        _until(lambda: web()["status"].get("observedGeneration") == 2
+               and len(_rs_revisions(sb)) == 2 and sets_observed())
+        env = {**os.environ, "KUBECACHEDIR": str(tmp_path / "kubecache")}
+        proc = subprocess.Popen(
+            [kubectl_any, "--kubeconfig", str(sb.kubeconfig), "--context", sb.context("dev"),
+             "rollout", "status", "deployment/web", "-n", "shop", "--timeout=20s"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            _until(lambda: sb.store("dev").watcher_count >= 1)
+            sb.advance(4)
+            _until(lambda: web()["status"].get("updatedReplicas") == 2)
+            sb.advance(4)
+            out, err = proc.communicate(timeout=20)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert out.splitlines() == [
+        'Waiting for deployment "web" rollout to finish: 0 out of 2 new replicas have been '
+        'updated...',
+        'Waiting for deployment "web" rollout to finish: 2 old replicas are pending '
+        'termination...',
+    ] + out.splitlines()[2:]
+    assert out.splitlines()[-1] == 'deployment "web" successfully rolled out'

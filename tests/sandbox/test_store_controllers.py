@@ -97,6 +97,21 @@ def test_store_orphan_and_cascade() -> None:
     assert store.get(CM, "default", "child2") is None
 
 
+def test_namespace_termination() -> None:
+    store = Store("t")
+    namespace = by_kind("v1", "Namespace")
+    store.create(namespace, {"metadata": {"name": "shop"}})
+    store.create(CM, {"metadata": {"name": "a", "namespace": "shop"}})
+    store.delete(namespace, None, "shop")
+    assert store.get(namespace, None, "shop")["status"]["phase"] == "Terminating"
+    assert store.get(CM, "shop", "a") is not None
+    with pytest.raises(ApiError) as refused:
+        store.create(CM, {"metadata": {"name": "b", "namespace": "shop"}})
+    assert refused.value.code == 403
+    store.finalize_namespace("shop")
+    assert store.get(namespace, None, "shop") is None and store.get(CM, "shop", "a") is None
+
+
 @pytest.mark.parametrize("selector, labels, expected", [
     ("a=b,c!=d", {"a": "b", "c": "x"}, True),
     ("a=b,c!=d", {"a": "b", "c": "d"}, False),
