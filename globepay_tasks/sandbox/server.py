@@ -248,6 +248,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if unknown and not _is_proxy(rel):
                 recorder.mark_unimplemented(
                     record, f"unknown query parameter(s): {', '.join(unknown)}")
+            accept = (self.headers.get("Accept") or "").lower()
+            if accept and "json" not in accept and "*/*" not in accept \
+                    and rel != "/openapi/v2" and not _is_proxy(rel):
+                recorder.mark_unimplemented(record, f"cannot answer in {accept}")
             if body and content_type and "protobuf" in content_type and rel != SSAR_PATH:
                 recorder.mark_unimplemented(record, f"request body content type {content_type}")
             record.status = self._dispatch(cluster, method, rel, query, body, content_type)

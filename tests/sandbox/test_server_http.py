@@ -72,8 +72,12 @@ def test_unknown_paths_are_recorded_as_unimplemented(sandbox: Sandbox) -> None:
     request(sandbox, "GET", "/api/v1/namespaces/default/configmaps?bogusParam=1")
     request(sandbox, "GET", "/api/v1/namespaces/default/pods/x/exec")
     request(sandbox, "GET", "/api/v1/namespaces/nope", cluster="nope")
+    request(sandbox, "GET", "/api/v1/namespaces", headers={
+        "Accept": "application/vnd.kubernetes.protobuf"})
+    assert request(sandbox, "GET", "/api/v1/namespaces", headers={
+        "Accept": "application/vnd.kubernetes.protobuf,application/json"})[0] == 200
     reasons = [r.unimplemented for r in sandbox.unimplemented]
-    assert len(reasons) == 4
+    assert len(reasons) == 5
     assert "unknown query parameter(s): bogusParam" in reasons
     # a NotFound of a known type is a normal answer, not unimplemented
     sandbox.clear_requests()
