@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -14,12 +15,13 @@ from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
 from . import config as config_module
-from . import workloads
+from . import github, workloads
+from .command_log import LoggedRunner
 from .config import Environment, Settings, load_settings
 from .errors import ConfigError, PromotionError
 from .progress import Progress
 from .promotion import Promoter, needs_confirmation
-from .report import build_report, print_summary, write_report
+from .report import build_report, check_report_path, print_summary, write_report
 from .runner import Runner, request_interrupt
 from .validation import check_revision, check_workload_name
 
@@ -28,7 +30,7 @@ DEPLOY_HELP = {
     "yes": "answer yes to confirmation (needed for confirm: true envs without a terminal)",
     "no-rollback": "on failure, leave the environment as it is instead of rolling back",
     "image": "NAME=REF: use this image for the container image named NAME (repeatable)",
-    "report": "write a JSON report of the run to this file",
+    "report": "FILE: write a JSON report of the run there (schema: docs/report.md)",
 }
 
 
@@ -76,14 +78,20 @@ def _confirm(envs: list[Environment], yes: bool, dry_run: bool) -> None:
 
 def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], object],
          *, dry_run: bool = False, rollback: bool = True, images: list[str] | None = None) -> None:
-    """Build the promoter, run ``body``, print the summary, write the report, map errors to
-    exit codes (`invoke.exceptions.Exit`)."""
+    """Build the promoter, run ``body``, print the summary, write the report (and the GitHub
+    job summary), map errors to exit codes (`invoke.exceptions.Exit`)."""
     progress = Progress()
-    runner = Runner(c, dry_run=dry_run, announce=progress.write)
+    runner = LoggedRunner(c, progress, dry_run=dry_run)
     exit_code, message = 0, ""
     promoter = None
+    if report:
+        try:
+            check_report_path(report)
+        except ConfigError as error:
+            raise Exit(f"error: {error.message}", code=1) from None
     try:
         settings = settings_of(c)
+        progress.redact.add_kubeconfig(settings.kubeconfig)
         overrides = workloads.parse_image_overrides(images or [])
         promoter = Promoter(settings, runner, progress, project_root=project_root(c),
                             rollback_on_failure=rollback, images=overrides)
@@ -94,11 +102,18 @@ def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], o
     except KeyboardInterrupt:
         exit_code, message = 130, "interrupted"
     results = promoter.results if promoter else []
-    print_summary(progress, results)
+    data = build_report(name, sys.argv, progress, results, exit_code, message, dry_run=dry_run)
+    print_summary(progress, data)
     if report:
-        write_report(report, build_report(name, sys.argv, progress, results, exit_code, message))
+        try:
+            write_report(report, data)
+        except OSError as error:
+            progress.write(f"warning: could not write the report {report}: {error}", "warn")
+    warning = github.publish(data, os.environ, progress.write)
+    if warning:
+        progress.write(warning, "warn")
     if exit_code:
-        raise Exit(f"error: {message}", code=exit_code)
+        raise Exit(f"error: {data['message']}", code=exit_code)
 
 
 def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
