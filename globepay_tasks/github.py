@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ def step_summary(report: Mapping[str, Any]) -> str:
     """The run as Markdown: outcome, a table per environment, failures and hook output."""
     task, outcome, code = report["task"], report["outcome"], report["exit_code"]
     lines = [f"### globepay {task}: {outcome} (exit {code})", ""]
-    if report["message"]:
+    failures = failure_lines(report)
+    if report["message"] and not failures:
         lines += [_cell(report["message"]), ""]
     rows = summary_rows(report)
     if rows:
@@ -44,7 +46,6 @@ def step_summary(report: Mapping[str, Any]) -> str:
                   "| --- | --- | --- | --- | --- |"]
         lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows]
         lines.append("")
-    failures = failure_lines(report)
     if failures:
         lines += [f"- {_cell(line)}" for line in failures]
         lines.append("")
@@ -55,7 +56,8 @@ def step_summary(report: Mapping[str, Any]) -> str:
             tail = "\n".join(hook["output_tail"].splitlines()[-SUMMARY_TAIL_LINES:])
             fence = "````" if "```" in tail else "```"
             lines += [f"<details><summary>{env['env']} {hook['phase']} hook "
-                      f"<code>{_cell(hook['hook'])}</code>: {_cell(hook['message'])}</summary>",
+                      f"<code>{html.escape(hook['hook'])}</code>: "
+                      f"{html.escape(hook['message'])}</summary>",
                       "", fence, tail, fence, "", "</details>", ""]
     return "\n".join(lines) + "\n"
 

@@ -21,7 +21,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"(--[\w-]*{_SECRET_WORD}[\w-]*)(=|\s+)(?!-)(\S+)", re.IGNORECASE),
      rf"\1\2{MASK}"),
     # Authorization: Bearer VALUE / Basic VALUE, and a bare "Bearer VALUE"
-    (re.compile(r"\b(Bearer|Basic)(\s+)([A-Za-z0-9._~+/=-]+)", re.IGNORECASE), rf"\1\2{MASK}"),
+    (re.compile(r"(Authorization:\s*(?:Bearer|Basic)\s+|\bBearer\s+)([A-Za-z0-9._~+/=-]+)",
+                re.IGNORECASE), rf"\1{MASK}"),
     # https://user:password@host
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s/:@]+:)([^\s/@]+)(@)", re.IGNORECASE),
      rf"\1{MASK}\3"),

@@ -117,26 +117,33 @@ def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], o
 
 
 def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
-            image: list[str] | None, report: str | None) -> None:
+            image: list[str] | None, report: str | None, task_name: str = "deploy") -> None:
     def body(promoter: Promoter) -> None:
         env = promoter.settings.environment(env_name)
         rendered = promoter.preflight([env])[env.name]
         _confirm([env], yes, dry_run)
         promoter.deploy(env, rendered)
 
-    _run(c, "deploy", report, body, dry_run=dry_run, rollback=not no_rollback, images=image)
+    _run(c, task_name, report, body, dry_run=dry_run, rollback=not no_rollback, images=image)
 
 
 @task(help={"env": "environment to deploy (a name under globepay.environments)", **DEPLOY_HELP},
       iterable=["image"])
 def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, report=None):
-    """Deploy one environment: hooks, kubectl apply -k, wait for every workload, hooks."""
+    """Deploy one environment: hooks, kubectl apply -k, wait for every workload, hooks.
+
+    Shows what the apply will change first; on a failed rollout or post-promotion hook, rolls
+    back the workloads this run changed (unless --no-rollback).
+    Exit codes: 0 success, 1 usage/configuration/render error (nothing touched), 2 rollout
+    failed (rolled back), 3 hook failed, 4 rollback failed, 5 environment locked,
+    130 interrupted. Progress goes to stdout, one line per step; the summary table last.
+    """
     _deploy(c, env, dry_run, yes, no_rollback, image, report)
 
 
 def _deploy_task(env_name: str) -> Any:
     def body(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None):
-        _deploy(c, env_name, dry_run, yes, no_rollback, image, report)
+        _deploy(c, env_name, dry_run, yes, no_rollback, image, report, f"deploy-{env_name}")
 
     body.__doc__ = f"Deploy {env_name}: the same as deploy --env {env_name}."
     body.__name__ = f"deploy_{env_name}"
@@ -150,7 +157,13 @@ deploy_prod = _deploy_task("prod")
 
 @task(help=DEPLOY_HELP, iterable=["image"])
 def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None):
-    """Promote through every environment of globepay.order; the first failure stops the chain."""
+    """Promote through every environment of globepay.order; the first failure stops the chain.
+
+    Every environment is rendered first (preflight); each is then deployed as `deploy` does.
+    Exit codes: 0 success, 1 usage/configuration/render error (nothing touched), 2 rollout
+    failed (rolled back), 3 hook failed, 4 rollback failed, 5 environment locked,
+    130 interrupted. Progress goes to stdout, one line per step; the summary table last.
+    """
 
     def body(promoter: Promoter) -> None:
         chain = list(promoter.settings.chain())
@@ -164,14 +177,18 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
 
 @task(help={
     "env": "environment to roll back",
-    "to-revision": "roll back to this revision instead of the previous one",
-    "only": "roll back only this workload (by name)",
+    "to-revision": "N: roll back to revision N instead of the previous one",
+    "only": "WORKLOAD: roll back only this workload (by name, e.g. backend)",
     "yes": DEPLOY_HELP["yes"],
     "dry-run": DEPLOY_HELP["dry-run"],
     "report": DEPLOY_HELP["report"],
 })
 def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, report=None):
-    """Roll back an environment's workloads with kubectl rollout undo, and wait for them."""
+    """Roll back an environment's workloads with kubectl rollout undo, and wait for them.
+
+    Exit codes: 0 rolled back, 1 nothing to roll back or bad input, 4 the rollback failed,
+    130 interrupted.
+    """
 
     def body(promoter: Promoter) -> None:
         target_env = promoter.settings.environment(env)
@@ -268,9 +285,9 @@ SANDBOX_DIR = ".sandbox"
 
 
 @task(help={
-    "rollout-seconds": "simulated seconds a workload takes to roll out (default 5)",
-    "time-scale": "run the simulated clock this many times faster than real time",
-    "port": "port to listen on (default: a free one)",
+    "rollout-seconds": "SECONDS: simulated time a workload takes to roll out (default 5)",
+    "time-scale": "N: run the simulated clock N times faster than real time (default 1)",
+    "port": "PORT: port to listen on (default: a free one)",
 })
 def sandbox_up(c, rollout_seconds=5.0, time_scale=1.0, port=0):
     """Start the local sandbox cluster in the background (.sandbox/) for dev, staging, prod."""
