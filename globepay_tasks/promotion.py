@@ -383,7 +383,8 @@ class Promoter:
         result = EnvResult(env.name, "rollback", env.namespace, env.context or "")
         self.results.append(result)
         target = self.target(env)
-        self.progress.header(f"{env.name}: rollback in namespace {env.namespace}")
+        self.progress.header(f"{env.name}: context {env.context or '(current)'}, "
+                             f"namespace {env.namespace}: rollback")
         try:
             if self.runner.dry_run:
                 if not only:

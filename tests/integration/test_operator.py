@@ -31,8 +31,6 @@ def run(project, *args: str, environ: dict[str, str | None] | None = None
     """``project.invoke`` with changes to its environment (None removes a variable)."""
     project.write_config()
     env = project.environ()
-    for key in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"):
-        env.pop(key, None)
     for key, value in (environ or {}).items():
         if value is None:
             env.pop(key, None)
