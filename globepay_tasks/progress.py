@@ -6,6 +6,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -13,6 +15,8 @@ from .readiness import ReadinessTracker
 from .redact import Redactor
 
 COLORS = {"ok": "32", "fail": "31", "warn": "33", "head": "1"}
+#: Seconds between "still waiting" lines while workloads roll out.
+HEARTBEAT_SECONDS = 10.0
 
 
 def use_color(stream: TextIO, environ: dict[str, str] | None = None) -> bool:
@@ -99,9 +103,35 @@ class Progress:
         self.write(f"[{self.elapsed():6.1f}s] {env:<8} {source} | {line}")
 
     def rollout(self, env: str, workload: str, line: str) -> None:
-        """A ``kubectl rollout status`` line as a readiness step: ``wait: backend 2/3 ready``."""
-        message, status = self._readiness.line(env, workload, line)
-        self.step(env, "wait", message, status)
+        """A ``kubectl rollout status`` line as a readiness step: ``wait: backend 2/3 ready``
+        (a line that says what the workload's previous one said is not repeated)."""
+        readiness = self._readiness.line(env, workload, line)
+        if readiness:
+            self.step(env, "wait", *readiness)
+
+    @contextmanager
+    def waiting(self, env: str, workloads: list[str],
+                every: float = HEARTBEAT_SECONDS) -> Iterator[None]:
+        """While the block runs, say every ``every`` seconds which workloads are still rolling
+        out and how far they got, so that a slow rollout never looks like a hung run."""
+        self._readiness.reset(env, workloads)
+        stop = threading.Event()
+        started = time.monotonic()
+
+        def beat() -> None:
+            while not stop.wait(every):
+                pending = self._readiness.pending(env, workloads)
+                if pending:
+                    self.step(env, "wait", f"still waiting after "
+                              f"{time.monotonic() - started:.0f}s: {'; '.join(pending)}")
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{env}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def header(self, text: str) -> None:
         self.write(f"== {text}", "head")

@@ -253,10 +253,11 @@ class Promoter:
     def _wait(self, env: Environment, target: Target, refs: Sequence[WorkloadRef],
               result: EnvResult, changes: list[WorkloadChange]) -> None:
         self.progress.step(env.name, "wait", f"{len(refs)} workloads, timeout {env.timeout:g}s")
-        outcomes = workloads.wait_all(
-            self.runner, target, refs, env.timeout,
-            on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line),
-        )
+        with self.progress.waiting(env.name, [ref.name for ref in refs]):
+            outcomes = workloads.wait_all(
+                self.runner, target, refs, env.timeout,
+                on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line),
+            )
         failures = [o for o in outcomes if not o.ok]
         for outcome in outcomes:
             if outcome.ok:
@@ -345,9 +346,10 @@ class Promoter:
             else:
                 failed.append(f"{change.ref}: {outcome.error_line()}")
         if undone:
-            outcomes = workloads.wait_all(
-                self.runner, target, undone, env.timeout,
-                on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line))
+            with self.progress.waiting(env.name, [ref.name for ref in undone]):
+                outcomes = workloads.wait_all(
+                    self.runner, target, undone, env.timeout,
+                    on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line))
             failed += [f"{o.ref}: {o.message}" for o in outcomes if not o.ok]
             result.rolled_back = [str(o.ref) for o in outcomes if o.ok]
         if failed:
@@ -407,7 +409,8 @@ class Promoter:
             undone, skipped = [], []
             for state in states:
                 outcome = workloads.undo(self.runner, target, state.ref, to_revision)
-                line = outcome.error_line()
+                said = outcome.stdout.strip().splitlines()
+                line = said[-1] if outcome.ok and said else outcome.error_line()
                 if outcome.ok and "skipped rollback" not in outcome.stdout:
                     undone.append(state)
                     self.progress.step(env.name, "rollback", f"{state.ref}: {line}")
@@ -417,9 +420,10 @@ class Promoter:
             if not undone:
                 raise ConfigError(f"{env.name}: nothing could be rolled back ("
                                   f"{'; '.join(skipped)})")
-            outcomes = workloads.wait_all(
-                self.runner, target, [s.ref for s in undone], env.timeout,
-                on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line))
+            with self.progress.waiting(env.name, [s.ref.name for s in undone]):
+                outcomes = workloads.wait_all(
+                    self.runner, target, [s.ref for s in undone], env.timeout,
+                    on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line))
             bad = [f"{o.ref}: {o.message}" for o in outcomes if not o.ok]
             final = workloads.capture(self.runner, target, [s.ref for s in undone])
             for state in undone:

@@ -29,10 +29,37 @@ class ReadinessTracker:
 
     def __init__(self) -> None:
         self._totals: dict[tuple[str, str], str] = {}
+        self._last: dict[tuple[str, str], str] = {}
+        self._done: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
-    def line(self, env: str, workload: str, text: str) -> tuple[str, str]:
-        """(message, status) for one line of ``kubectl rollout status`` about ``workload``."""
+    def reset(self, env: str, workloads: list[str]) -> None:
+        """Forget what earlier waits said about these workloads (a new wait begins)."""
+        with self._lock:
+            for workload in workloads:
+                self._totals.pop((env, workload), None)
+                self._last.pop((env, workload), None)
+                self._done.discard((env, workload))
+
+    def pending(self, env: str, workloads: list[str]) -> list[str]:
+        """The last readiness of each workload not yet rolled out."""
+        with self._lock:
+            return [self._last.get((env, w), f"{w} no progress reported yet")
+                    for w in workloads if (env, w) not in self._done]
+
+    def line(self, env: str, workload: str, text: str) -> tuple[str, str] | None:
+        """(message, status) for one line of ``kubectl rollout status`` about ``workload``;
+        None when it says the same as the workload's previous line."""
+        message, status = self._translate(env, workload, text)
+        with self._lock:
+            if self._last.get((env, workload)) == message:
+                return None
+            self._last[(env, workload)] = message
+            if status == "ok":
+                self._done.add((env, workload))
+        return message, status
+
+    def _translate(self, env: str, workload: str, text: str) -> tuple[str, str]:
         text = text.strip()
         key = (env, workload)
         if _DONE.search(text):

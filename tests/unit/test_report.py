@@ -255,10 +255,12 @@ def test_rollout_status_lines_become_readiness(line, expected):
     assert ReadinessTracker().line("dev", "backend", line)[0] == expected
 
 
-def test_rolled_out_reports_the_last_known_total():
+def test_rolled_out_reports_the_last_known_total_and_repeats_are_dropped():
     tracker = ReadinessTracker()
-    tracker.line("prod", "backend", 'Waiting for deployment "backend" rollout to finish: '
-                                    "2 of 3 updated replicas are available...")
+    waiting = ('Waiting for deployment "backend" rollout to finish: 2 of 3 updated replicas '
+               "are available...")
+    assert tracker.line("prod", "backend", waiting) == ("backend 2/3 ready", "info")
+    assert tracker.line("prod", "backend", waiting) is None
     assert tracker.line("prod", "backend", 'deployment "backend" successfully rolled out') == (
         "backend 3/3 ready", "ok")
     assert tracker.line("dev", "backend", 'deployment "backend" successfully rolled out') == (
@@ -322,3 +324,19 @@ def test_basic_auth_header_masked_but_the_word_basic_is_not():
     redact = Redactor()
     assert redact("Authorization: Basic dXNlcjpwYXNz") == f"Authorization: Basic {MASK}"
     assert redact("Basic checks passed") == "Basic checks passed"
+
+
+def test_heartbeat_names_the_workloads_still_rolling_out():
+    import time
+
+    run = progress()
+    with run.waiting("prod", ["backend", "frontend"], every=0.05):
+        run.rollout("prod", "backend", 'Waiting for deployment "backend" rollout to finish: '
+                                       "1 of 3 updated replicas are available...")
+        run.rollout("prod", "frontend", 'deployment "frontend" successfully rolled out')
+        time.sleep(0.2)
+    beats = [s.message for s in run.steps if s.message.startswith("still waiting")]
+    assert beats and all(m.endswith(": backend 1/3 ready") for m in beats)
+    count = len(run.steps)
+    time.sleep(0.1)
+    assert len(run.steps) == count, "no heartbeat after the wait"
