@@ -14,6 +14,7 @@ import yaml
 from conftest import INVOKE, REPO, output, report
 from invoke import Collection
 
+from globepay_tasks import config
 from globepay_tasks.report import load_schema
 from globepay_tasks.tasks import ns
 
@@ -218,3 +219,23 @@ def test_every_task_and_flag_has_help():
                                text=True, timeout=60, check=True).stdout
         for argument in arguments[name]:
             assert f"--{argument.names[0]}" in shown and argument.help.split()[0] in shown
+
+
+def test_docs_cover_the_commands_every_key_and_every_report_field():
+    readme = (REPO / "README.md").read_text()
+    first_screen = "\n".join(readme.splitlines()[:25])
+    assert "make demo" in first_screen and "make test" in first_screen
+    configuration = (REPO / "docs" / "configuration.md").read_text()
+    keys = (config.TOP_KEYS | config.ENV_KEYS | config.SMOKE_KEYS
+            | set().union(*config.HOOK_KEYS.values()))
+    for key in keys:
+        assert re.search(rf"`([\w<>.\[\]]*\.)?{key}(\[\])?`|\b{key}: ", configuration), key
+    for key in config.TOP_KEYS | config.ENV_KEYS:
+        assert re.search(rf"`([\w<>.]*\.)?{key}(\[\])?`", readme), f"README lacks {key}"
+    documented = (REPO / "docs" / "report.md").read_text()
+    schema = load_schema()
+    fields = set(schema["properties"]) | set(schema["$defs"]["environment"]["properties"])
+    for name in ("step", "command"):
+        fields |= set(schema["$defs"][name]["properties"])
+    for field in fields:
+        assert f"`{field}`" in documented, f"docs/report.md lacks {field}"
