@@ -159,10 +159,8 @@ deploy_prod = _deploy_task("prod")
 def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None):
     """Promote through every environment of globepay.order; the first failure stops the chain.
 
-    Every environment is rendered first (preflight); each is then deployed as `deploy` does.
-    Exit codes: 0 success, 1 usage/configuration/render error (nothing touched), 2 rollout
-    failed (rolled back), 3 hook failed, 4 rollback failed, 5 environment locked,
-    130 interrupted. Progress goes to stdout, one line per step; the summary table last.
+    Every environment is rendered first (preflight); each is then deployed as `deploy` does,
+    with the same exit codes (see invoke --help deploy).
     """
 
     def body(promoter: Promoter) -> None:
