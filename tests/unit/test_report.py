@@ -340,3 +340,19 @@ def test_heartbeat_names_the_workloads_still_rolling_out():
     count = len(run.steps)
     time.sleep(0.1)
     assert len(run.steps) == count, "no heartbeat after the wait"
+
+
+def test_logged_runner_records_commands_redacted_with_exit_codes():
+    from invoke import Context
+
+    from globepay_tasks.command_log import LoggedRunner
+
+    run = progress()
+    runner = LoggedRunner(Context(), run, dry_run=True)
+    runner.run(["kubectl", "--token", "abcdef123456", "apply", "-k", "k8s/overlays/dev"])
+    runner.run(["sh", "-c", "exit 3"], local_only=True)
+    announced, local = run.commands
+    assert (announced.command, announced.exit_code, announced.dry_run) == (
+        "kubectl --token *** apply -k k8s/overlays/dev", None, True)
+    assert (local.exit_code, local.dry_run) == (3, False) and local.seconds > 0
+    assert "+ kubectl --token *** apply" in run.stream.getvalue()
