@@ -18,6 +18,7 @@ RESOURCE_OF_KIND = {
     "Job": "job",
 }
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 @dataclass(frozen=True)

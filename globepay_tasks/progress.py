@@ -6,17 +6,34 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from .readiness import ReadinessTracker
+from .redact import Redactor
+
 COLORS = {"ok": "32", "fail": "31", "warn": "33", "head": "1"}
+#: Seconds between "still waiting" lines while workloads roll out.
+HEARTBEAT_SECONDS = 10.0
 
 
-def use_color(stream: TextIO) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    if os.environ.get("NO_COLOR") is not None:
+def use_color(stream: TextIO, environ: dict[str, str] | None = None) -> bool:
+    """Colour only on a terminal, never when NO_COLOR is set to a non-empty value
+    (https://no-color.org) or TERM is ``dumb``."""
+    environ = os.environ if environ is None else environ
+    if environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
         return False
-    return bool(getattr(stream, "isatty", lambda: False)())
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def utc_timestamp(seconds: float | None = None) -> str:
+    """``2025-01-31T12:00:00Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 @dataclass
@@ -29,17 +46,34 @@ class Step:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CommandRecord:
+    """One command the run executed (or, in a dry run, announced): already redacted."""
+
+    command: str
+    at: float
+    seconds: float
+    exit_code: int | None
+    dry_run: bool = False
+
+
 class Progress:
     """Writes one line per step with the elapsed time, and keeps every step for the report.
 
-    Safe to call from several threads (parallel waits): each line is written whole.
+    Safe to call from several threads (parallel waits): each line is written whole, and
+    every line is passed through the run's `Redactor` first.
     """
 
-    def __init__(self, stream: TextIO | None = None, *, color: bool | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, *, color: bool | None = None,
+                 redactor: Redactor | None = None) -> None:
         self.stream = stream if stream is not None else sys.stdout
         self.color = use_color(self.stream) if color is None else color
+        self.redact = redactor or Redactor()
         self.started = time.monotonic()
+        self.started_at = utc_timestamp()
         self.steps: list[Step] = []
+        self.commands: list[CommandRecord] = []
+        self._readiness = ReadinessTracker()
         self._lock = threading.Lock()
 
     def elapsed(self) -> float:
@@ -50,14 +84,16 @@ class Progress:
         return f"\033[{code}m{text}\033[0m" if self.color and code else text
 
     def write(self, text: str, status: str = "info") -> None:
+        line = self._paint(self.redact(text), status)
         with self._lock:
-            self.stream.write(self._paint(text, status) + "\n")
+            self.stream.write(line + "\n")
             self.stream.flush()
 
     def step(self, env: str, name: str, message: str, status: str = "info",
              **details: Any) -> None:
         """Record a step and print ``[  1.2s] env  name: message``."""
         at = self.elapsed()
+        message = self.redact(message)
         with self._lock:
             self.steps.append(Step(env, name, message, at, status, details))
         self.write(f"[{at:6.1f}s] {env:<8} {name}: {message}", status)
@@ -66,5 +102,45 @@ class Progress:
         """A line of a command's own output, prefixed with the env and what produced it."""
         self.write(f"[{self.elapsed():6.1f}s] {env:<8} {source} | {line}")
 
+    def rollout(self, env: str, workload: str, line: str) -> None:
+        """A ``kubectl rollout status`` line as a readiness step: ``wait: backend 2/3 ready``
+        (a line that says what the workload's previous one said is not repeated)."""
+        readiness = self._readiness.line(env, workload, line)
+        if readiness:
+            self.step(env, "wait", *readiness)
+
+    @contextmanager
+    def waiting(self, env: str, workloads: list[str],
+                every: float = HEARTBEAT_SECONDS) -> Iterator[None]:
+        """While the block runs, say every ``every`` seconds which workloads are still rolling
+        out and how far they got, so that a slow rollout never looks like a hung run."""
+        self._readiness.reset(env, workloads)
+        stop = threading.Event()
+        started = time.monotonic()
+
+        def beat() -> None:
+            while not stop.wait(every):
+                pending = self._readiness.pending(env, workloads)
+                if pending:
+                    self.step(env, "wait", f"still waiting after "
+                              f"{time.monotonic() - started:.0f}s: {'; '.join(pending)}")
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{env}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
     def header(self, text: str) -> None:
         self.write(f"== {text}", "head")
+
+    def command(self, command: str, started: float, exit_code: int | None,
+                dry_run: bool = False) -> None:
+        """Record a command that ran from monotonic time ``started`` until now."""
+        now = time.monotonic()
+        record = CommandRecord(self.redact(command), round(started - self.started, 3),
+                               round(now - started, 3), exit_code, dry_run)
+        with self._lock:
+            self.commands.append(record)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from .errors import (
 )
 from .hooks import HookContext, HookResult, run_hook
 from .kubectl import Target, WorkloadRef, apply_kustomize
+from .plan import PlannedChange, predict, summarize
 from .progress import Progress
 from .runner import Runner, clear_interrupt
 from .workloads import Rendered, WorkloadState
@@ -52,6 +53,8 @@ class EnvResult:
 
     env: str
     action: str
+    namespace: str = ""
+    context: str = ""
     outcome: str = "not started"
     seconds: float = 0.0
     reason: str = ""
@@ -61,6 +64,7 @@ class EnvResult:
     hooks: list[HookResult] = field(default_factory=list)
     revisions: dict[str, tuple[str, str]] = field(default_factory=dict)
     images: dict[str, dict[str, str]] = field(default_factory=dict)
+    plan: list[PlannedChange] = field(default_factory=list)
 
 
 def needs_confirmation(envs: Iterable[Environment], yes: bool) -> list[Environment]:
@@ -165,17 +169,13 @@ class Promoter:
     def deploy(self, env: Environment, rendered: Rendered) -> EnvResult:
         """Hooks, apply, wait, hooks; on failure undo what changed and raise."""
         started = time.monotonic()
-        result = EnvResult(env.name, "deploy")
+        result = EnvResult(env.name, "deploy", env.namespace, env.context or "")
         self.results.append(result)
         target = self.target(env)
-        context = env.context or "(current context)"
-        self.progress.header(
-            f"{env.name}: namespace {env.namespace}, context {context}, "
-            f"{len(rendered.workloads)} workloads"
-        )
         changes: list[WorkloadChange] | None = None
         before: dict[WorkloadRef, WorkloadState] = {}
         try:
+            self._plan(env, target, rendered, result)
             self._hooks(env, "pre", result)
             rollout_refs = list(rendered.workloads)
             before = workloads.capture(self.runner, target, rollout_refs)
@@ -188,7 +188,7 @@ class Promoter:
             self._describe_changes(env, changes)
             self._wait(env, target, rendered.workloads, result, changes)
             self._hooks(env, "post", result, changes)
-            self._finish(env, target, result, changes, "succeeded")
+            self._finish(env, target, result, "succeeded")
         except KeyboardInterrupt:
             clear_interrupt()
             self.progress.step(env.name, "interrupted", "stopping", "fail")
@@ -201,10 +201,31 @@ class Promoter:
             if not result.reason:
                 result.outcome, result.reason, result.exit_code = (
                     "failed", error.message, error.exit_code)
+            if result.changes and not self.runner.dry_run:
+                with suppress(PromotionError):
+                    self._record_final(target, result)
             raise
         finally:
             result.seconds = time.monotonic() - started
         return result
+
+    def _plan(self, env: Environment, target: Target, rendered: Rendered,
+              result: EnvResult) -> None:
+        """The env's header: where it goes and what the apply will change."""
+        where = (f"{env.name}: context {env.context or '(current)'}, "
+                 f"namespace {env.namespace}")
+        if self.runner.dry_run:
+            self.progress.header(f"{where}, {len(rendered.workloads)} workloads (dry run)")
+            return
+        try:
+            before = workloads.capture(self.runner, target, list(rendered.workloads))
+        except ClusterError:
+            self.progress.header(where)
+            raise
+        result.plan = predict(rendered, before)
+        self.progress.header(f"{where}: {summarize(result.plan)}")
+        for item in result.plan:
+            self.progress.step(env.name, "plan", item.describe())
 
     def _apply(self, env: Environment, target: Target,
                rendered: Rendered) -> RolloutFailed | None:
@@ -232,10 +253,11 @@ class Promoter:
     def _wait(self, env: Environment, target: Target, refs: Sequence[WorkloadRef],
               result: EnvResult, changes: list[WorkloadChange]) -> None:
         self.progress.step(env.name, "wait", f"{len(refs)} workloads, timeout {env.timeout:g}s")
-        outcomes = workloads.wait_all(
-            self.runner, target, refs, env.timeout,
-            on_line=lambda ref, line: self.progress.output(env.name, ref.name, line),
-        )
+        with self.progress.waiting(env.name, [ref.name for ref in refs]):
+            outcomes = workloads.wait_all(
+                self.runner, target, refs, env.timeout,
+                on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line),
+            )
         failures = [o for o in outcomes if not o.ok]
         for outcome in outcomes:
             if outcome.ok:
@@ -260,7 +282,8 @@ class Promoter:
             outcome = run_hook(hook, context)
             result.hooks.append(outcome)
             status = "ok" if outcome.ok else "fail"
-            self.progress.step(env.name, f"{phase} hook", f"{hook.label}: {outcome.message}",
+            self.progress.step(env.name, f"{phase} hook",
+                               f"{hook.label}: {outcome.message} ({outcome.seconds:.1f}s)",
                                status)
             if outcome.ok:
                 continue
@@ -323,9 +346,10 @@ class Promoter:
             else:
                 failed.append(f"{change.ref}: {outcome.error_line()}")
         if undone:
-            outcomes = workloads.wait_all(
-                self.runner, target, undone, env.timeout,
-                on_line=lambda ref, line: self.progress.output(env.name, ref.name, line))
+            with self.progress.waiting(env.name, [ref.name for ref in undone]):
+                outcomes = workloads.wait_all(
+                    self.runner, target, undone, env.timeout,
+                    on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line))
             failed += [f"{o.ref}: {o.message}" for o in outcomes if not o.ok]
             result.rolled_back = [str(o.ref) for o in outcomes if o.ok]
         if failed:
@@ -337,16 +361,20 @@ class Promoter:
         self.progress.step(env.name, "rollback", f"done: {', '.join(result.rolled_back)}", "ok")
 
     def _finish(self, env: Environment, target: Target, result: EnvResult,
-                changes: list[WorkloadChange], outcome: str) -> None:
+                outcome: str) -> None:
         result.outcome = "dry run" if self.runner.dry_run else outcome
         if self.runner.dry_run:
             return
-        final = workloads.capture(self.runner, target, [c.ref for c in changes])
-        for change in changes:
+        self._record_final(target, result)
+        self.progress.step(env.name, "done", outcome, "ok")
+
+    def _record_final(self, target: Target, result: EnvResult) -> None:
+        """Revisions (before -> now) and images of the workloads the run applied."""
+        final = workloads.capture(self.runner, target, [c.ref for c in result.changes])
+        for change in result.changes:
             state = final[change.ref]
             result.revisions[str(change.ref)] = (change.before.revision, state.revision)
             result.images[str(change.ref)] = dict(state.images)
-        self.progress.step(env.name, "done", outcome, "ok")
 
     # -- manual rollback ---------------------------------------------------------------------
 
@@ -354,10 +382,11 @@ class Promoter:
                  only: str | None = None) -> EnvResult:
         """``kubectl rollout undo`` for the env's workloads, waited on, with a summary."""
         started = time.monotonic()
-        result = EnvResult(env.name, "rollback")
+        result = EnvResult(env.name, "rollback", env.namespace, env.context or "")
         self.results.append(result)
         target = self.target(env)
-        self.progress.header(f"{env.name}: rollback in namespace {env.namespace}")
+        self.progress.header(f"{env.name}: context {env.context or '(current)'}, "
+                             f"namespace {env.namespace}: rollback")
         try:
             if self.runner.dry_run:
                 if not only:
@@ -380,7 +409,8 @@ class Promoter:
             undone, skipped = [], []
             for state in states:
                 outcome = workloads.undo(self.runner, target, state.ref, to_revision)
-                line = outcome.error_line()
+                said = outcome.stdout.strip().splitlines()
+                line = said[-1] if outcome.ok and said else outcome.error_line()
                 if outcome.ok and "skipped rollback" not in outcome.stdout:
                     undone.append(state)
                     self.progress.step(env.name, "rollback", f"{state.ref}: {line}")
@@ -390,9 +420,10 @@ class Promoter:
             if not undone:
                 raise ConfigError(f"{env.name}: nothing could be rolled back ("
                                   f"{'; '.join(skipped)})")
-            outcomes = workloads.wait_all(
-                self.runner, target, [s.ref for s in undone], env.timeout,
-                on_line=lambda ref, line: self.progress.output(env.name, ref.name, line))
+            with self.progress.waiting(env.name, [s.ref.name for s in undone]):
+                outcomes = workloads.wait_all(
+                    self.runner, target, [s.ref for s in undone], env.timeout,
+                    on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line))
             bad = [f"{o.ref}: {o.message}" for o in outcomes if not o.ok]
             final = workloads.capture(self.runner, target, [s.ref for s in undone])
             for state in undone:

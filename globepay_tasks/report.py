@@ -1,87 +1,187 @@
-"""The run's summary table and its machine-readable JSON report."""
+"""The run's JSON report (schema: report.schema.json, docs/report.md) and its summary table."""
 
 from __future__ import annotations
 
 import json
 import os
-import time
+from collections.abc import Mapping
 from dataclasses import asdict
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .progress import Progress
+from .errors import EXIT_CODES, ConfigError
+from .progress import Progress, utc_timestamp
 from .promotion import EnvResult
 
 SCHEMA_VERSION = 1
+SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
 
 
-def summary_lines(results: list[EnvResult]) -> list[str]:
-    """A fixed-width table: env, result, duration, revisions, reason."""
-    if not results:
-        return []
-    rows = [("ENV", "RESULT", "TIME", "REVISIONS", "REASON")]
-    for result in results:
-        revisions = ", ".join(
-            f"{ref.split('/', 1)[-1]} {before or '-'}->{after or '-'}"
-            for ref, (before, after) in result.revisions.items()
-        )
-        rows.append((result.env, result.outcome, f"{result.seconds:.1f}s", revisions or "-",
-                     result.reason or ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row))
-            .rstrip() for row in rows]
+def run_outcome(exit_code: int, dry_run: bool) -> str:
+    """``succeeded``, ``dry run``, ``interrupted`` or ``failed``."""
+    if exit_code == 0:
+        return "dry run" if dry_run else "succeeded"
+    return "interrupted" if exit_code == 130 else "failed"
 
 
-def print_summary(progress: Progress, results: list[EnvResult]) -> None:
-    lines = summary_lines(results)
-    if not lines:
-        return
-    progress.header("summary")
-    for line in lines:
-        progress.write(line)
+def _version() -> str:
+    try:
+        return metadata.version("globepay-tasks")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def build_report(task: str, argv: list[str], progress: Progress, results: list[EnvResult],
-                 exit_code: int, message: str) -> dict[str, Any]:
-    """The JSON report (schema in docs/report.md)."""
-    return {
+                 exit_code: int, message: str, *, dry_run: bool = False) -> dict[str, Any]:
+    """The JSON report of one run, every string redacted."""
+    report = {
         "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "globepay-tasks", "version": _version()},
         "task": task,
-        "argv": argv,
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "argv": list(argv),
+        "dry_run": dry_run,
+        "started_at": progress.started_at,
+        "finished_at": utc_timestamp(),
         "duration_seconds": round(progress.elapsed(), 3),
+        "outcome": run_outcome(exit_code, dry_run),
         "exit_code": exit_code,
-        "outcome": "succeeded" if exit_code == 0 else "failed",
+        "exit_meaning": EXIT_CODES.get(exit_code, "unknown"),
         "message": message,
         "environments": [_env(result) for result in results],
         "steps": [
             {"at": round(step.at, 3), "env": step.env, "step": step.name,
              "message": step.message, "status": step.status}
-            for step in progress.steps
+            for step in list(progress.steps)
         ],
+        "commands": [asdict(record) for record in list(progress.commands)],
     }
+    return progress.redact.deep(report)
 
 
 def _env(result: EnvResult) -> dict[str, Any]:
     return {
         "env": result.env,
         "action": result.action,
+        "namespace": result.namespace,
+        "context": result.context or None,
         "outcome": result.outcome,
+        "exit_code": result.exit_code,
         "seconds": round(result.seconds, 3),
         "reason": result.reason,
-        "exit_code": result.exit_code,
+        "plan": [
+            {"workload": str(item.ref), "action": item.action,
+             "images_before": dict(item.images_before), "images_after": dict(item.images_after)}
+            for item in result.plan
+        ],
         "changed": [str(c.ref) for c in result.changes if c.changed],
         "unchanged": [str(c.ref) for c in result.changes if not c.changed],
-        "rolled_back": result.rolled_back,
+        "rolled_back": list(result.rolled_back),
         "revisions": {ref: {"before": b, "after": a} for ref, (b, a) in result.revisions.items()},
-        "images": result.images,
-        "hooks": [asdict(hook) for hook in result.hooks],
+        "images": {ref: dict(images) for ref, images in result.images.items()},
+        "hooks": [{**asdict(hook), "seconds": round(hook.seconds, 3)} for hook in result.hooks],
     }
 
 
-def write_report(path: str, report: dict[str, Any]) -> None:
+# -- the summary table, made from the report ---------------------------------------------------
+
+
+def image_label(image: str) -> str:
+    """``backend:1.4.1`` for ``registry.globepay.dev/globepay/backend:1.4.1``."""
+    name = image.rsplit("/", 1)[-1]
+    if "@" in name:
+        repo, digest = name.split("@", 1)
+        return f"{repo}@{digest[:19]}"
+    return name
+
+
+def _short(workload: str) -> str:
+    return workload.split("/", 1)[-1]
+
+
+def images_cell(env: Mapping[str, Any]) -> str:
+    labels = []
+    for images in env["images"].values():
+        labels += [image_label(image) for image in images.values()]
+    return ", ".join(dict.fromkeys(labels)) or "-"
+
+
+def revisions_cell(env: Mapping[str, Any]) -> str:
+    cells = []
+    for workload, rev in env["revisions"].items():
+        before, after = rev["before"] or "new", rev["after"] or "-"
+        cells.append(f"{_short(workload)} {after}" if before == after
+                     else f"{_short(workload)} {before}->{after}")
+    return ", ".join(cells) or "-"
+
+
+def summary_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """(env, result, duration, images, revisions) for each environment of the run."""
+    return [(env["env"], env["outcome"], f"{env['seconds']:.1f}s", images_cell(env),
+             revisions_cell(env)) for env in report["environments"]]
+
+
+def failure_lines(report: Mapping[str, Any]) -> list[str]:
+    """For each environment that failed: ``ENV reason: ...`` and ``ENV rolled back: ...``."""
+    lines = []
+    for env in report["environments"]:
+        name, reason = env["env"], env["reason"]
+        if not reason:
+            continue
+        lines.append(f"{name} reason: {reason.removeprefix(f'{name}: ')}")
+        if env["rolled_back"]:
+            lines.append(f"{name} rolled back: {', '.join(env['rolled_back'])}")
+    return lines
+
+
+def summary_lines(report: Mapping[str, Any]) -> list[str]:
+    """A fixed-width table (ENV RESULT TIME IMAGES REVISIONS)."""
+    body = summary_rows(report)
+    if not body:
+        return []
+    rows = [("ENV", "RESULT", "TIME", "IMAGES", "REVISIONS"), *body]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+            for row in rows]
+
+
+def print_summary(progress: Progress, report: Mapping[str, Any]) -> None:
+    lines = summary_lines(report)
+    if not lines:
+        return
+    progress.header("summary")
+    for line in lines:
+        progress.write(line)
+    for line in failure_lines(report):
+        progress.write(line, "fail")
+
+
+# -- the report file ---------------------------------------------------------------------------
+
+
+def check_report_path(path: str) -> None:
+    """Refuse, before anything runs, a report path that cannot be written."""
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(f"--report {path}: is a directory; give a file name")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"--report {path}: cannot create {target.parent}: "
+                          f"{error.strerror}") from None
+    if not os.access(target.parent, os.W_OK):
+        raise ConfigError(f"--report {path}: {target.parent} is not writable")
+
+
+def write_report(path: str, report: Mapping[str, Any]) -> None:
+    """Write atomically (a reader never sees half a report)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(target.name + ".tmp")
     temporary.write_text(json.dumps(report, indent=2) + "\n")
     os.replace(temporary, target)
+
+
+def load_schema() -> dict[str, Any]:
+    """The report's JSON Schema, shipped with the package."""
+    return json.loads(SCHEMA_FILE.read_text())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -14,12 +15,13 @@ from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
 from . import config as config_module
-from . import workloads
+from . import github, workloads
+from .command_log import LoggedRunner
 from .config import Environment, Settings, load_settings
 from .errors import ConfigError, PromotionError
 from .progress import Progress
 from .promotion import Promoter, needs_confirmation
-from .report import build_report, print_summary, write_report
+from .report import build_report, check_report_path, print_summary, write_report
 from .runner import Runner, request_interrupt
 from .validation import check_revision, check_workload_name
 
@@ -28,7 +30,7 @@ DEPLOY_HELP = {
     "yes": "answer yes to confirmation (needed for confirm: true envs without a terminal)",
     "no-rollback": "on failure, leave the environment as it is instead of rolling back",
     "image": "NAME=REF: use this image for the container image named NAME (repeatable)",
-    "report": "write a JSON report of the run to this file",
+    "report": "FILE: write a JSON report of the run there (schema: docs/report.md)",
 }
 
 
@@ -76,14 +78,20 @@ def _confirm(envs: list[Environment], yes: bool, dry_run: bool) -> None:
 
 def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], object],
          *, dry_run: bool = False, rollback: bool = True, images: list[str] | None = None) -> None:
-    """Build the promoter, run ``body``, print the summary, write the report, map errors to
-    exit codes (`invoke.exceptions.Exit`)."""
+    """Build the promoter, run ``body``, print the summary, write the report (and the GitHub
+    job summary), map errors to exit codes (`invoke.exceptions.Exit`)."""
     progress = Progress()
-    runner = Runner(c, dry_run=dry_run, announce=progress.write)
+    runner = LoggedRunner(c, progress, dry_run=dry_run)
     exit_code, message = 0, ""
     promoter = None
+    if report:
+        try:
+            check_report_path(report)
+        except ConfigError as error:
+            raise Exit(f"error: {error.message}", code=1) from None
     try:
         settings = settings_of(c)
+        progress.redact.add_kubeconfig(settings.kubeconfig)
         overrides = workloads.parse_image_overrides(images or [])
         promoter = Promoter(settings, runner, progress, project_root=project_root(c),
                             rollback_on_failure=rollback, images=overrides)
@@ -94,34 +102,48 @@ def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], o
     except KeyboardInterrupt:
         exit_code, message = 130, "interrupted"
     results = promoter.results if promoter else []
-    print_summary(progress, results)
+    data = build_report(name, sys.argv, progress, results, exit_code, message, dry_run=dry_run)
+    print_summary(progress, data)
     if report:
-        write_report(report, build_report(name, sys.argv, progress, results, exit_code, message))
+        try:
+            write_report(report, data)
+        except OSError as error:
+            progress.write(f"warning: could not write the report {report}: {error}", "warn")
+    warning = github.publish(data, os.environ, progress.write)
+    if warning:
+        progress.write(warning, "warn")
     if exit_code:
-        raise Exit(f"error: {message}", code=exit_code)
+        raise Exit(f"error: {data['message']}", code=exit_code)
 
 
 def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
-            image: list[str] | None, report: str | None) -> None:
+            image: list[str] | None, report: str | None, task_name: str = "deploy") -> None:
     def body(promoter: Promoter) -> None:
         env = promoter.settings.environment(env_name)
         rendered = promoter.preflight([env])[env.name]
         _confirm([env], yes, dry_run)
         promoter.deploy(env, rendered)
 
-    _run(c, "deploy", report, body, dry_run=dry_run, rollback=not no_rollback, images=image)
+    _run(c, task_name, report, body, dry_run=dry_run, rollback=not no_rollback, images=image)
 
 
 @task(help={"env": "environment to deploy (a name under globepay.environments)", **DEPLOY_HELP},
       iterable=["image"])
 def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, report=None):
-    """Deploy one environment: hooks, kubectl apply -k, wait for every workload, hooks."""
+    """Deploy one environment: hooks, kubectl apply -k, wait for every workload, hooks.
+
+    Shows what the apply will change first; on a failed rollout or post-promotion hook, rolls
+    back the workloads this run changed (unless --no-rollback).
+    Exit codes: 0 success, 1 usage/configuration/render error (nothing touched), 2 rollout
+    failed (rolled back), 3 hook failed, 4 rollback failed, 5 environment locked,
+    130 interrupted. Progress goes to stdout, one line per step; the summary table last.
+    """
     _deploy(c, env, dry_run, yes, no_rollback, image, report)
 
 
 def _deploy_task(env_name: str) -> Any:
     def body(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None):
-        _deploy(c, env_name, dry_run, yes, no_rollback, image, report)
+        _deploy(c, env_name, dry_run, yes, no_rollback, image, report, f"deploy-{env_name}")
 
     body.__doc__ = f"Deploy {env_name}: the same as deploy --env {env_name}."
     body.__name__ = f"deploy_{env_name}"
@@ -135,7 +157,11 @@ deploy_prod = _deploy_task("prod")
 
 @task(help=DEPLOY_HELP, iterable=["image"])
 def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None):
-    """Promote through every environment of globepay.order; the first failure stops the chain."""
+    """Promote through every environment of globepay.order; the first failure stops the chain.
+
+    Every environment is rendered first (preflight); each is then deployed as `deploy` does,
+    with the same exit codes (see invoke --help deploy).
+    """
 
     def body(promoter: Promoter) -> None:
         chain = list(promoter.settings.chain())
@@ -149,14 +175,18 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
 
 @task(help={
     "env": "environment to roll back",
-    "to-revision": "roll back to this revision instead of the previous one",
-    "only": "roll back only this workload (by name)",
+    "to-revision": "N: roll back to revision N instead of the previous one",
+    "only": "WORKLOAD: roll back only this workload (by name, e.g. backend)",
     "yes": DEPLOY_HELP["yes"],
     "dry-run": DEPLOY_HELP["dry-run"],
     "report": DEPLOY_HELP["report"],
 })
 def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, report=None):
-    """Roll back an environment's workloads with kubectl rollout undo, and wait for them."""
+    """Roll back an environment's workloads with kubectl rollout undo, and wait for them.
+
+    Exit codes: 0 rolled back, 1 nothing to roll back or bad input, 4 the rollback failed,
+    130 interrupted.
+    """
 
     def body(promoter: Promoter) -> None:
         target_env = promoter.settings.environment(env)
@@ -253,9 +283,9 @@ SANDBOX_DIR = ".sandbox"
 
 
 @task(help={
-    "rollout-seconds": "simulated seconds a workload takes to roll out (default 5)",
-    "time-scale": "run the simulated clock this many times faster than real time",
-    "port": "port to listen on (default: a free one)",
+    "rollout-seconds": "SECONDS: simulated time a workload takes to roll out (default 5)",
+    "time-scale": "N: run the simulated clock N times faster than real time (default 1)",
+    "port": "PORT: port to listen on (default: a free one)",
 })
 def sandbox_up(c, rollout_seconds=5.0, time_scale=1.0, port=0):
     """Start the local sandbox cluster in the background (.sandbox/) for dev, staging, prod."""

@@ -44,6 +44,8 @@ class WorkloadState:
     revision: str = ""
     images: Mapping[str, str] = field(default_factory=dict)
     ready: str = ""
+    #: The pod template as last written by ``kubectl apply`` ("" when never applied).
+    applied: str = ""
 
     @classmethod
     def from_object(cls, obj: dict) -> WorkloadState:
@@ -52,11 +54,26 @@ class WorkloadState:
         return cls(
             ref=ref,
             exists=True,
-            template=json.dumps(_without_volatile(template), sort_keys=True),
+            template=template_key(template),
             revision=_revision(obj),
             images=kubectl.images_of(obj),
             ready=_ready(obj),
+            applied=_applied_template(obj),
         )
+
+
+def template_key(template: dict) -> str:
+    """A pod template as comparable text (volatile fields dropped)."""
+    return json.dumps(_without_volatile(template), sort_keys=True)
+
+
+def _applied_template(obj: dict) -> str:
+    annotations = obj.get("metadata", {}).get("annotations") or {}
+    try:
+        applied = json.loads(annotations.get(kubectl.LAST_APPLIED_ANNOTATION) or "{}")
+        return template_key(applied["spec"]["template"]) if applied else ""
+    except (ValueError, KeyError, TypeError):
+        return ""
 
 
 def _without_volatile(template: dict) -> dict:

@@ -51,7 +51,8 @@ class Project:
         env = dict(os.environ)
         env.update(KUBECACHEDIR=str(self.cache), NO_COLOR="1",
                    PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}")
-        env.pop("INVOKE_RUNTIME_CONFIG", None)
+        for key in ("INVOKE_RUNTIME_CONFIG", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"):
+            env.pop(key, None)
         return env
 
     def invoke(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import output, report
 
 BROKEN = "registry.globepay.dev/globepay/backend:9.9.9-broken"
@@ -17,7 +19,7 @@ def test_deploy_dev_rolls_out_every_rendered_workload(project):
     assert project.image("dev", "backend").startswith(BACKEND + ":")
     text = output(result)
     assert "deployment/backend" in text and "deployment/frontend" in text
-    assert "successfully rolled out" in text
+    assert re.search(r"wait: backend (1/1 ready|rolled out)", text)
     assert "summary" in text and "succeeded" in text
     assert project.deployment("staging", "backend") is None
 

@@ -1,0 +1,76 @@
+"""What an apply will change, predicted from the cluster's state and the rendered overlay."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from . import kubectl
+from .kubectl import WorkloadRef
+from .workloads import Rendered, WorkloadState, template_key
+
+NEW, CHANGE, SAME, UNKNOWN = "new", "change", "unchanged", "unknown"
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """One rendered workload: ``new``, ``change``, ``unchanged`` or ``unknown`` (it exists but
+    was never written by ``kubectl apply``, and its images are the same)."""
+
+    ref: WorkloadRef
+    action: str
+    images_before: Mapping[str, str]
+    images_after: Mapping[str, str]
+
+    def describe(self) -> str:
+        """``deployment/backend: change, backend 1.4.1 -> 1.6.0``."""
+        moved = [f"{name} {short_image(self.images_before.get(name, ''))} -> "
+                 f"{short_image(image)}" for name, image in self.images_after.items()
+                 if self.images_before.get(name) != image]
+        if self.action == NEW:
+            moved = [f"{name} {short_image(image)}" for name, image in self.images_after.items()]
+        detail = f", {', '.join(moved)}" if moved else ""
+        return f"{self.ref}: {self.action}{detail}"
+
+
+def short_image(image: str) -> str:
+    """The tag (or digest) of an image reference; the whole reference without one."""
+    if not image:
+        return "-"
+    if "@" in image:
+        return image.split("@", 1)[1][:19]
+    last = image.rsplit("/", 1)[-1]
+    return last.rsplit(":", 1)[1] if ":" in last else image
+
+
+def predict(rendered: Rendered, before: Mapping[WorkloadRef, WorkloadState]) -> list[PlannedChange]:
+    """Compare each rendered workload with what the cluster runs and last had applied."""
+    objects = {
+        WorkloadRef(obj["kind"], obj["metadata"]["name"]): obj for obj in rendered.objects
+        if obj.get("kind") in kubectl.WORKLOAD_KINDS
+    }
+    planned = []
+    for ref in rendered.workloads:
+        obj = objects[ref]
+        state = before.get(ref) or WorkloadState(ref, exists=False)
+        images = kubectl.images_of(obj)
+        if not state.exists:
+            action = NEW
+        elif dict(state.images) != images:
+            action = CHANGE
+        elif not state.applied:
+            action = UNKNOWN
+        else:
+            template = template_key(obj.get("spec", {}).get("template", {}))
+            action = SAME if template == state.applied else CHANGE
+        planned.append(PlannedChange(ref, action, dict(state.images), images))
+    return planned
+
+
+def summarize(planned: list[PlannedChange]) -> str:
+    """``1 to change, 0 new, 1 unchanged``."""
+    text = (f"{sum(p.action == CHANGE for p in planned)} to change, "
+            f"{sum(p.action == NEW for p in planned)} new, "
+            f"{sum(p.action == SAME for p in planned)} unchanged")
+    unknown = sum(p.action == UNKNOWN for p in planned)
+    return text + (f", {unknown} unknown" if unknown else "")
