@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import resources
+from . import printers, resources
 from .api import SCALABLE, ClusterApi, parse_body
 from .errors import (
     ApiError,
@@ -404,6 +404,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if query.get("watch") in ("true", "1"):
                 return self._watch(cluster, rt, namespace, predicate, query)
             items, rv = cluster.store.list(rt, namespace, predicate)
+            if self._table(rt):
+                self._send_json(200, printers.table(rt.kind, items, str(rv)))
+                return 200
             for item in items:
                 item.pop("apiVersion", None)
                 item.pop("kind", None)
@@ -432,6 +435,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
                                   "metadata": {}, "items": deleted})
             return 200
         raise _Unrouted(f"{method} on a collection", method_not_allowed())
+
+    def _table(self, rt: ResourceType) -> bool:
+        """Answer as a Table (``kubectl get`` without ``-o``)?"""
+        return printers.wants_table(self.headers.get("Accept")) and printers.has_printer(rt.kind)
 
     @staticmethod
     def _json_body_type(content_type: str | None) -> None:
@@ -475,7 +482,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             obj = cluster.store.get(rt, namespace, name)
             if obj is None:
                 raise not_found(rt, name)
-            self._send_json(200, obj)
+            self._send_json(200, printers.table(rt.kind, [obj]) if self._table(rt) else obj)
             return 200
         if method == "PUT":
             self._json_body_type(content_type)
@@ -589,8 +596,21 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Cache-Control", "no-cache, private")
         self.end_headers()
+        as_table = self._table(rt)
+        columns_sent = False
+
+        def line(kind: str, event: Any) -> bytes:
+            nonlocal columns_sent
+            if not as_table:
+                return event.line(kind)
+            shown = printers.table(rt.kind, [event.obj])
+            if columns_sent:  # like a real server: column definitions only once
+                shown["columnDefinitions"] = []
+            columns_sent = True
+            return (dumps({"type": kind, "object": shown}) + "\n").encode()
+
         for kind, event in backlog:
-            self._chunk(event.line(kind))
+            self._chunk(line(kind, event))
         if initial:
             self._chunk(self._bookmark(rt, start_rv, initial_end=True))
         if self._cut:
@@ -610,7 +630,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 break
             if item:
                 kind, event = item
-                self._chunk(event.line(kind))
+                self._chunk(line(kind, event))
                 last_sent = time.monotonic()
             elif bookmarks and time.monotonic() - last_sent >= BOOKMARK_INTERVAL:
                 with store.lock:

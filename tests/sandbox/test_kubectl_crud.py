@@ -247,3 +247,23 @@ def test_get_pods_of_a_deployment(sandbox: Sandbox, kubectl, shop: Path, selecto
         assert status["imageID"].startswith("docker-pullable://nginx@sha256:")
         owner = pod["metadata"]["ownerReferences"][0]
         assert owner["kind"] == "ReplicaSet" and owner["controller"] is True
+
+
+def test_get_prints_server_side_columns(sandbox: Sandbox, kubectl, shop: Path) -> None:
+    kubectl("apply", "-k", str(shop / "base"))
+    kubectl("rollout", "status", "deployment/web", "-n", "shop", "--timeout=20s")
+    deployments = kubectl("get", "deployments", "-n", "shop").stdout.splitlines()
+    assert deployments[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert deployments[2].split()[:4] == ["web", "2/2", "2", "2"]
+    pods = kubectl("get", "pods", "-n", "shop", "-l", "app=web", "-o", "wide").stdout
+    header, *rows = pods.splitlines()
+    assert header.split()[:6] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP"]
+    assert len(rows) == 2 and all(r.split()[1:3] == ["1/1", "Running"] for r in rows)
+    namespaces = kubectl("get", "namespace", "shop", "--show-labels").stdout.splitlines()
+    assert namespaces[1].split()[:2] == ["shop", "Active"]
+    assert "kubernetes.io/metadata.name=shop" in namespaces[1]
+    # kinds without a printer fall back to kubectl's own NAME/AGE
+    kubectl("create", "-f", "-", input=(
+        "apiVersion: coordination.k8s.io/v1\nkind: Lease\n"
+        "metadata: {name: lock, namespace: shop}\nspec: {holderIdentity: me}\n"))
+    assert kubectl("get", "leases", "-n", "shop").stdout.split()[:3] == ["NAME", "AGE", "lock"]

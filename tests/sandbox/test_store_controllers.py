@@ -185,3 +185,14 @@ def test_job_timeline(manual: Sandbox) -> None:
     _eventually(lambda: job().get("status", {}).get("succeeded") == 1)
     assert [c["type"] for c in job()["status"]["conditions"]] == ["SuccessCriteriaMet",
                                                                   "Complete"]
+
+
+@pytest.mark.parametrize("seconds, shown", [
+    (-5, "<invalid>"), (0, "0s"), (119, "119s"), (125, "2m5s"), (600, "10m"), (3 * 3600, "3h"),
+    (3 * 3600 + 120, "3h2m"), (30 * 3600, "30h"), (3 * 86400 + 3600, "3d1h"),
+    (400 * 86400, "400d"), (3 * 365 * 86400, "3y"),
+])
+def test_age_column_format(seconds: int, shown: str) -> None:
+    from globepay_tasks.sandbox.printers import human_duration
+
+    assert human_duration(seconds) == shown

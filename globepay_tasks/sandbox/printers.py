@@ -1,0 +1,191 @@
+"""Server-side printing: the ``meta.k8s.io/v1`` Table that ``kubectl get`` asks for.
+
+Only kinds with a printer here are answered as a Table; for the others the server answers
+JSON and kubectl falls back to NAME/AGE, as it does against any server without printers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+Column = tuple[str, str, int]  # (name, type, priority)
+
+
+def human_duration(seconds: float) -> str:
+    """Go's ``duration.HumanDuration`` (what the Age column shows)."""
+    s = int(seconds)
+    if s < -1:
+        return "<invalid>"
+    if s < 0:
+        return "0s"
+    if s < 120:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 10:
+        return f"{minutes}m{s % 60}s" if s % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = (hours // 24) % 365
+        return f"{hours // 24 // 365}y{days}d" if days else f"{hours // 24 // 365}y"
+    return f"{hours // 24 // 365}y"
+
+
+def _age(obj: dict) -> str:
+    stamp = (obj.get("metadata") or {}).get("creationTimestamp")
+    if not stamp:
+        return "<unknown>"
+    created = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return human_duration(time.time() - created.timestamp())
+
+
+def _status(obj: dict) -> dict:
+    return obj.get("status") or {}
+
+
+def _spec(obj: dict) -> dict:
+    return obj.get("spec") or {}
+
+
+def _containers(obj: dict) -> list[dict]:
+    template = _spec(obj).get("template") or {}
+    return (template.get("spec") or {}).get("containers") or []
+
+
+def _selector(obj: dict) -> str:
+    labels = (_spec(obj).get("selector") or {}).get("matchLabels") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>"
+
+
+def _pod_status(pod: dict) -> str:
+    status = _status(pod)
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return "Terminating"
+    for container in status.get("containerStatuses") or []:
+        state = container.get("state") or {}
+        if "waiting" in state and state["waiting"].get("reason"):
+            return state["waiting"]["reason"]
+        if "terminated" in state and state["terminated"].get("reason"):
+            return state["terminated"]["reason"]
+    return status.get("phase", "Pending")
+
+
+def _pod_row(pod: dict) -> list[Any]:
+    statuses = _status(pod).get("containerStatuses") or []
+    total = len(_spec(pod).get("containers") or []) or len(statuses)
+    ready = sum(1 for c in statuses if c.get("ready"))
+    restarts = sum(int(c.get("restartCount", 0)) for c in statuses)
+    return [f"{ready}/{total}", _pod_status(pod), restarts, _age(pod),
+            _status(pod).get("podIP", "<none>"), _spec(pod).get("nodeName", "<none>"),
+            "<none>", "<none>"]
+
+
+def _job_status(job: dict) -> str:
+    for cond in _status(job).get("conditions") or []:
+        if cond.get("status") == "True" and cond.get("type") in ("Complete", "Failed"):
+            return cond["type"]
+    return "Suspended" if _spec(job).get("suspend") else "Running"
+
+
+def _service_ports(svc: dict) -> str:
+    ports = [f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in _spec(svc).get("ports") or []]
+    return ",".join(ports) or "<none>"
+
+
+_AGE: Column = ("Age", "string", 0)
+PRINTERS: dict[str, tuple[list[Column], Callable[[dict], list[Any]]]] = {
+    "Pod": ([("Ready", "string", 0), ("Status", "string", 0), ("Restarts", "string", 0), _AGE,
+             ("IP", "string", 1), ("Node", "string", 1), ("Nominated Node", "string", 1),
+             ("Readiness Gates", "string", 1)], _pod_row),
+    "Deployment": ([("Ready", "string", 0), ("Up-to-date", "integer", 0),
+                    ("Available", "integer", 0), _AGE, ("Containers", "string", 1),
+                    ("Images", "string", 1), ("Selector", "string", 1)],
+                   lambda o: [f"{_status(o).get('readyReplicas', 0)}/{_spec(o).get('replicas', 1)}",
+                              _status(o).get("updatedReplicas", 0),
+                              _status(o).get("availableReplicas", 0), _age(o),
+                              ",".join(c.get("name", "") for c in _containers(o)),
+                              ",".join(c.get("image", "") for c in _containers(o)),
+                              _selector(o)]),
+    "ReplicaSet": ([("Desired", "integer", 0), ("Current", "integer", 0),
+                    ("Ready", "integer", 0), _AGE, ("Containers", "string", 1),
+                    ("Images", "string", 1), ("Selector", "string", 1)],
+                   lambda o: [_spec(o).get("replicas", 1), _status(o).get("replicas", 0),
+                              _status(o).get("readyReplicas", 0), _age(o),
+                              ",".join(c.get("name", "") for c in _containers(o)),
+                              ",".join(c.get("image", "") for c in _containers(o)),
+                              _selector(o)]),
+    "StatefulSet": ([("Ready", "string", 0), _AGE, ("Containers", "string", 1),
+                     ("Images", "string", 1)],
+                    lambda o: [f"{_status(o).get('readyReplicas', 0)}/"
+                               f"{_spec(o).get('replicas', 1)}", _age(o),
+                               ",".join(c.get("name", "") for c in _containers(o)),
+                               ",".join(c.get("image", "") for c in _containers(o))]),
+    "DaemonSet": ([("Desired", "integer", 0), ("Current", "integer", 0),
+                   ("Ready", "integer", 0), ("Up-to-date", "integer", 0),
+                   ("Available", "integer", 0), ("Node Selector", "string", 0), _AGE],
+                  lambda o: [_status(o).get("desiredNumberScheduled", 0),
+                             _status(o).get("currentNumberScheduled", 0),
+                             _status(o).get("numberReady", 0),
+                             _status(o).get("updatedNumberScheduled", 0),
+                             _status(o).get("numberAvailable", 0), "<none>", _age(o)]),
+    "Job": ([("Status", "string", 0), ("Completions", "string", 0), ("Duration", "string", 0),
+             _AGE],
+            lambda o: [_job_status(o), f"{_status(o).get('succeeded', 0)}/"
+                                       f"{_spec(o).get('completions', 1)}", "", _age(o)]),
+    "Service": ([("Type", "string", 0), ("Cluster-IP", "string", 0),
+                 ("External-IP", "string", 0), ("Port(s)", "string", 0), _AGE,
+                 ("Selector", "string", 1)],
+                lambda o: [_spec(o).get("type", "ClusterIP"), _spec(o).get("clusterIP", "None"),
+                           "<none>", _service_ports(o), _age(o),
+                           ",".join(f"{k}={v}" for k, v in sorted(
+                               (_spec(o).get("selector") or {}).items())) or "<none>"]),
+    "Namespace": ([("Status", "string", 0), _AGE],
+                  lambda o: [_status(o).get("phase", "Active"), _age(o)]),
+    "ConfigMap": ([("Data", "integer", 0), _AGE],
+                  lambda o: [len(o.get("data") or {}) + len(o.get("binaryData") or {}), _age(o)]),
+    "Secret": ([("Type", "string", 0), ("Data", "integer", 0), _AGE],
+               lambda o: [o.get("type", "Opaque"), len(o.get("data") or {}), _age(o)]),
+}
+
+
+def wants_table(accept: str | None) -> bool:
+    """Does the Accept header ask for a Table (``application/json;as=Table;...``)?"""
+    return bool(accept) and "as=Table" in accept
+
+
+def has_printer(kind: str) -> bool:
+    return kind in PRINTERS
+
+
+def _row(obj: dict, kind: str) -> dict:
+    _, cells = PRINTERS[kind]
+    meta = dict(obj.get("metadata") or {})
+    meta.pop("managedFields", None)
+    return {"cells": [meta.get("name", ""), *cells(obj)],
+            "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                       "metadata": meta}}
+
+
+def table(kind: str, objects: list[dict], resource_version: str | None = None) -> dict:
+    """A Table with one row per object."""
+    columns, _ = PRINTERS[kind]
+    definitions = [{"name": "Name", "type": "string", "format": "name", "description": "Name",
+                    "priority": 0}]
+    definitions += [{"name": name, "type": kind_, "format": "", "description": name,
+                     "priority": priority} for name, kind_, priority in columns]
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+            "metadata": {"resourceVersion": resource_version} if resource_version else {},
+            "columnDefinitions": definitions,
+            "rows": [_row(o, kind) for o in objects]}
