@@ -28,6 +28,7 @@ def _env_defaults(name: str, *, confirm: bool = False, test_previous: bool = Fal
         "confirm": confirm,
         "pre_promotion": pre,
         "post_promotion": [HEALTH_GATE, SMOKE_CHECKS],
+        "keep_images": [],
     }
 
 
@@ -37,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
         "kubectl": "kubectl",
         "kubeconfig": None,
         "order": ["dev", "staging", "prod"],
+        "promote_images": True,
+        "history_limit": 50,
         "smoke_checks": [
             {"service": "backend", "port": "http", "path": "/health/ready"},
             {"service": "frontend", "port": "http", "path": "/"},
@@ -49,9 +52,13 @@ DEFAULTS: dict[str, Any] = {
     }
 }
 
-TOP_KEYS = {"kubectl", "kubeconfig", "order", "smoke_checks", "environments"}
+TOP_KEYS = {
+    "kubectl", "kubeconfig", "order", "smoke_checks", "environments", "promote_images",
+    "history_limit",
+}
 ENV_KEYS = {
     "overlay", "namespace", "context", "timeout", "confirm", "pre_promotion", "post_promotion",
+    "keep_images",
 }
 SMOKE_KEYS = {"service", "port", "path"}
 HOOK_KEYS = {
@@ -103,6 +110,7 @@ class Environment:
     confirm: bool
     pre_promotion: tuple[Hook, ...] = ()
     post_promotion: tuple[Hook, ...] = ()
+    keep_images: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,8 @@ class Settings:
     order: tuple[str, ...]
     environments: Mapping[str, Environment]
     smoke_checks: tuple[SmokeCheck, ...] = field(default=())
+    promote_images: bool = True
+    history_limit: int = 50
 
     def environment(self, name: str) -> Environment:
         """The environment called ``name``; a `ConfigError` naming the known ones otherwise."""
@@ -217,6 +227,22 @@ def _hooks(where: str, raw: Any) -> tuple[Hook, ...]:
     return tuple(parse_hook(f"{where}[{index}]", item) for index, item in enumerate(raw))
 
 
+def _names(where: str, raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        raw = [part.strip() for part in raw.split(",") if part.strip()]
+    if not isinstance(raw, list) or not all(isinstance(item, str) and item for item in raw):
+        raise ConfigError(f"{where} must be a list of image names")
+    return tuple(raw)
+
+
+def _count(where: str, value: Any) -> int:
+    if isinstance(value, bool) or not str(value).isdigit() or int(value) < 1:
+        raise ConfigError(f"{where} must be a whole number of 1 or more, not {value!r}")
+    return int(value)
+
+
 def check_name(what: str, value: str) -> str:
     """``value`` if it is a DNS-1123 label; a `ConfigError` naming ``what`` otherwise."""
     if not isinstance(value, str) or not DNS_LABEL.match(value):
@@ -252,6 +278,7 @@ def _environment(name: str, raw: Any) -> Environment:
         confirm=_bool(f"{where}.confirm", merged["confirm"]),
         pre_promotion=_hooks(f"{where}.pre_promotion", merged["pre_promotion"]),
         post_promotion=_hooks(f"{where}.post_promotion", merged["post_promotion"]),
+        keep_images=_names(f"{where}.keep_images", merged["keep_images"]),
     )
 
 
@@ -301,4 +328,6 @@ def load_settings(raw: Any) -> Settings:
         order=tuple(order_raw),
         environments=environments,
         smoke_checks=tuple(smoke),
+        promote_images=_bool("globepay.promote_images", tree.get("promote_images", True)),
+        history_limit=_count("globepay.history_limit", tree.get("history_limit", 50)),
     )

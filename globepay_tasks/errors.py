@@ -31,6 +31,14 @@ class RolloutFailed(PromotionError):
     exit_code = 2
 
 
+class ApplyFailed(RolloutFailed):
+    """The server refused the apply; what it changed was rolled back."""
+
+
+class VerificationFailed(RolloutFailed):
+    """The rolled-out workloads do not run the images the promotion intended."""
+
+
 class HookFailed(PromotionError):
     """A pre- or post-promotion hook failed."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import yaml
@@ -88,6 +88,32 @@ def get_workloads(target: Target) -> list[str]:
 
 def get_object(target: Target, resource: str, name: str) -> list[str]:
     return [*target.base(), "get", resource, name, "--output", "json"]
+
+
+def get_optional(target: Target, resource: str, name: str) -> list[str]:
+    """``kubectl get`` printing nothing (exit 0) when the object does not exist."""
+    return [*get_object(target, resource, name), "--ignore-not-found"]
+
+
+def get_pods(target: Target) -> list[str]:
+    return [*target.base(), "get", "pods", "--output", "json"]
+
+
+def get_labelled(target: Target, resource: str, selector: str) -> list[str]:
+    return [*target.base(), "get", resource, "--selector", selector, "--output", "json"]
+
+
+def create_file(target: Target, path: str) -> list[str]:
+    return [*target.base(), "create", "-f", path, "--output", "name"]
+
+
+def delete(target: Target, resource: str, names: Sequence[str]) -> list[str]:
+    return [*target.base(), "delete", resource, *names, "--ignore-not-found"]
+
+
+def annotate(target: Target, workload: WorkloadRef, annotations: Mapping[str, str]) -> list[str]:
+    pairs = [f"{key}={value}" for key, value in annotations.items()]
+    return [*target.base(), "annotate", workload.ref, *pairs, "--overwrite"]
 
 
 def rollout_status(target: Target, workload: WorkloadRef, timeout: float) -> list[str]:

@@ -10,10 +10,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import workloads
+from . import artifacts, badimages, kubectl, workloads
 from .config import Environment, Settings
 from .errors import (
+    ApplyFailed,
     ClusterError,
     ConfigError,
     HookFailed,
@@ -21,6 +23,7 @@ from .errors import (
     PromotionError,
     RollbackFailed,
     RolloutFailed,
+    VerificationFailed,
 )
 from .hooks import HookContext, HookResult, run_hook
 from .kubectl import Target, WorkloadRef, apply_kustomize
@@ -28,6 +31,9 @@ from .plan import PlannedChange, predict, summarize
 from .progress import Progress
 from .runner import Runner, clear_interrupt
 from .workloads import Rendered, WorkloadState
+
+if TYPE_CHECKING:
+    from .audit import Audit
 
 
 @dataclass
@@ -65,6 +71,15 @@ class EnvResult:
     revisions: dict[str, tuple[str, str]] = field(default_factory=dict)
     images: dict[str, dict[str, str]] = field(default_factory=dict)
     plan: list[PlannedChange] = field(default_factory=list)
+    id: str = ""
+    source: str = ""
+    failure: str = ""
+    started_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                  time.gmtime()))
+    requested: dict[str, str] = field(default_factory=dict)
+    running: list[artifacts.RunningImage] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)
+    allowed_bad: list[str] = field(default_factory=list)
 
 
 def needs_confirmation(envs: Iterable[Environment], yes: bool) -> list[Environment]:
@@ -103,6 +118,8 @@ class Promoter:
         project_root: Path,
         rollback_on_failure: bool = True,
         images: Mapping[str, str] | None = None,
+        audit: Audit | None = None,
+        allow_bad: bool = False,
     ) -> None:
         self.settings = settings
         self.runner = runner
@@ -110,7 +127,11 @@ class Promoter:
         self.project_root = project_root
         self.rollback_on_failure = rollback_on_failure
         self.images = dict(images or {})
+        self.audit = audit
+        self.allow_bad = allow_bad
         self.results: list[EnvResult] = []
+        self.requested: dict[str, dict[str, str]] = {}
+        self._marks: dict[str, list[badimages.Mark]] = {}
         self._stack = ExitStack()
 
     def __enter__(self) -> Promoter:
@@ -124,16 +145,24 @@ class Promoter:
 
     # -- preflight -------------------------------------------------------------------------
 
-    def render(self, env: Environment) -> Rendered:
-        """Render one environment (with this run's images) and check where it would write."""
+    def render(self, env: Environment, overrides: Mapping[str, str] | None = None, *,
+               carried: bool = False) -> Rendered:
+        """Render one environment with ``overrides`` (default: this run's ``--image``) and
+        check where it would write. ``carried``: overrides naming an image the overlay does
+        not have, or one the environment keeps (``keep_images``), are left out."""
         overlay = Path(env.overlay)
         if not overlay.is_absolute():
             overlay = self.project_root / overlay
         plain = workloads.render(self.runner, self.settings.kubectl, str(overlay))
+        available = workloads.rendered_images(plain)
+        overrides = dict(self.images if overrides is None else overrides)
+        if carried:
+            overrides = artifacts.applicable(overrides, available, env.keep_images)
+        self.requested[env.name] = overrides
         rendered = plain
-        if self.images:
+        if overrides:
             directory = self._stack.enter_context(workloads.kustomization_for(
-                overlay, self.images, workloads.rendered_images(plain)))
+                overlay, overrides, available))
             with_images = workloads.render(self.runner, self.settings.kubectl, directory)
             rendered = Rendered(str(overlay), with_images.objects, with_images.workloads,
                                 directory)
@@ -142,12 +171,15 @@ class Promoter:
             raise ConfigError(f"{env.name}: overlay {env.overlay} renders no workloads")
         return rendered
 
-    def preflight(self, envs: Sequence[Environment]) -> dict[str, Rendered]:
-        """Render every environment before any is touched; the first failure stops all."""
+    def preflight(self, envs: Sequence[Environment], *,
+                  carry: bool = False) -> dict[str, Rendered]:
+        """Render every environment before any is touched; the first failure stops all.
+        ``carry``: the environments after the first will receive the images of the one
+        before them (rendered here with this run's images where they apply)."""
         rendered = {}
-        for env in envs:
+        for index, env in enumerate(envs):
             try:
-                rendered[env.name] = self.render(env)
+                rendered[env.name] = self.render(env, carried=carry and index > 0)
             except ConfigError as error:
                 message = error.message
                 if not message.startswith(f"{env.name}:"):
@@ -157,25 +189,39 @@ class Promoter:
             self.progress.step(env.name, "preflight", f"renders {names}")
         return rendered
 
+    def check_bad(self, env: Environment, rendered: Rendered, *,
+                  announce: bool = True) -> list[str]:
+        """Refuse images marked bad in ``env`` (`ConfigError`), unless ``allow_bad``: then
+        the allowed references."""
+        if env.name not in self._marks:
+            self._marks[env.name] = badimages.read(self.runner, self.target(env))
+        hits = badimages.refused(self._marks[env.name], workloads.rendered_images(rendered))
+        if hits and not self.allow_bad:
+            raise badimages.refusal(env.name, hits)
+        for _, mark in hits if announce else ():
+            self.progress.step(env.name, "allowed", f"--allow-bad: {mark.describe()}", "warn")
+        return [ref for ref, _ in hits]
+
     # -- deploy ----------------------------------------------------------------------------
 
-    def deploy_chain(self, envs: Sequence[Environment]) -> list[EnvResult]:
-        """Preflight, then each environment in order; the first failure stops the chain."""
-        rendered = self.preflight(envs)
-        for env in envs:
-            self.deploy(env, rendered[env.name])
-        return self.results
-
-    def deploy(self, env: Environment, rendered: Rendered) -> EnvResult:
-        """Hooks, apply, wait, hooks; on failure undo what changed and raise."""
+    def deploy(self, env: Environment, rendered: Rendered, *, action: str = "deploy",
+               source: str = "") -> EnvResult:
+        """Hooks, apply, wait, verify, hooks; on failure undo what changed and raise."""
         started = time.monotonic()
-        result = EnvResult(env.name, "deploy", env.namespace, env.context or "")
+        result = EnvResult(env.name, action, env.namespace, env.context or "", source=source,
+                           id=self.audit.id_for(env.name) if self.audit else "",
+                           requested=self.requested.get(env.name, {}))
         self.results.append(result)
         target = self.target(env)
         changes: list[WorkloadChange] | None = None
         before: dict[WorkloadRef, WorkloadState] = {}
         try:
             self._plan(env, target, rendered, result)
+            try:
+                result.allowed_bad = self.check_bad(env, rendered)
+            except ConfigError as error:
+                result.outcome, result.reason, result.exit_code = "refused", error.message, 1
+                raise
             self._hooks(env, "pre", result)
             rollout_refs = list(rendered.workloads)
             before = workloads.capture(self.runner, target, rollout_refs)
@@ -186,7 +232,9 @@ class Promoter:
             if applied is not None:
                 self._fail(env, target, result, changes, applied)
             self._describe_changes(env, changes)
+            self._annotate(env, target, changes)
             self._wait(env, target, rendered.workloads, result, changes)
+            self._verify(env, target, rendered, result, changes)
             self._hooks(env, "post", result, changes)
             self._finish(env, target, result, "succeeded")
         except KeyboardInterrupt:
@@ -207,6 +255,7 @@ class Promoter:
             raise
         finally:
             result.seconds = time.monotonic() - started
+            self._record(env, result)
         return result
 
     def _plan(self, env: Environment, target: Target, rendered: Rendered,
@@ -228,7 +277,7 @@ class Promoter:
             self.progress.step(env.name, "plan", item.describe())
 
     def _apply(self, env: Environment, target: Target,
-               rendered: Rendered) -> RolloutFailed | None:
+               rendered: Rendered) -> ApplyFailed | None:
         """Apply the overlay; the error to fail with (after undoing) if the server refused."""
         self.progress.step(env.name, "apply", f"kubectl apply -k {rendered.overlay}")
         outcome = self.runner.run(
@@ -238,7 +287,7 @@ class Promoter:
         if outcome.ok:
             return None
         self.progress.step(env.name, "apply failed", outcome.error_line(), "fail")
-        return RolloutFailed(f"{env.name}: apply failed: {outcome.error_line()}")
+        return ApplyFailed(f"{env.name}: apply failed: {outcome.error_line()}")
 
     def _describe_changes(self, env: Environment, changes: list[WorkloadChange]) -> None:
         if self.runner.dry_run:
@@ -249,6 +298,20 @@ class Promoter:
         if unchanged:
             text += f"; unchanged: {', '.join(unchanged)}"
         self.progress.step(env.name, "changes", text)
+
+    def _annotate(self, env: Environment, target: Target,
+                  changes: list[WorkloadChange]) -> None:
+        """Set the change-cause (promotion id and images) on each workload this run changed;
+        its new revision shows it in ``kubectl rollout history``."""
+        if self.audit is None:
+            return
+        for change in changes:
+            if change.changed and change.ref.can_roll_back:
+                outcome = self.runner.run(kubectl.annotate(
+                    target, change.ref, self.audit.change_cause(env.name, change.after.images)))
+                if not outcome.ok:
+                    self.progress.step(env.name, "change-cause", f"{change.ref}: "
+                                       f"{outcome.error_line()}", "warn")
 
     def _wait(self, env: Environment, target: Target, refs: Sequence[WorkloadRef],
               result: EnvResult, changes: list[WorkloadChange]) -> None:
@@ -269,6 +332,32 @@ class Promoter:
                                "fail")
             self._fail(env, target, result, changes, RolloutFailed(
                 f"{env.name}: {first.ref} did not roll out: {first.message}"))
+
+    def _verify(self, env: Environment, target: Target, rendered: Rendered,
+                result: EnvResult, changes: list[WorkloadChange]) -> None:
+        """The rolled-out workloads and their pods run exactly the rendered images."""
+        if self.runner.dry_run:
+            return
+        live = artifacts.read_live(self.runner, target)
+        result.digests = {r.image: r.digest for r in live.running() if r.digest}
+        problems = live.mismatches(artifacts.intended_images(rendered.objects))
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            self.progress.step(env.name, "verify failed", "; ".join(problems), "fail")
+            self._fail(env, target, result, changes, VerificationFailed(
+                f"{env.name}: not running the promoted images: {problems[0]}{more}"))
+        self.progress.step(env.name, "verified", "workloads and pods run the promoted images",
+                           "ok")
+
+    def _record(self, env: Environment, result: EnvResult) -> None:
+        """Write the history record of a run that reached the cluster's workloads (not of a
+        dry run, a refusal or a pre-promotion hook that stopped it)."""
+        if self.audit is None or self.runner.dry_run or not result.changes:
+            return
+        try:
+            self.audit.finish(env, self.target(env), result)
+        except PromotionError as error:
+            self.progress.step(env.name, "history", f"not recorded: {error.message}", "warn")
 
     def _hooks(self, env: Environment, phase: str, result: EnvResult,
                changes: list[WorkloadChange] | None = None) -> None:
@@ -304,6 +393,7 @@ class Promoter:
         undoable = [c for c in changes if c.changed and c.before.exists and c.ref.can_roll_back]
         created = [c for c in changes if c.created]
         result.reason, result.exit_code = error.message, error.exit_code
+        result.failure = type(error).__name__
         if created:
             names = ", ".join(str(c.ref) for c in created)
             self.progress.step(env.name, "rollback", f"{names} created by this run, left in place",
@@ -369,12 +459,15 @@ class Promoter:
         self.progress.step(env.name, "done", outcome, "ok")
 
     def _record_final(self, target: Target, result: EnvResult) -> None:
-        """Revisions (before -> now) and images of the workloads the run applied."""
-        final = workloads.capture(self.runner, target, [c.ref for c in result.changes])
+        """Revisions (before -> now) and images of the workloads the run applied, and the
+        (digest-pinned) images every workload runs now."""
+        live = artifacts.read_live(self.runner, target)
+        final = {s.ref: s for s in map(WorkloadState.from_object, live.workloads)}
         for change in result.changes:
-            state = final[change.ref]
+            state = final.get(change.ref, WorkloadState(change.ref, exists=False))
             result.revisions[str(change.ref)] = (change.before.revision, state.revision)
             result.images[str(change.ref)] = dict(state.images)
+        result.running = live.running()
 
     # -- manual rollback ---------------------------------------------------------------------
 
@@ -382,7 +475,8 @@ class Promoter:
                  only: str | None = None) -> EnvResult:
         """``kubectl rollout undo`` for the env's workloads, waited on, with a summary."""
         started = time.monotonic()
-        result = EnvResult(env.name, "rollback", env.namespace, env.context or "")
+        result = EnvResult(env.name, "rollback", env.namespace, env.context or "",
+                           id=self.audit.id_for(env.name) if self.audit else "")
         self.results.append(result)
         target = self.target(env)
         self.progress.header(f"{env.name}: context {env.context or '(current)'}, "
@@ -434,6 +528,7 @@ class Promoter:
                                    f"{state.ref}: revision {state.revision} -> {now.revision}",
                                    "ok")
             result.rolled_back = [str(s.ref) for s in undone]
+            result.changes = [WorkloadChange(s.ref, s, final[s.ref]) for s in undone]
             if bad:
                 raise RollbackFailed(f"ROLLBACK FAILED in {env.name}: {'; '.join(bad)}")
             result.outcome = "rolled back"
@@ -443,11 +538,13 @@ class Promoter:
             raise Interrupted(f"{env.name}: rollback interrupted; check "
                               f"`invoke status --env {env.name}`") from None
         except PromotionError as error:
+            outcome = "refused" if isinstance(error, ConfigError) else "failed"
             result.outcome, result.reason, result.exit_code = (
-                "failed", error.message, error.exit_code)
+                outcome, error.message, error.exit_code)
             raise
         finally:
             result.seconds = time.monotonic() - started
+            self._record(env, result)
 
 
 __all__ = ["ClusterError", "EnvResult", "Promoter", "WorkloadChange", "needs_confirmation"]

@@ -14,8 +14,11 @@ from typing import Any
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
+from . import chain, github, workloads
 from . import config as config_module
-from . import github, workloads
+from . import history as history_module
+from . import status as status_module
+from .audit import Audit
 from .command_log import LoggedRunner
 from .config import Environment, Settings, load_settings
 from .errors import ConfigError, PromotionError
@@ -23,13 +26,14 @@ from .progress import Progress
 from .promotion import Promoter, needs_confirmation
 from .report import build_report, check_report_path, print_summary, write_report
 from .runner import Runner, request_interrupt
-from .validation import check_revision, check_workload_name
+from .validation import check_count, check_revision, check_workload_name
 
 DEPLOY_HELP = {
     "dry-run": "print the commands in order and touch no cluster",
     "yes": "answer yes to confirmation (needed for confirm: true envs without a terminal)",
     "no-rollback": "on failure, leave the environment as it is instead of rolling back",
     "image": "NAME=REF: use this image for the container image named NAME (repeatable)",
+    "allow-bad": "promote images marked bad by an earlier rollback anyway",
     "report": "FILE: write a JSON report of the run there (schema: docs/report.md)",
 }
 
@@ -77,9 +81,11 @@ def _confirm(envs: list[Environment], yes: bool, dry_run: bool) -> None:
 
 
 def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], object],
-         *, dry_run: bool = False, rollback: bool = True, images: list[str] | None = None) -> None:
+         *, dry_run: bool = False, rollback: bool = True, images: list[str] | None = None,
+         record: bool = False, allow_bad: bool = False) -> None:
     """Build the promoter, run ``body``, print the summary, write the report (and the GitHub
-    job summary), map errors to exit codes (`invoke.exceptions.Exit`)."""
+    job summary), map errors to exit codes (`invoke.exceptions.Exit`). ``record``: write
+    history records."""
     progress = Progress()
     runner = LoggedRunner(c, progress, dry_run=dry_run)
     exit_code, message = 0, ""
@@ -93,8 +99,11 @@ def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], o
         settings = settings_of(c)
         progress.redact.add_kubeconfig(settings.kubeconfig)
         overrides = workloads.parse_image_overrides(images or [])
+        audit = Audit(runner, progress, project_root=project_root(c),
+                      history_limit=settings.history_limit) if record else None
         promoter = Promoter(settings, runner, progress, project_root=project_root(c),
-                            rollback_on_failure=rollback, images=overrides)
+                            rollback_on_failure=rollback, images=overrides, audit=audit,
+                            allow_bad=allow_bad)
         with promoter, _terminate_as_interrupt():
             body(promoter)
     except PromotionError as error:
@@ -117,33 +126,40 @@ def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], o
 
 
 def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
-            image: list[str] | None, report: str | None, task_name: str = "deploy") -> None:
+            image: list[str] | None, report: str | None, allow_bad: bool,
+            task_name: str = "deploy") -> None:
     def body(promoter: Promoter) -> None:
         env = promoter.settings.environment(env_name)
-        rendered = promoter.preflight([env])[env.name]
+        rendered = chain.prepare(promoter, [env])[env.name]
         _confirm([env], yes, dry_run)
         promoter.deploy(env, rendered)
 
-    _run(c, task_name, report, body, dry_run=dry_run, rollback=not no_rollback, images=image)
+    _run(c, task_name, report, body, dry_run=dry_run, rollback=not no_rollback, images=image,
+         record=True, allow_bad=allow_bad)
 
 
 @task(help={"env": "environment to deploy (a name under globepay.environments)", **DEPLOY_HELP},
       iterable=["image"])
-def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, report=None):
-    """Deploy one environment: hooks, kubectl apply -k, wait for every workload, hooks.
+def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
+           allow_bad=False):
+    """Deploy one environment: hooks, kubectl apply -k, wait for every workload, verify the
+    images, hooks; then a history record in the environment's namespace.
 
-    Shows what the apply will change first; on a failed rollout or post-promotion hook, rolls
-    back the workloads this run changed (unless --no-rollback).
-    Exit codes: 0 success, 1 usage/configuration/render error (nothing touched), 2 rollout
-    failed (rolled back), 3 hook failed, 4 rollback failed, 5 environment locked,
-    130 interrupted. Progress goes to stdout, one line per step; the summary table last.
+    Shows what the apply will change first; on a failed rollout, verification or
+    post-promotion hook, rolls back the workloads this run changed (unless --no-rollback).
+    Exit codes: 0 success, 1 usage/configuration/render error or a known-bad image refused
+    (nothing touched), 2 rollout or verification failed (rolled back), 3 hook failed,
+    4 rollback failed, 5 environment locked, 130 interrupted. Progress goes to stdout, one
+    line per step; the summary table last.
     """
-    _deploy(c, env, dry_run, yes, no_rollback, image, report)
+    _deploy(c, env, dry_run, yes, no_rollback, image, report, allow_bad)
 
 
 def _deploy_task(env_name: str) -> Any:
-    def body(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None):
-        _deploy(c, env_name, dry_run, yes, no_rollback, image, report, f"deploy-{env_name}")
+    def body(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
+             allow_bad=False):
+        _deploy(c, env_name, dry_run, yes, no_rollback, image, report, allow_bad,
+                f"deploy-{env_name}")
 
     body.__doc__ = f"Deploy {env_name}: the same as deploy --env {env_name}."
     body.__name__ = f"deploy_{env_name}"
@@ -156,21 +172,39 @@ deploy_prod = _deploy_task("prod")
 
 
 @task(help=DEPLOY_HELP, iterable=["image"])
-def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None):
+def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
+               allow_bad=False):
     """Promote through every environment of globepay.order; the first failure stops the chain.
 
     Every environment is rendered first (preflight); each is then deployed as `deploy` does,
-    with the same exit codes (see invoke --help deploy).
+    with the same exit codes (see invoke --help deploy). With globepay.promote_images, each
+    environment after the first receives the images the one before it ran when its
+    post-promotion hooks passed (digest-pinned).
     """
 
     def body(promoter: Promoter) -> None:
-        chain = list(promoter.settings.chain())
-        rendered = promoter.preflight(chain)
-        _confirm(chain, yes, dry_run)
-        for env in chain:
-            promoter.deploy(env, rendered[env.name])
+        envs = list(promoter.settings.chain())
+        chain.deploy_chain(promoter, envs, lambda: _confirm(envs, yes, dry_run))
 
-    _run(c, "deploy-all", report, body, dry_run=dry_run, rollback=not no_rollback, images=image)
+    _run(c, "deploy-all", report, body, dry_run=dry_run, rollback=not no_rollback, images=image,
+         record=True, allow_bad=allow_bad)
+
+
+@task(help={
+    "from": "environment whose running images are promoted",
+    "to": "environment that receives them",
+    **{key: DEPLOY_HELP[key] for key in ("dry-run", "yes", "no-rollback", "allow-bad", "report")},
+})
+def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad=False,
+            report=None):
+    """Promote exactly what one environment runs now (digest-pinned) to another."""
+
+    def body(promoter: Promoter) -> None:
+        source, dest = promoter.settings.environment(from_), promoter.settings.environment(to)
+        chain.promote(promoter, source, dest, lambda: _confirm([dest], yes, dry_run))
+
+    _run(c, "promote", report, body, dry_run=dry_run, rollback=not no_rollback, record=True,
+         allow_bad=allow_bad)
 
 
 @task(help={
@@ -195,7 +229,7 @@ def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, repo
         _confirm([target_env], yes, dry_run)
         promoter.rollback(target_env, to_revision=revision, only=workload)
 
-    _run(c, "rollback", report, body, dry_run=dry_run)
+    _run(c, "rollback", report, body, dry_run=dry_run, record=True)
 
 
 @task(help={"env": "environment to compare with its overlay"})
@@ -228,46 +262,43 @@ def validate(c):
     _run(c, "validate", None, body)
 
 
-@task(help={"env": "only this environment", "json": "print JSON instead of a table"})
+@task(help={"env": "only this environment", "json": "print JSON instead of text"})
 def status(c, env=None, json_=False):
-    """Show each environment's workloads: image, ready/desired, revision."""
+    """Each environment's workloads (image, ready/desired, revision), last promotion and lock
+    holder, then the drift between adjacent environments."""
     settings = _settings_or_exit(c)
-    runner = Runner(c)
-    envs = [settings.environment(env)] if env else list(settings.chain())
-    data: dict[str, Any] = {}
-    failed = False
-    for item in envs:
-        target = Promoter(settings, runner, Progress(), project_root=project_root(c)).target(item)
-        try:
-            states = workloads.list_workloads(runner, target)
-        except PromotionError as error:
-            data[item.name] = {"error": error.message}
-            failed = True
-            continue
-        data[item.name] = {
-            "namespace": item.namespace,
-            "workloads": [
-                {"workload": str(s.ref), "images": dict(s.images), "ready": s.ready,
-                 "revision": s.revision} for s in states
-            ],
-        }
-    if json_:
-        print(json.dumps(data, indent=2))
-    else:
-        for name, info in data.items():
-            print(f"== {name} ({info.get('namespace', '?')})")
-            if "error" in info:
-                print(f"  error: {info['error']}")
-                continue
-            for row in info["workloads"] or [{"workload": "(no workloads)", "images": {},
-                                              "ready": "", "revision": ""}]:
-                images = ",".join(row["images"].values())
-                print(f"  {row['workload']:<28} {row['ready']:<7} rev {row['revision']:<4} "
-                      f"{images}")
-    if failed:
+    envs = [_env_or_exit(settings, env)] if env else list(settings.chain())
+    data = status_module.collect(Runner(c), settings, envs)
+    _print(data, json_, status_module.text_lines)
+    if any("error" in info for info in data["environments"].values()):
         raise Exit("error: could not read every environment", code=1)
 
 
+@task(help={"env": "environment whose history to show",
+            "limit": "show at most this many records (default 20)",
+            "json": "print JSON instead of text"})
+def history(c, env, limit=None, json_=False):
+    """An environment's promotion records (newest first) and its known-bad images."""
+    settings = _settings_or_exit(c)
+    target_env = _env_or_exit(settings, env)
+    try:
+        count = 20 if limit is None else check_count("--limit", limit)
+        data = history_module.collect(Runner(c), status_module.target_of(settings, target_env),
+                                      target_env, count)
+    except PromotionError as error:
+        raise Exit(f"error: {error.message}", code=error.exit_code) from None
+    _print(data, json_, history_module.text_lines)
+
+
+def _print(data: Any, as_json: bool, text_lines: Callable[[Any], list[str]]) -> None:
+    print(json.dumps(data, indent=2) if as_json else "\n".join(text_lines(data)))
+
+
+def _env_or_exit(settings: Settings, name: str) -> Environment:
+    try:
+        return settings.environment(name)
+    except PromotionError as error:
+        raise Exit(f"error: {error.message}", code=error.exit_code) from None
 
 
 def _settings_or_exit(c: Context) -> Settings:
@@ -330,6 +361,6 @@ sandbox.add_task(sandbox_up, name="up", default=False)
 sandbox.add_task(sandbox_down, name="down")
 sandbox.add_task(sandbox_status, name="status")
 
-ns = Collection(deploy, deploy_dev, deploy_staging, deploy_prod, deploy_all, rollback, diff,
-                validate, status, sandbox)
+ns = Collection(deploy, deploy_dev, deploy_staging, deploy_prod, deploy_all, promote, rollback,
+                diff, validate, status, history, sandbox)
 ns.configure(config_module.DEFAULTS)

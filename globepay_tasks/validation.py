@@ -32,7 +32,12 @@ def check_workload_name(value: str) -> str:
 
 def check_revision(value: object) -> int:
     """A positive revision number from a flag value."""
+    return check_count("--to-revision", value)
+
+
+def check_count(flag: str, value: object) -> int:
+    """A positive whole number from a flag value."""
     text = str(value)
     if not text.isdigit() or int(text) < 1:
-        raise ConfigError(f"--to-revision {text!r} must be a positive whole number")
+        raise ConfigError(f"{flag} {text!r} must be a positive whole number")
     return int(text)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from . import kubectl
+from . import images, kubectl
 from .errors import ClusterError, ConfigError
 from .kubectl import Target, WorkloadRef
 from .runner import CommandResult, Runner
@@ -116,40 +116,32 @@ def parse_image_overrides(values: Iterable[str]) -> dict[str, str]:
     return overrides
 
 
-def _image_entry(name: str, ref: str) -> dict:
-    repo, digest = (ref.split("@", 1) + [""])[:2]
-    last = repo.rsplit("/", 1)[-1]
-    if ":" in last:
-        repo, tag = repo.rsplit(":", 1)
-    else:
-        tag = ""
-    entry = {"name": name, "newName": repo}
-    if digest:
-        entry["digest"] = digest
-    elif tag:
-        entry["newTag"] = tag
+def _image_entry(repo: str, ref: str) -> dict:
+    entry = {"name": repo, "newName": images.repository(ref)}
+    if images.digest(ref):
+        entry["digest"] = images.digest(ref)
+    elif ref != entry["newName"]:
+        entry["newTag"] = ref.rsplit(":", 1)[1]
     return entry
 
 
 @contextmanager
 def kustomization_for(
-    overlay: Path, images: Mapping[str, str], rendered_images: Iterable[str]
+    overlay: Path, overrides: Mapping[str, str], rendered_images: Iterable[str]
 ) -> Iterator[str]:
     """The directory to render: the overlay, or a temporary kustomization over it that sets
-    ``images`` through kustomize's images transformer (the overlay files stay untouched)."""
-    if not images:
+    ``overrides`` through kustomize's images transformer (the overlay files stay untouched)."""
+    if not overrides:
         yield str(overlay)
         return
     known = sorted(set(rendered_images))
     entries = []
-    for name, ref in images.items():
-        matches = [img for img in known if _repository(img) == name
-                   or _repository(img).rsplit("/", 1)[-1] == name]
+    for name, ref in overrides.items():
+        matches = sorted({images.repository(img) for img in known if images.selects(name, img)})
         if not matches:
-            names = ", ".join(sorted({_repository(i).rsplit("/", 1)[-1] for i in known}))
+            names = ", ".join(sorted({images.short_name(i) for i in known}))
             raise ConfigError(f"--image {name}: the overlay has no such image (it has: {names})")
-        entries.extend(_image_entry(_repository(match), ref) for match in sorted(set(
-            _repository(m) for m in matches)))
+        entries.extend(_image_entry(repo, ref) for repo in matches)
     with tempfile.TemporaryDirectory(prefix="globepay-images-") as tmp:
         document = {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -159,12 +151,6 @@ def kustomization_for(
         }
         Path(tmp, "kustomization.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
         yield tmp
-
-
-def _repository(image: str) -> str:
-    repo = image.split("@", 1)[0]
-    last = repo.rsplit("/", 1)[-1]
-    return repo.rsplit(":", 1)[0] if ":" in last else repo
 
 
 def render(runner: Runner, kubectl_bin: str, directory: str) -> Rendered:

@@ -1,0 +1,152 @@
+"""What an environment runs: image references read from its live workloads and pods,
+digest-pinned where the pods report one, checked against what a promotion intended, and
+carried to the next environment."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+
+from . import images, kubectl
+from .errors import ClusterError, ConfigError
+from .kubectl import Target, WorkloadRef
+from .runner import Runner
+
+Intended = Mapping[WorkloadRef, Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class RunningImage:
+    """One container of one workload: its spec image and the digest its pods report."""
+
+    workload: WorkloadRef
+    container: str
+    image: str
+    digest: str = ""
+
+    @property
+    def pinned(self) -> str:
+        """``repository@sha256:...`` when a digest is known, else the spec image."""
+        return images.pinned(self.image, self.digest or images.digest(self.image))
+
+
+def intended_images(objects: Iterable[dict]) -> dict[WorkloadRef, dict[str, str]]:
+    """Workload -> container -> image of rendered objects."""
+    return {WorkloadRef(obj["kind"], obj["metadata"]["name"]): kubectl.images_of(obj)
+            for obj in objects if obj.get("kind") in kubectl.WORKLOAD_KINDS}
+
+
+def _selected(workload: dict, pod: dict) -> bool:
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    wanted = ((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return bool(wanted) and all(labels.get(key) == value for key, value in wanted.items())
+
+
+def _alive(pod: dict) -> bool:
+    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
+    return not meta.get("deletionTimestamp") and status.get("phase") not in ("Succeeded",
+                                                                             "Failed")
+
+
+def _containers(pod: dict) -> dict[str, tuple[str, str]]:
+    """Container name -> (spec image, digest of the reported imageID)."""
+    specs = {c.get("name"): c.get("image", "")
+             for c in (pod.get("spec") or {}).get("containers") or []}
+    ids = {c.get("name"): images.digest_of_image_id(c.get("imageID") or "")
+           for c in (pod.get("status") or {}).get("containerStatuses") or []}
+    return {name: (image, ids.get(name, "")) for name, image in specs.items()}
+
+
+@dataclass(frozen=True)
+class Live:
+    """The workloads and pods of one namespace, read at one moment."""
+
+    workloads: tuple[dict, ...]
+    pods: tuple[dict, ...]
+
+    def _workload(self, ref: WorkloadRef) -> dict | None:
+        for obj in self.workloads:
+            if obj.get("kind") == ref.kind and obj["metadata"]["name"] == ref.name:
+                return obj
+        return None
+
+    def _pods(self, workload: dict) -> list[dict]:
+        if workload.get("kind") not in kubectl.ROLLOUT_KINDS:
+            return []
+        return [pod for pod in self.pods if _alive(pod) and _selected(workload, pod)]
+
+    def running(self) -> list[RunningImage]:
+        """Every container of every Deployment, StatefulSet and DaemonSet; the digest is set
+        when all of its pods running the spec image report the same one."""
+        found = []
+        for obj in self.workloads:
+            if obj.get("kind") not in kubectl.ROLLOUT_KINDS:
+                continue
+            ref = WorkloadRef(obj["kind"], obj["metadata"]["name"])
+            pods = [_containers(pod) for pod in self._pods(obj)]
+            for container, image in kubectl.images_of(obj).items():
+                digests = {pod[container][1] for pod in pods
+                           if container in pod and pod[container][0] == image}
+                digest = digests.pop() if len(digests) == 1 else ""
+                found.append(RunningImage(ref, container, image, digest))
+        return found
+
+    def mismatches(self, intended: Intended) -> list[str]:
+        """How the live workloads and their pods differ from ``intended`` (empty: they match):
+        the spec image of each container, and each pod's image and reported digest."""
+        problems = []
+        for ref, containers in intended.items():
+            obj = self._workload(ref)
+            if obj is None:
+                problems.append(f"{ref} not found")
+                continue
+            live = kubectl.images_of(obj)
+            for container, want in containers.items():
+                if live.get(container) != want:
+                    problems.append(f"{ref} container {container} is set to "
+                                    f"{live.get(container) or 'nothing'}, expected {want}")
+            for pod in self._pods(obj):
+                name = pod["metadata"]["name"]
+                for container, (image, digest) in _containers(pod).items():
+                    want = containers.get(container)
+                    if want is None:
+                        continue
+                    if image != want:
+                        problems.append(f"pod {name} ({ref}) runs {image}, expected {want}")
+                    elif digest and images.digest(want) and digest != images.digest(want):
+                        problems.append(f"pod {name} ({ref}) runs digest {digest}, "
+                                        f"expected {images.digest(want)}")
+        return problems
+
+
+def read_live(runner: Runner, target: Target) -> Live:
+    """Workloads and pods of the target's namespace (two kubectl calls)."""
+    objects = []
+    for argv in (kubectl.get_workloads(target), kubectl.get_pods(target)):
+        result = runner.run(argv)
+        if not result.ok:
+            raise ClusterError(f"reading {target.namespace} failed: {result.error_line()}")
+        objects.append(tuple(kubectl.parse_list(result.stdout)))
+    return Live(*objects)
+
+
+def offered(running: Iterable[RunningImage]) -> dict[str, str]:
+    """Image name -> the digest-pinned reference an environment runs for it."""
+    refs: dict[str, set[str]] = {}
+    for item in running:
+        refs.setdefault(images.short_name(item.image), set()).add(item.pinned)
+    for name, found in sorted(refs.items()):
+        if len(found) > 1:
+            raise ConfigError(f"cannot promote image {name}: the source runs {len(found)} "
+                          f"different references ({', '.join(sorted(found))})")
+    return {name: found.pop() for name, found in sorted(refs.items())}
+
+
+def applicable(overrides: Mapping[str, str], available: Collection[str],
+               keep: Collection[str]) -> dict[str, str]:
+    """The ``overrides`` an overlay rendering ``available`` images takes: those naming one
+    of its images and not one it keeps as its own (``keep``)."""
+    return {name: ref for name, ref in overrides.items()
+            if any(images.selects(name, img) for img in available)
+            and not any(images.selected(keep, img) for img in available
+                        if images.selects(name, img))}

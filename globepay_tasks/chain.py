@@ -1,0 +1,77 @@
+"""The promotion chain and promotions between environments: an environment receives the
+images the one before it ran when its post-promotion hooks passed, digest-pinned."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from . import artifacts, images
+from .config import Environment
+from .errors import ConfigError
+from .promotion import EnvResult, Promoter
+from .workloads import Rendered
+
+Confirm = Callable[[], None]
+
+
+def prepare(promoter: Promoter, envs: Sequence[Environment], *,
+            carry: bool = False) -> dict[str, Rendered]:
+    """Render every environment and refuse known-bad images before anything is touched."""
+    rendered = promoter.preflight(envs, carry=carry)
+    for env in envs:
+        promoter.check_bad(env, rendered[env.name], announce=False)
+    return rendered
+
+
+def render_with(promoter: Promoter, env: Environment, source: str,
+                running: Sequence[artifacts.RunningImage]) -> Rendered:
+    """``env`` rendered with the images ``source`` runs (except those ``env`` keeps)."""
+    offered = artifacts.offered(running)
+    try:
+        rendered = promoter.render(env, offered, carried=True)
+    except ConfigError as error:
+        raise ConfigError(f"{env.name}: rendering with the images of {source} failed: "
+                          f"{error.message}; {env.name} was not changed") from None
+    carried = promoter.requested.get(env.name, {})
+    kept = sorted(name for name, ref in offered.items() if images.selected(env.keep_images, ref))
+    text = ", ".join(f"{name}={ref}" for name, ref in carried.items()) or "none"
+    if promoter.runner.dry_run:
+        text = f"read from {source} at run time (dry run)"
+    promoter.progress.step(env.name, "images", f"from {source}: {text}"
+                           + (f"; keeps its own {', '.join(kept)}" if kept else ""))
+    return rendered
+
+
+def deploy_chain(promoter: Promoter, envs: Sequence[Environment], confirm: Confirm) -> None:
+    """Preflight every environment, confirm, then deploy each in order; with
+    ``promote_images`` each one after the first receives what the one before it ran.
+    The first failure stops the chain."""
+    carry = promoter.settings.promote_images
+    rendered = prepare(promoter, envs, carry=carry)
+    confirm()
+    previous: EnvResult | None = None
+    for env in envs:
+        if carry and previous is not None:
+            target = render_with(promoter, env, previous.env, previous.running)
+            promoter.check_bad(env, target, announce=False)
+            previous = promoter.deploy(env, target, action="promote", source=previous.env)
+        else:
+            previous = promoter.deploy(env, rendered[env.name])
+
+
+def promote(promoter: Promoter, source: Environment, dest: Environment,
+            confirm: Confirm) -> EnvResult:
+    """Deploy ``dest`` with the images ``source`` runs now (hooks, verification and
+    rollback as for a deploy)."""
+    if source.name == dest.name:
+        raise ConfigError(f"--from and --to both name {source.name}")
+    running: list[artifacts.RunningImage] = []
+    if not promoter.runner.dry_run:
+        running = artifacts.read_live(promoter.runner, promoter.target(source)).running()
+        if not running:
+            raise ConfigError(f"{source.name} runs no workloads to promote "
+                              f"(namespace {source.namespace})")
+    rendered = render_with(promoter, dest, source.name, running)
+    promoter.check_bad(dest, rendered, announce=False)
+    confirm()
+    return promoter.deploy(dest, rendered, action="promote", source=source.name)

@@ -1,0 +1,165 @@
+"""What runs where: per environment its workloads, last promotion and lock holder, then the
+drift between adjacent environments (what each would receive from the one before it)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from . import artifacts, audit, images, kubectl
+from .config import Environment, Settings
+from .errors import ClusterError, ConfigError, PromotionError
+from .kubectl import Target
+from .runner import Runner
+from .workloads import WorkloadState
+
+LOCK_LEASE = "globepay-promotion"
+
+
+def target_of(settings: Settings, env: Environment) -> Target:
+    return Target(settings.kubectl, env.namespace, env.context, settings.kubeconfig)
+
+
+def read_lock(runner: Runner, target: Target) -> dict[str, Any] | None:
+    """The holder of the environment's promotion Lease, or None when there is none."""
+    result = runner.run(kubectl.get_optional(target, "lease", LOCK_LEASE))
+    if not result.ok:
+        raise ClusterError(f"reading the lock in {target.namespace} failed: "
+                           f"{result.error_line()}")
+    if not result.stdout.strip():
+        return None
+    spec = json.loads(result.stdout).get("spec") or {}
+    return {"holder": spec.get("holderIdentity") or "unknown holder",
+            "since": spec.get("acquireTime") or spec.get("renewTime"),
+            "renewed": spec.get("renewTime"),
+            "duration_seconds": spec.get("leaseDurationSeconds")}
+
+
+def _last(records: list[dict]) -> dict[str, Any] | None:
+    if not records:
+        return None
+    keys = ("id", "action", "source", "actor", "started", "finished", "outcome")
+    return {key: records[0].get(key) for key in keys}
+
+
+def environment_status(runner: Runner, settings: Settings, env: Environment) -> dict[str, Any]:
+    """One environment: workloads (image, digest-pinned reference, ready, revision), the
+    images it would hand on, its last promotion and its lock."""
+    target = target_of(settings, env)
+    live = artifacts.read_live(runner, target)
+    running = live.running()
+    digests = {(str(r.workload), r.container): r.digest for r in running}
+    rows = []
+    for obj in live.workloads:
+        state = WorkloadState.from_object(obj)
+        rows.append({
+            "workload": str(state.ref),
+            "images": dict(state.images),
+            "digests": {c: digests.get((str(state.ref), c), "") for c in state.images},
+            "ready": state.ready,
+            "revision": state.revision,
+        })
+    try:
+        offered: dict[str, str] | str = artifacts.offered(running)
+    except ConfigError as error:
+        offered = error.message
+    return {
+        "namespace": env.namespace,
+        "context": env.context,
+        "workloads": rows,
+        "images": offered,
+        "keep_images": list(env.keep_images),
+        "last_promotion": _last(audit.read_records(runner, target)),
+        "lock": read_lock(runner, target),
+    }
+
+
+def drift(source: str, dest: str, data: dict[str, Any]) -> dict[str, Any]:
+    """What ``dest`` would receive from ``source``: per image name, both references and
+    whether they are the same artifact, or kept by ``dest`` as its own."""
+    offered, present = data[source].get("images"), data[dest].get("images")
+    if not isinstance(offered, dict) or not isinstance(present, dict):
+        problem = next((v for v in (offered, present) if isinstance(v, str)), "not readable")
+        return {"from": source, "to": dest, "error": problem, "images": []}
+    keep = data[dest].get("keep_images") or []
+    rows = []
+    for name in sorted(set(offered) | set(present)):
+        new, now = offered.get(name), present.get(name)
+        kept = now is not None and images.selected(keep, now)
+        rows.append({"image": name, "from": new, "to": now, "kept": kept,
+                     "same": bool(new and now and images.same_artifact(new, now))})
+    return {"from": source, "to": dest, "images": rows,
+            "in_sync": all(r["same"] or r["kept"] or r["from"] is None for r in rows)}
+
+
+def collect(runner: Runner, settings: Settings, envs: Sequence[Environment]) -> dict[str, Any]:
+    """Status of ``envs`` and the drift between each adjacent pair of them."""
+    data: dict[str, Any] = {}
+    for env in envs:
+        try:
+            data[env.name] = environment_status(runner, settings, env)
+        except PromotionError as error:
+            data[env.name] = {"namespace": env.namespace, "error": error.message}
+    names = [env.name for env in envs]
+    pairs = [drift(a, b, data) for a, b in zip(names, names[1:], strict=False)
+             if "error" not in data[a] and "error" not in data[b]]
+    return {"environments": data, "drift": pairs}
+
+
+def _promotion_line(last: dict[str, Any] | None) -> str:
+    if not last:
+        return "last promotion: none recorded"
+    source = f" from {last['source']}" if last.get("source") else ""
+    return (f"last promotion: {last['id']} {last['action']}{source} by {last['actor']} at "
+            f"{last['finished'] or last['started']}: {last['outcome']}")
+
+
+def _lock_line(lock: dict[str, Any] | None) -> str:
+    if not lock:
+        return "lock: free"
+    return f"lock: held by {lock['holder']} since {lock['since'] or 'an unknown time'}"
+
+
+def _image_text(image: str, digest: str) -> str:
+    """The image, and the digest its pods report when the image does not pin it."""
+    return image if not digest or images.digest(image) else f"{image} ({digest[:19]}...)"
+
+
+def text_lines(data: dict[str, Any]) -> list[str]:
+    """The status as text: one block per environment, then the drift."""
+    lines = []
+    for name, info in data["environments"].items():
+        lines.append(f"== {name} ({info.get('namespace', '?')})")
+        if "error" in info:
+            lines.append(f"  error: {info['error']}")
+            continue
+        lines += [f"  {_promotion_line(info['last_promotion'])}", f"  {_lock_line(info['lock'])}"]
+        if not info["workloads"]:
+            lines.append("  (no workloads)")
+        for row in info["workloads"]:
+            refs = ", ".join(_image_text(image, row["digests"].get(container, ""))
+                             for container, image in row["images"].items())
+            lines.append(f"  {row['workload']:<24} {row['ready']:<5} rev {row['revision']:<3} "
+                         f"{refs}")
+    if data["drift"]:
+        lines.append("== drift (what each environment would receive from the one before it)")
+    for pair in data["drift"]:
+        head = f"  {pair['from']} -> {pair['to']}:"
+        if "error" in pair:
+            lines.append(f"{head} {pair['error']}")
+            continue
+        lines.append(f"{head} {'in sync' if pair['in_sync'] else 'differs'}")
+        for row in pair["images"]:
+            if row["kept"]:
+                state = f"kept by {pair['to']}: {row['to']}"
+            elif row["from"] is None:
+                state = f"only in {pair['to']}: {row['to']}"
+            elif row["to"] is None:
+                state = f"not in {pair['to']}"
+            elif row["same"]:
+                state = f"same: {row['to']}"
+            else:
+                state = f"would change: {row['to']} -> {row['from']}"
+            lines.append(f"    {row['image']:<12} {state}")
+    return lines
