@@ -305,13 +305,14 @@ class Promoter:
         its new revision shows it in ``kubectl rollout history``."""
         if self.audit is None:
             return
-        for change in changes:
-            if change.changed and change.ref.can_roll_back:
-                outcome = self.runner.run(kubectl.annotate(
-                    target, change.ref, self.audit.change_cause(env.name, change.after.images)))
-                if not outcome.ok:
-                    self.progress.step(env.name, "change-cause", f"{change.ref}: "
-                                       f"{outcome.error_line()}", "warn")
+        running = [(change.ref, self.runner.start(kubectl.annotate(
+            target, change.ref, self.audit.change_cause(env.name, change.after.images))))
+            for change in changes if change.changed and change.ref.can_roll_back]
+        for ref, command in running:
+            outcome = command.join()
+            if not outcome.ok:
+                self.progress.step(env.name, "change-cause", f"{ref}: {outcome.error_line()}",
+                                   "warn")
 
     def _wait(self, env: Environment, target: Target, refs: Sequence[WorkloadRef],
               result: EnvResult, changes: list[WorkloadChange]) -> None:

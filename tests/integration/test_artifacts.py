@@ -1,0 +1,211 @@
+"""Artifact promotion end to end: carried digests, promote, verification, history, known-bad
+images, status and drift (invoke -> real kubectl -> the sandbox)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from conftest import output, report
+
+REGISTRY = "registry.globepay.dev/globepay"
+BACKEND = f"{REGISTRY}/backend"
+FRONTEND = f"{REGISTRY}/frontend"
+
+
+def digest(project, env: str, name: str) -> str:
+    """The digest the pods of deployment ``name`` report in their imageID (all the same)."""
+    pods = project.sandbox.list(env, "v1", "Pod", f"globepay-{env}")
+    found = {s["imageID"].rsplit("@", 1)[1] for p in pods
+             if p["metadata"]["labels"].get("app.kubernetes.io/name") == name
+             for s in p["status"]["containerStatuses"]}
+    assert len(found) == 1, found
+    return found.pop()
+
+
+def history(project, env: str) -> dict:
+    result = project.invoke("history", "--env", env, "--json")
+    assert result.returncode == 0, output(result)
+    return json.loads(result.stdout)
+
+
+def git(root, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), "-c", "user.email=t@example.com", "-c",
+                    "user.name=t", *args], check=True, capture_output=True)
+
+
+def test_deploy_all_carries_the_digest_dev_ran_and_keeps_env_specific_images(
+        project, tmp_path, monkeypatch):
+    monkeypatch.delenv("GITHUB_ACTOR", raising=False)
+    project.env_settings("prod")["keep_images"] = ["frontend"]
+    path = tmp_path / "report.json"
+    result = project.invoke("deploy-all", "--yes", "--image", f"backend={BACKEND}:1.6.0",
+                            "--report", str(path))
+    assert result.returncode == 0, output(result)
+
+    assert project.image("dev", "backend") == f"{BACKEND}:1.6.0"
+    pinned = f"{BACKEND}@{digest(project, 'dev', 'backend')}"
+    assert project.image("staging", "backend") == project.image("prod", "backend") == pinned
+    assert digest(project, "prod", "backend") == digest(project, "dev", "backend")
+    assert project.image("staging", "frontend") == (
+        f"{FRONTEND}@{digest(project, 'dev', 'frontend')}")
+    assert project.image("prod", "frontend") == f"{FRONTEND}:1.4.0"  # the prod overlay's own
+    assert "keeps its own frontend" in output(result)
+    assert [e["outcome"] for e in report(path)["environments"]] == ["succeeded"] * 3
+
+    records = history(project, "prod")["records"]
+    assert len(records) == 1
+    record = records[0]
+    assert (record["action"], record["source"], record["outcome"]) == (
+        "promote", "staging", "succeeded")
+    assert record["images_after"]["deployment/backend"] == {"backend": pinned}
+    assert record["revisions_after"] == {"deployment/backend": "1", "deployment/frontend": "1"}
+    assert "@" in record["actor"] and record["git"] == {"commit": None, "dirty": None}
+    assert [h["ok"] for h in record["hooks"]] == [True] * 4
+
+    rollout = project.kubectl("prod", "-n", "globepay-prod", "rollout", "history",
+                              "deployment/backend")
+    assert rollout.returncode == 0, rollout.stderr
+    assert f"globepay {record['id']} prod: {pinned}" in rollout.stdout
+
+
+def test_promote_staging_to_prod_with_status_and_drift(project, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTOR", "release-bot")
+    project.env_settings("prod")["keep_images"] = ["frontend"]
+    project.write_config()
+    git(project.root, "init", "-q")
+    git(project.root, "add", ".")
+    git(project.root, "commit", "-qm", "initial")
+    assert project.invoke("deploy-dev").returncode == 0
+    assert history(project, "dev")["records"][0]["git"]["dirty"] is False
+    result = project.invoke("deploy-staging", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 0, output(result)
+    assert project.invoke("deploy-prod", "--yes").returncode == 0
+    project.sandbox.create("prod", {
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": "globepay-promotion", "namespace": "globepay-prod"},
+        "spec": {"holderIdentity": "alice@laptop", "leaseDurationSeconds": 600}})
+
+    result = project.invoke("status", "--json")
+    assert result.returncode == 0, output(result)
+    data = json.loads(result.stdout)
+    assert list(data["environments"]) == ["dev", "staging", "prod"]
+    prod = data["environments"]["prod"]
+    assert prod["lock"]["holder"] == "alice@laptop"
+    assert prod["last_promotion"]["actor"] == "release-bot"
+    rows = {r["workload"]: r for r in prod["workloads"]}
+    assert rows["deployment/backend"]["ready"] == "3/3"
+    assert rows["deployment/backend"]["images"] == {"backend": f"{BACKEND}:1.4.0"}
+    to_prod = {r["image"]: r for r in data["drift"][1]["images"]}
+    assert data["drift"][1]["from"] == "staging" and data["drift"][1]["in_sync"] is False
+    staging_backend = f"{BACKEND}@{digest(project, 'staging', 'backend')}"
+    assert to_prod["backend"]["from"] == staging_backend and not to_prod["backend"]["same"]
+    assert to_prod["frontend"]["kept"] is True
+    text = project.invoke("status").stdout
+    assert "lock: held by alice@laptop" in text
+    assert "staging -> prod: differs" in text and "kept by prod" in text
+    assert f"would change: {BACKEND}@{digest(project, 'prod', 'backend')} -> " \
+           f"{staging_backend}" in text
+
+    (project.root / "k8s" / "NOTES").write_text("uncommitted\n")
+    result = project.invoke("promote", "--from", "staging", "--to", "prod", "--yes")
+    assert result.returncode == 0, output(result)
+    assert project.image("prod", "backend") == staging_backend
+    assert project.image("prod", "frontend") == f"{FRONTEND}:1.4.0"
+    record = history(project, "prod")["records"][0]
+    assert (record["action"], record["source"], record["actor"]) == (
+        "promote", "staging", "release-bot")
+    assert record["git"]["dirty"] is True and len(record["git"]["commit"]) == 40
+    assert record["revisions_before"]["deployment/backend"] == "1"
+    assert record["revisions_after"]["deployment/backend"] == "2"
+
+    data = json.loads(project.invoke("status", "--env", "prod", "--json").stdout)
+    assert list(data["environments"]) == ["prod"] and data["drift"] == []
+    data = json.loads(project.invoke("status", "--json").stdout)
+    assert data["drift"][1]["in_sync"] is True
+    assert project.invoke("promote", "--from", "prod", "--to", "prod").returncode == 1
+
+
+def test_verification_mismatch_fails_the_env_and_rolls_back(project, tmp_path):
+    assert project.invoke("deploy-dev").returncode == 0
+    before = project.image("dev", "backend")
+    # Someone else changes the image while the promotion's rollout is in progress.
+    wrapper = tmp_path / "kubectl-wrapper"
+    wrapper.write_text(f"""#!/bin/sh
+case "$*" in *"rollout status deployment/backend"*)
+  if [ ! -e {tmp_path}/changed ]; then
+    touch {tmp_path}/changed
+    {project.kubectl_bin} --kubeconfig {project.sandbox.kubeconfig} --context globepay-dev \\
+      -n globepay-dev set image deployment/backend backend={BACKEND}:6.6.6-other >/dev/null
+  fi;;
+esac
+exec {project.kubectl_bin} "$@"
+""")
+    wrapper.chmod(0o755)
+    project.settings["kubectl"] = str(wrapper)
+
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+
+    assert result.returncode == 2, output(result)
+    assert "not running the promoted images" in result.stderr
+    assert f"6.6.6-other, expected {BACKEND}:1.7.0" in result.stderr
+    assert "rolled back deployment/backend" in result.stderr
+    assert project.image("dev", "backend") == before
+    data = history(project, "dev")
+    assert data["records"][0]["outcome"] == "rolled back"
+    assert data["records"][0]["rolled_back"] == ["deployment/backend"]
+    assert data["bad_images"] == []  # the promoted image was never what ran
+
+
+def test_rolled_back_image_is_refused_until_allowed(project, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTOR", "ci-bot")
+    project.settings["history_limit"] = 3
+    assert project.invoke("deploy-dev").returncode == 0
+    candidate = f"{BACKEND}:1.7.0"
+    project.env_settings("dev")["post_promotion"] = ["exit 1"]
+    result = project.invoke("deploy-dev", "--image", f"backend={candidate}")
+    assert result.returncode == 3, output(result)
+    assert f"marked bad: {candidate}" in output(result)
+
+    data = history(project, "dev")
+    failed = data["records"][0]
+    assert (failed["outcome"], failed["actor"], failed["marked_bad"]) == (
+        "rolled back", "ci-bot", [candidate])
+    assert failed["images_before"]["deployment/backend"] == {"backend": f"{BACKEND}:1.5.0"}
+    assert failed["images_after"]["deployment/backend"] == {"backend": f"{BACKEND}:1.5.0"}
+    assert [(m["image"], m["record"]) for m in data["bad_images"]] == [(candidate, failed["id"])]
+
+    del project.env_settings("dev")["post_promotion"]
+    project.sandbox.clear_requests()
+    result = project.invoke("deploy-dev", "--image", f"backend={candidate}")
+    assert result.returncode == 1, output(result)
+    assert f"image {candidate} is marked bad in dev" in result.stderr
+    assert "--allow-bad" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert project.writes() == []
+
+    result = project.invoke("deploy-dev", "--allow-bad", "--image", f"backend={candidate}")
+    assert result.returncode == 0, output(result)
+    assert project.image("dev", "backend") == candidate
+    assert history(project, "dev")["bad_images"] == []
+
+    result = project.invoke("rollback", "--env", "dev", "--only", "backend")
+    assert result.returncode == 0, output(result)
+    data = history(project, "dev")  # the first deploy's record is gone: history_limit 3
+    assert [r["action"] for r in data["records"]] == ["rollback", "deploy", "deploy"]
+    assert data["records"][2]["id"] == failed["id"]
+    assert data["records"][0]["marked_bad"] == [candidate]
+    text = project.invoke("history", "--env", "dev", "--limit", "2").stdout
+    assert text.count("  deploy  by ci-bot") == 1 and "rollback  by ci-bot" in text
+    assert f"== known-bad images in dev\n  {candidate} rolled back at" in text
+
+
+def test_carried_images_render_again_before_the_next_env(project):
+    staging = project.root / "k8s/overlays/staging/kustomization.yaml"
+    project.env_settings("dev")["post_promotion"] = [
+        f"echo 'resources: [missing.yaml]' > {staging}"]
+    result = project.invoke("deploy-all", "--yes")
+    assert result.returncode == 1, output(result)
+    assert "staging: rendering with the images of dev failed" in result.stderr
+    assert "staging was not changed" in result.stderr
+    assert project.deployment("dev", "backend") is not None
+    assert project.writes("staging") == []
