@@ -77,7 +77,8 @@ def environment_status(runner: Runner, settings: Settings, env: Environment) -> 
 
 def drift(source: str, dest: str, data: dict[str, Any]) -> dict[str, Any]:
     """What ``dest`` would receive from ``source``: per image name, both references and
-    whether they are the same artifact, or kept by ``dest`` as its own."""
+    whether they are the same artifact, or kept by ``dest`` as its own. In sync: a promotion
+    would change no image (one only one side runs is not promoted)."""
     offered, present = data[source].get("images"), data[dest].get("images")
     if not isinstance(offered, dict) or not isinstance(present, dict):
         problem = next((v for v in (offered, present) if isinstance(v, str)), "not readable")
@@ -90,7 +91,7 @@ def drift(source: str, dest: str, data: dict[str, Any]) -> dict[str, Any]:
         rows.append({"image": name, "from": new, "to": now, "kept": kept,
                      "same": bool(new and now and images.same_artifact(new, now))})
     return {"from": source, "to": dest, "images": rows,
-            "in_sync": all(r["same"] or r["kept"] or r["from"] is None for r in rows)}
+            "in_sync": all(r["same"] or r["kept"] or None in (r["from"], r["to"]) for r in rows)}
 
 
 def collect(runner: Runner, settings: Settings, envs: Sequence[Environment]) -> dict[str, Any]:

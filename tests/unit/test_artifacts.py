@@ -1,0 +1,207 @@
+"""Image references, live images, verification, carried images, bad marks, records, drift."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from globepay_tasks import artifacts, audit, badimages, images, kubectl, status, workloads
+from globepay_tasks.config import DEFAULTS, load_settings
+from globepay_tasks.errors import ConfigError
+from globepay_tasks.kubectl import Target, WorkloadRef
+from globepay_tasks.promotion import EnvResult, WorkloadChange
+from globepay_tasks.workloads import WorkloadState
+
+REPO = "registry.globepay.dev:5000/globepay/backend"
+DIGEST = "sha256:" + "a" * 64
+OTHER = "sha256:" + "b" * 64
+BACKEND = WorkloadRef("Deployment", "backend")
+
+
+def test_reference_parts_with_a_registry_port():
+    ref = f"{REPO}:1.5.0"
+    assert images.repository(ref) == REPO and images.short_name(ref) == "backend"
+    assert images.repository(f"{REPO}@{DIGEST}") == REPO and images.digest(ref) == ""
+    assert images.digest_of_image_id(f"docker-pullable://{REPO}@{DIGEST}") == DIGEST
+    assert images.digest_of_image_id("sha256:" + "c" * 64) == ""  # an image ID, no repo digest
+    assert images.pinned(ref, DIGEST) == f"{REPO}@{DIGEST}" and images.pinned(ref, "") == ref
+    assert images.selects("backend", ref) and images.selects(REPO, ref)
+    assert not images.selects("back", ref)
+    assert images.same_artifact(f"{REPO}@{DIGEST}", f"other/backend@{DIGEST}")
+    assert not images.same_artifact(f"{REPO}:1", f"{REPO}:2")
+
+
+def deployment(image: str, name: str = "backend") -> dict:
+    return {"kind": "Deployment", "metadata": {"name": name},
+            "spec": {"selector": {"matchLabels": {"app": name}},
+                     "template": {"spec": {"containers": [{"name": name, "image": image}]}}}}
+
+
+def pod(name: str, image: str, image_id: str, *, app: str = "backend", **meta) -> dict:
+    return {"metadata": {"name": name, "labels": {"app": app}, **meta},
+            "spec": {"containers": [{"name": "backend", "image": image}]},
+            "status": {"phase": "Running",
+                       "containerStatuses": [{"name": "backend", "imageID": image_id}]}}
+
+
+def test_running_images_are_pinned_when_the_pods_agree():
+    ref = f"{REPO}:1.5.0"
+    live = artifacts.Live((deployment(ref),), (
+        pod("a", ref, f"docker-pullable://{REPO}@{DIGEST}"),
+        pod("b", ref, f"{REPO}@{DIGEST}"),
+        pod("old", f"{REPO}:1.4.0", f"{REPO}@{OTHER}"),
+        pod("x", ref, f"{REPO}@{OTHER}", app="frontend"),
+    ))
+    [running] = live.running()
+    assert (running.workload, running.container, running.pinned) == (
+        BACKEND, "backend", f"{REPO}@{DIGEST}")
+    disagreeing = artifacts.Live(live.workloads, (pod("a", ref, f"{REPO}@{DIGEST}"),
+                                                  pod("b", ref, f"{REPO}@{OTHER}")))
+    assert disagreeing.running()[0].pinned == ref
+
+
+def test_mismatches_spec_pod_image_and_digest():
+    want = f"{REPO}@{DIGEST}"
+    intended = {BACKEND: {"backend": want}}
+    good = artifacts.Live((deployment(want),), (pod("a", want, f"{REPO}@{DIGEST}"),))
+    assert good.mismatches(intended) == []
+    stale = pod("old", f"{REPO}:1.4.0", "", deletionTimestamp="2025-01-01T00:00:00Z")
+    assert artifacts.Live(good.workloads, (*good.pods, stale)).mismatches(intended) == []
+    wrong_digest = artifacts.Live(good.workloads, (pod("a", want, f"{REPO}@{OTHER}"),))
+    assert wrong_digest.mismatches(intended) == [
+        f"pod a (deployment/backend) runs digest {OTHER}, expected {DIGEST}"]
+    leftover = artifacts.Live(good.workloads, (pod("b", f"{REPO}:1.4.0", ""),))
+    assert leftover.mismatches(intended) == [
+        f"pod b (deployment/backend) runs {REPO}:1.4.0, expected {want}"]
+    changed = artifacts.Live((deployment(f"{REPO}:9"),), ())
+    assert changed.mismatches(intended) == [
+        f"deployment/backend container backend is set to {REPO}:9, expected {want}"]
+    assert artifacts.Live((), ()).mismatches(intended) == ["deployment/backend not found"]
+
+
+def test_offered_and_applicable_images():
+    running = [artifacts.RunningImage(BACKEND, "backend", f"{REPO}:1", DIGEST),
+               artifacts.RunningImage(WorkloadRef("Deployment", "web"), "web", "r/frontend:2")]
+    offered = artifacts.offered(running)
+    assert offered == {"backend": f"{REPO}@{DIGEST}", "frontend": "r/frontend:2"}
+    assert artifacts.applicable(offered, {f"{REPO}:0", "r/frontend:1"}, ["frontend"]) == {
+        "backend": f"{REPO}@{DIGEST}"}
+    assert artifacts.applicable(offered, {"r/frontend:1"}, []) == {"frontend": "r/frontend:2"}
+    conflicting = [*running, artifacts.RunningImage(WorkloadRef("Deployment", "worker"),
+                                                    "worker", f"{REPO}:2")]
+    with pytest.raises(ConfigError, match="cannot promote image backend: .* 2 different"):
+        artifacts.offered(conflicting)
+
+
+def test_bad_marks_match_by_reference_or_digest_and_merge():
+    mark = badimages.Mark(f"{REPO}:1.6.0", DIGEST, "deployment/backend", "2025-01-01T00:00:00Z",
+                          "rec-1", "alice@host", "post hook failed")
+    assert mark.matches(f"{REPO}:1.6.0") and mark.matches(f"{REPO}@{DIGEST}")
+    assert not mark.matches(f"{REPO}:1.6.1")
+    hits = badimages.refused([mark], [f"{REPO}@{DIGEST}", f"{REPO}:1.5.0"])
+    assert hits == [(f"{REPO}@{DIGEST}", mark)]
+    error = badimages.refusal("dev", hits)
+    assert "--allow-bad" in error.message and "\n" not in error.message
+    assert "rolled back at 2025-01-01T00:00:00Z by alice@host (record rec-1)" in error.message
+    again = badimages.Mark(f"{REPO}:1.6.0", record="rec-2")
+    other = badimages.Mark(f"{REPO}:1.7.0")
+    assert badimages.merged([mark, other], [again], []) == [other, again]
+    assert badimages.merged([mark, other], [], [f"{REPO}@{DIGEST}"]) == [other]
+    document = badimages.manifest("globepay-dev", [mark])
+    assert document["metadata"]["name"] == "globepay-bad-images"
+
+
+def state(image: str, revision: str) -> WorkloadState:
+    return WorkloadState(BACKEND, True, template=image, revision=revision,
+                         images={"backend": image})
+
+
+def test_rolled_away_images_of_an_automatic_and_a_manual_rollback():
+    old, new = state(f"{REPO}:1.5.0", "1"), state(f"{REPO}:1.6.0", "2")
+    deploy = EnvResult("dev", "deploy", changes=[WorkloadChange(BACKEND, old, new)],
+                       rolled_back=["deployment/backend"])
+    after = {"deployment/backend": state(f"{REPO}:1.5.0", "3")}
+    assert audit.rolled_away(deploy, after) == [("deployment/backend", f"{REPO}:1.6.0")]
+    manual = EnvResult("dev", "rollback", changes=[WorkloadChange(BACKEND, new, after[
+        "deployment/backend"])], rolled_back=["deployment/backend"])
+    assert audit.rolled_away(manual, after) == [("deployment/backend", f"{REPO}:1.6.0")]
+    config_only = EnvResult("dev", "rollback", changes=[WorkloadChange(BACKEND, old, old)],
+                            rolled_back=["deployment/backend"])
+    assert audit.rolled_away(config_only, {"deployment/backend": old}) == []
+
+
+def test_record_actor_and_change_cause():
+    assert audit.actor({"GITHUB_ACTOR": "octocat"}) == "octocat"
+    assert "@" in audit.actor({})
+    assert audit.ci_run({"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "a/b",
+                         "GITHUB_RUN_ID": "7"}) == "https://github.com/a/b/actions/runs/7"
+    assert audit.change_cause("20250101-000000-abcdef", "prod", [f"{REPO}:2", f"{REPO}:1"]) == (
+        f"globepay 20250101-000000-abcdef prod: {REPO}:1, {REPO}:2")
+    env = load_settings(DEFAULTS["globepay"]).environment("dev")
+    old, new = state(f"{REPO}:1.5.0", "1"), state(f"{REPO}:1.6.0", "2")
+    result = EnvResult("dev", "deploy", outcome="succeeded", id="20250101-000000-abcdef",
+                       changes=[WorkloadChange(BACKEND, old, new)])
+    record = audit.build_record(result, env, actor_name="a@b", ci="", git={"commit": "c",
+                                "dirty": False}, after={"deployment/backend": new}, marked=[])
+    assert record["images_before"] == {"deployment/backend": {"backend": f"{REPO}:1.5.0"}}
+    assert record["images_after"] == {"deployment/backend": {"backend": f"{REPO}:1.6.0"}}
+    assert (record["revisions_before"], record["revisions_after"]) == (
+        {"deployment/backend": "1"}, {"deployment/backend": "2"})
+    manifest = audit.manifest("globepay-dev", record)
+    assert manifest["metadata"]["name"] == "globepay-history-20250101-000000-abcdef"
+    assert manifest["metadata"]["labels"]["globepay.dev/record"] == "promotion"
+
+
+def test_drift_between_two_environments():
+    data = {
+        "staging": {"images": {"backend": f"{REPO}@{DIGEST}", "frontend": "r/frontend@" + OTHER,
+                               "worker": "r/worker:1"}},
+        "prod": {"images": {"backend": f"{REPO}@{DIGEST}", "frontend": "r/frontend:1.4.0",
+                            "cron": "r/cron:1"}, "keep_images": ["frontend"]},
+    }
+    pair = status.drift("staging", "prod", data)
+    rows = {row["image"]: row for row in pair["images"]}
+    assert rows["backend"]["same"] and rows["frontend"]["kept"]
+    assert rows["worker"]["to"] is None and rows["cron"]["from"] is None
+    assert pair["in_sync"] is True  # an image only one side runs is not promoted
+    data["prod"]["images"]["backend"] = f"{REPO}:1.4.0"
+    assert status.drift("staging", "prod", data)["in_sync"] is False
+
+
+def test_configuration_keys():
+    settings = load_settings(DEFAULTS["globepay"])
+    assert settings.promote_images is True and settings.history_limit == 50
+    assert settings.environment("prod").keep_images == ()
+    tree = copy.deepcopy(DEFAULTS["globepay"])
+    tree.update(promote_images="false", history_limit="5")
+    tree["environments"]["prod"]["keep_images"] = ["frontend"]
+    settings = load_settings(tree)
+    assert (settings.promote_images, settings.history_limit) == (False, 5)
+    assert settings.environment("prod").keep_images == ("frontend",)
+    for key, value, message in (("history_limit", 0, "history_limit must be a whole number"),
+                                ("promote_images", "maybe", "promote_images must be true")):
+        with pytest.raises(ConfigError, match=message):
+            load_settings({**DEFAULTS["globepay"], key: value})
+    tree["environments"]["prod"]["keep_images"] = [""]
+    with pytest.raises(ConfigError, match=r"prod\.keep_images must be a list of image names"):
+        load_settings(tree)
+
+
+def test_argument_lists_for_records():
+    target = Target("kubectl", "globepay-dev", "dev")
+    assert kubectl.annotate(target, BACKEND, {"kubernetes.io/change-cause": "a b"})[-4:] == [
+        "annotate", "deployment/backend", "kubernetes.io/change-cause=a b", "--overwrite"]
+    assert kubectl.get_optional(target, "lease", "globepay-promotion")[-5:] == [
+        "lease", "globepay-promotion", "--output", "json", "--ignore-not-found"]
+    assert kubectl.delete(target, "configmaps", ["a", "b"])[-4:] == [
+        "configmaps", "a", "b", "--ignore-not-found"]
+
+
+def test_digest_override_drops_the_tag(tmp_path: Path):
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    with workloads.kustomization_for(overlay, {"backend": f"{REPO}:1.5.0@{DIGEST}"},
+                                     [f"{REPO}:1.4.0"]) as directory:
+        document = yaml.safe_load(Path(directory, "kustomization.yaml").read_text())
+    assert document["images"] == [{"name": REPO, "newName": REPO, "digest": DIGEST}]
