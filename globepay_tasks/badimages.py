@@ -77,7 +77,7 @@ def refusal(env: str, hits: list[tuple[str, Mark]]) -> ConfigError:
     ref, mark = hits[0]
     more = f" (and {len(hits) - 1} more)" if len(hits) > 1 else ""
     return ConfigError(f"{env}: image {ref} is marked bad in {env}: {mark.describe()}{more}; "
-                       "pass --allow-bad to promote it anyway; nothing was changed")
+                       f"pass --allow-bad to promote it anyway; {env} was not changed")
 
 
 def merged(marks: Iterable[Mark], added: Iterable[Mark], cleared: Iterable[str]) -> list[Mark]:

@@ -36,8 +36,8 @@ def render_with(promoter: Promoter, env: Environment, source: str,
     kept = sorted(name for name, ref in offered.items() if images.selected(env.keep_images, ref))
     text = ", ".join(f"{name}={ref}" for name, ref in carried.items()) or "none"
     if promoter.runner.dry_run:
-        text = f"read from {source} at run time (dry run)"
-    promoter.progress.step(env.name, "images", f"from {source}: {text}"
+        text = "read at run time (dry run)"
+    promoter.progress.step(env.name, f"images from {source}", text
                            + (f"; keeps its own {', '.join(kept)}" if kept else ""))
     return rendered
 
@@ -65,12 +65,10 @@ def promote(promoter: Promoter, source: Environment, dest: Environment,
     rollback as for a deploy)."""
     if source.name == dest.name:
         raise ConfigError(f"--from and --to both name {source.name}")
-    running: list[artifacts.RunningImage] = []
-    if not promoter.runner.dry_run:
-        running = artifacts.read_live(promoter.runner, promoter.target(source)).running()
-        if not running:
-            raise ConfigError(f"{source.name} runs no workloads to promote "
-                              f"(namespace {source.namespace})")
+    running = artifacts.read_live(promoter.runner, promoter.target(source)).running()
+    if not running and not promoter.runner.dry_run:
+        raise ConfigError(f"{source.name} runs no workloads to promote "
+                          f"(namespace {source.namespace})")
     rendered = render_with(promoter, dest, source.name, running)
     promoter.check_bad(dest, rendered, announce=False)
     confirm()
