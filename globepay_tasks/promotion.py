@@ -352,12 +352,15 @@ class Promoter:
 
     def _record(self, env: Environment, result: EnvResult) -> None:
         """Write the history record of a run that reached the cluster's workloads (not of a
-        dry run, a refusal or a pre-promotion hook that stopped it)."""
+        dry run, a refusal or a pre-promotion hook that stopped it); ``result.id`` stays set
+        only when the record was written."""
         if self.audit is None or self.runner.dry_run or not result.changes:
+            result.id = ""
             return
         try:
             self.audit.finish(env, self.target(env), result)
         except PromotionError as error:
+            result.id = ""
             self.progress.step(env.name, "history", f"not recorded: {error.message}", "warn")
 
     def _hooks(self, env: Environment, phase: str, result: EnvResult,

@@ -63,6 +63,8 @@ def _env(result: EnvResult) -> dict[str, Any]:
     return {
         "env": result.env,
         "action": result.action,
+        "source": result.source or None,
+        "record": result.id or None,
         "namespace": result.namespace,
         "context": result.context or None,
         "outcome": result.outcome,

@@ -62,6 +62,8 @@ def test_deploy_all_carries_the_digest_dev_ran_and_keeps_env_specific_images(
     assert record["revisions_after"] == {"deployment/backend": "1", "deployment/frontend": "1"}
     assert "@" in record["actor"] and record["git"] == {"commit": None, "dirty": None}
     assert [h["ok"] for h in record["hooks"]] == [True] * 4
+    prod_report = report(path)["environments"][2]
+    assert (prod_report["record"], prod_report["source"]) == (record["id"], "staging")
 
     rollout = project.kubectl("prod", "-n", "globepay-prod", "rollout", "history",
                               "deployment/backend")
