@@ -52,9 +52,8 @@ def deploy_chain(promoter: Promoter, envs: Sequence[Environment], confirm: Confi
     previous: EnvResult | None = None
     for env in envs:
         if carry and previous is not None:
-            target = render_with(promoter, env, previous.env, previous.running)
-            promoter.check_bad(env, target, announce=False)
-            previous = promoter.deploy(env, target, action="promote", source=previous.env)
+            received = render_with(promoter, env, previous.env, previous.running)
+            previous = promoter.deploy(env, received, action="promote", source=previous.env)
         else:
             previous = promoter.deploy(env, rendered[env.name])
 
