@@ -542,9 +542,8 @@ class Promoter:
             raise Interrupted(f"{env.name}: rollback interrupted; check "
                               f"`invoke status --env {env.name}`") from None
         except PromotionError as error:
-            outcome = "refused" if isinstance(error, ConfigError) else "failed"
             result.outcome, result.reason, result.exit_code = (
-                outcome, error.message, error.exit_code)
+                "failed", error.message, error.exit_code)
             raise
         finally:
             result.seconds = time.monotonic() - started
