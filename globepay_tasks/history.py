@@ -10,13 +10,6 @@ from .config import Environment
 from .kubectl import Target
 from .runner import Runner
 
-RECORD_KEYS = (
-    "id", "action", "source", "actor", "ci_run", "git", "started", "finished", "outcome",
-    "exit_code", "reason", "requested_images", "images_before", "images_after",
-    "running_after", "revisions_before", "revisions_after", "changed", "rolled_back", "hooks",
-    "marked_bad", "allowed_bad",
-)
-
 
 def collect(runner: Runner, target: Target, env: Environment, limit: int) -> dict[str, Any]:
     """The newest ``limit`` records of ``env`` and its known-bad marks."""
@@ -24,7 +17,8 @@ def collect(runner: Runner, target: Target, env: Environment, limit: int) -> dic
     return {
         "env": env.name,
         "namespace": env.namespace,
-        "records": [{key: record.get(key) for key in RECORD_KEYS} for record in records],
+        "records": [{k: v for k, v in record.items() if not k.startswith("_")}
+                    for record in records],
         "bad_images": [asdict(mark) for mark in badimages.read(runner, target)],
     }
 
