@@ -122,6 +122,7 @@ class Live:
 def read_live(runner: Runner, target: Target) -> Live:
     """Workloads and pods of the target's namespace (two kubectl calls)."""
     objects = []
+    runner = runner.at(target)
     for argv in (kubectl.get_workloads(target), kubectl.get_pods(target)):
         result = runner.run(argv)
         if not result.ok:

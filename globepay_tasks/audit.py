@@ -9,7 +9,6 @@ import json
 import os
 import secrets
 import socket
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +20,7 @@ from .errors import ClusterError
 from .kubectl import Target
 from .progress import Progress
 from .promotion import EnvResult
+from .remote import staged
 from .runner import Runner
 from .workloads import WorkloadState
 
@@ -143,10 +143,10 @@ def manifest(namespace: str, record: Mapping[str, Any]) -> dict:
 
 
 def _write(runner: Runner, argv_for: Any, target: Target, obj: dict) -> None:
-    """Write ``obj`` to a temporary file and run ``argv_for(target, path)`` on it."""
-    with tempfile.TemporaryDirectory(prefix="globepay-history-") as tmp:
-        path = os.path.join(tmp, "object.json")
-        Path(path).write_text(json.dumps(obj))
+    """Write ``obj`` to a temporary file where the target's kubectl runs and run
+    ``argv_for(target, path)`` on it."""
+    runner = runner.at(target)
+    with staged(runner, "object.json", json.dumps(obj)) as path:
         result = runner.run(argv_for(target, path))
     if not result.ok:
         raise ClusterError(f"writing {obj['kind']} {obj['metadata']['name']} failed: "
@@ -155,7 +155,7 @@ def _write(runner: Runner, argv_for: Any, target: Target, obj: dict) -> None:
 
 def read_records(runner: Runner, target: Target) -> list[dict[str, Any]]:
     """The records of the target's namespace, newest first."""
-    result = runner.run(kubectl.get_labelled(target, "configmaps", SELECTOR))
+    result = runner.at(target).run(kubectl.get_labelled(target, "configmaps", SELECTOR))
     if not result.ok:
         raise ClusterError(f"reading history in {target.namespace} failed: "
                            f"{result.error_line()}")
@@ -230,7 +230,7 @@ class Audit:
     def _prune(self, target: Target) -> None:
         stale = read_records(self.runner, target)[self.history_limit:]
         if stale:
-            result = self.runner.run(kubectl.delete(target, "configmaps",
+            result = self.runner.at(target).run(kubectl.delete(target, "configmaps",
                                                     [r["_name"] for r in stale]))
             if not result.ok:
                 raise ClusterError(f"pruning history failed: {result.error_line()}")

@@ -43,7 +43,7 @@ class Mark:
 
 def read(runner: Runner, target: Target) -> list[Mark]:
     """The marks of the target's namespace (none when the ConfigMap does not exist)."""
-    result = runner.run(kubectl.get_optional(target, "configmap", CONFIGMAP))
+    result = runner.at(target).run(kubectl.get_optional(target, "configmap", CONFIGMAP))
     if not result.ok:
         raise ClusterError(f"reading {CONFIGMAP} in {target.namespace} failed: "
                            f"{result.error_line()}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from . import artifacts, images
+from . import artifacts, images, multicluster
 from .config import Environment
 from .errors import ConfigError
 from .promotion import EnvResult, Promoter
@@ -19,7 +19,8 @@ def prepare(promoter: Promoter, envs: Sequence[Environment], *,
     """Render every environment and refuse known-bad images before anything is touched."""
     rendered = promoter.preflight(envs, carry=carry)
     for env in envs:
-        promoter.check_bad(env, rendered[env.name], announce=False)
+        for part in env.clusters():
+            promoter.check_bad(part, rendered[env.name], announce=False)
     return rendered
 
 
@@ -53,9 +54,10 @@ def deploy_chain(promoter: Promoter, envs: Sequence[Environment], confirm: Confi
     for env in envs:
         if carry and previous is not None:
             received = render_with(promoter, env, previous.env, previous.running)
-            previous = promoter.deploy(env, received, action="promote", source=previous.env)
+            previous = multicluster.deploy(promoter, env, received, action="promote",
+                                           source=previous.env)
         else:
-            previous = promoter.deploy(env, rendered[env.name])
+            previous = multicluster.deploy(promoter, env, rendered[env.name])
 
 
 def promote(promoter: Promoter, source: Environment, dest: Environment,
@@ -64,11 +66,13 @@ def promote(promoter: Promoter, source: Environment, dest: Environment,
     rollback as for a deploy)."""
     if source.name == dest.name:
         raise ConfigError(f"--from and --to both name {source.name}")
-    running = artifacts.read_live(promoter.runner, promoter.target(source)).running()
+    running = artifacts.read_live(promoter.runner,
+                                  promoter.target(source.clusters()[0])).running()
     if not running and not promoter.runner.dry_run:
         raise ConfigError(f"{source.name} runs no workloads to promote "
                           f"(namespace {source.namespace})")
     rendered = render_with(promoter, dest, source.name, running)
-    promoter.check_bad(dest, rendered, announce=False)
+    for part in dest.clusters():
+        promoter.check_bad(part, rendered, announce=False)
     confirm()
-    return promoter.deploy(dest, rendered, action="promote", source=source.name)
+    return multicluster.deploy(promoter, dest, rendered, action="promote", source=source.name)

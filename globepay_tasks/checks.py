@@ -36,8 +36,14 @@ def _available(obj: dict) -> tuple[bool, str]:
 
 
 def check_health(context: HookContext, env: Environment) -> str:
-    """Every workload of ``env`` available, read from the API; raises `CheckFailed`."""
-    result = context.runner.run(kubectl.get_workloads(context.target(env)))
+    """Every workload of ``env`` (each of its clusters) available, read from the API; raises
+    `CheckFailed`."""
+    return "; ".join(_health(context, part) for part in env.clusters())
+
+
+def _health(context: HookContext, env: Environment) -> str:
+    target = context.target(env)
+    result = context.runner.at(target).run(kubectl.get_workloads(target))
     if not result.ok:
         raise CheckFailed(f"{env.name}: cannot read workloads: {result.error_line()}")
     objects = kubectl.parse_list(result.stdout)
@@ -51,13 +57,20 @@ def check_health(context: HookContext, env: Environment) -> str:
 
 
 def check_smoke(context: HookContext, env: Environment) -> str:
-    """GET each configured service path through the API server's service proxy."""
-    checks = context.settings.smoke_checks
-    if not checks:
+    """GET each configured service path through the API server's service proxy (in each of
+    ``env``'s clusters)."""
+    if not context.settings.smoke_checks:
         return "no smoke checks configured"
+    return "; ".join(_smoke(context, part) for part in env.clusters())
+
+
+def _smoke(context: HookContext, env: Environment) -> str:
+    checks = context.settings.smoke_checks
+    target = context.target(env)
+    runner = context.runner.at(target)
     for check in checks:
         path = kubectl.service_proxy_path(env.namespace, check.service, check.port, check.path)
-        result = context.runner.run(kubectl.get_raw(context.target(env), path))
+        result = runner.run(kubectl.get_raw(target, path))
         where = f"{env.name} {check.service}:{check.port}{check.path}"
         if not result.ok:
             raise CheckFailed(f"smoke {where} failed: {result.error_line()}")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import ConfigError
+from .hosts import Address, Remote, SshOptions, parse_address
+from .kubectl import Target
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
@@ -24,6 +26,9 @@ def _env_defaults(name: str, *, confirm: bool = False, test_previous: bool = Fal
         "overlay": f"k8s/overlays/{name}",
         "namespace": f"globepay-{name}",
         "context": None,
+        "host": None,
+        "gateway": None,
+        "targets": [],
         "timeout": 300,
         "confirm": confirm,
         "pre_promotion": pre,
@@ -37,6 +42,12 @@ DEFAULTS: dict[str, Any] = {
     "globepay": {
         "kubectl": "kubectl",
         "kubeconfig": None,
+        "ssh": {
+            "known_hosts": None,
+            "accept_unknown_hosts": False,
+            "identity_file": None,
+            "connect_timeout": 10,
+        },
         "order": ["dev", "staging", "prod"],
         "promote_images": True,
         "history_limit": 50,
@@ -53,16 +64,18 @@ DEFAULTS: dict[str, Any] = {
 }
 
 TOP_KEYS = {
-    "kubectl", "kubeconfig", "order", "smoke_checks", "environments", "promote_images",
+    "kubectl", "kubeconfig", "ssh", "order", "smoke_checks", "environments", "promote_images",
     "history_limit",
 }
 ENV_KEYS = {
-    "overlay", "namespace", "context", "timeout", "confirm", "pre_promotion", "post_promotion",
-    "keep_images",
+    "overlay", "namespace", "context", "host", "gateway", "targets", "timeout", "confirm",
+    "pre_promotion", "post_promotion", "keep_images",
 }
+TARGET_KEYS = {"name", "context", "host", "gateway"}
+SSH_KEYS = {"known_hosts", "accept_unknown_hosts", "identity_file", "connect_timeout"}
 SMOKE_KEYS = {"service", "port", "path"}
 HOOK_KEYS = {
-    "run": {"run", "timeout", "name"},
+    "run": {"run", "timeout", "name", "remote"},
     "http": {"http", "expect", "timeout", "retries", "name"},
     "python": {"python", "timeout", "name"},
 }
@@ -74,7 +87,8 @@ class Hook:
 
     ``kind`` is ``shell`` (a command string run through the shell), ``exec`` (an argument
     list run without one), ``http`` (a GET expecting ``expect``) or ``python``
-    (``module:function`` called with a `globepay_tasks.hooks.HookContext`).
+    (``module:function`` called with a `globepay_tasks.hooks.HookContext`). A ``remote``
+    command runs on the environment's host; every other hook runs locally.
     """
 
     kind: str
@@ -83,6 +97,7 @@ class Hook:
     expect: int = 200
     retries: int = 0
     name: str = ""
+    remote: bool = False
 
     @property
     def label(self) -> str:
@@ -101,6 +116,16 @@ class SmokeCheck:
 
 
 @dataclass(frozen=True)
+class ClusterTarget:
+    """One cluster of a multi-cluster environment (host and gateway default to the env's)."""
+
+    name: str
+    context: str
+    host: Address | None = None
+    gateway: Address | None = None
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     overlay: str
@@ -111,6 +136,21 @@ class Environment:
     pre_promotion: tuple[Hook, ...] = ()
     post_promotion: tuple[Hook, ...] = ()
     keep_images: tuple[str, ...] = ()
+    host: Address | None = None
+    gateway: Address | None = None
+    targets: tuple[ClusterTarget, ...] = ()
+
+    def clusters(self) -> tuple[Environment, ...]:
+        """One environment per target, named ``env/target``, with the target's context and
+        host (itself when it has no targets). Pre-promotion hooks stay with the whole env."""
+        if not self.targets:
+            return (self,)
+        return tuple(
+            replace(self, name=f"{self.name}/{t.name}", context=t.context,
+                    host=t.host or self.host, gateway=t.gateway or self.gateway,
+                    targets=(), pre_promotion=())
+            for t in self.targets
+        )
 
 
 @dataclass(frozen=True)
@@ -122,6 +162,24 @@ class Settings:
     smoke_checks: tuple[SmokeCheck, ...] = field(default=())
     promote_images: bool = True
     history_limit: int = 50
+    ssh: SshOptions = SshOptions()
+
+    def target(self, env: Environment) -> Target:
+        """Where kubectl talks for ``env``: binary, kubeconfig, context, namespace, host."""
+        remote = Remote(env.host, env.gateway, self.ssh) if env.host else None
+        return Target(self.kubectl, env.namespace, env.context, self.kubeconfig, remote)
+
+    def with_host(self, host: str | None, names: Iterable[str]) -> Settings:
+        """These settings with ``host`` (``--host``) as the host of the named environments."""
+        if host is None:
+            return self
+        address = parse_address("--host", host)
+        environments = dict(self.environments)
+        for name in names:
+            env = self.environment(name)
+            targets = tuple(replace(t, host=None) for t in env.targets)
+            environments[name] = replace(env, host=address, targets=targets)
+        return replace(self, environments=environments)
 
     def environment(self, name: str) -> Environment:
         """The environment called ``name``; a `ConfigError` naming the known ones otherwise."""
@@ -203,7 +261,8 @@ def parse_hook(where: str, raw: Any) -> Hook:
     name = str(raw.get("name") or "")
     if kind == "run":
         inner = parse_hook(f"{where}.run", raw["run"])
-        return Hook(inner.kind, inner.target, timeout=timeout, name=name)
+        remote = _bool(f"{where}.remote", raw.get("remote", False))
+        return Hook(inner.kind, inner.target, timeout=timeout, name=name, remote=remote)
     if kind == "http":
         url = raw["http"]
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
@@ -269,6 +328,13 @@ def _environment(name: str, raw: Any) -> Environment:
     context = merged["context"]
     if context is not None and (not isinstance(context, str) or not context):
         raise ConfigError(f"{where}.context must be a kube context name or null")
+    host = _address(f"{where}.host", merged["host"])
+    gateway = _address(f"{where}.gateway", merged["gateway"])
+    if gateway and not host:
+        raise ConfigError(f"{where}.gateway is set but {where}.host is not")
+    targets = _targets(where, merged["targets"], host)
+    if targets and context:
+        raise ConfigError(f"{where}: give each target its context instead of {where}.context")
     return Environment(
         name=name,
         overlay=overlay,
@@ -279,6 +345,68 @@ def _environment(name: str, raw: Any) -> Environment:
         pre_promotion=_hooks(f"{where}.pre_promotion", merged["pre_promotion"]),
         post_promotion=_hooks(f"{where}.post_promotion", merged["post_promotion"]),
         keep_images=_names(f"{where}.keep_images", merged["keep_images"]),
+        host=host,
+        gateway=gateway,
+        targets=targets,
+    )
+
+
+def _targets(where: str, raw: Any, env_host: Address | None) -> tuple[ClusterTarget, ...]:
+    """``targets``: a list of ``{context, name?, host?, gateway?}``."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}.targets must be a list of {{context, name, host, gateway}}")
+    targets = []
+    for index, item in enumerate(raw):
+        at = f"{where}.targets[{index}]"
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{at} must be a mapping with a context")
+        _unknown(at, item, TARGET_KEYS)
+        context = item.get("context")
+        if not isinstance(context, str) or not context:
+            raise ConfigError(f"{at}.context must be a kube context name")
+        name = item.get("name") or context
+        if not isinstance(name, str) or not re.fullmatch(r"[\w.:@-]+", name):
+            raise ConfigError(f"{at}.name must be a word (letters, digits, . _ - : @; it "
+                              f"defaults to the context), not {name!r}")
+        host = _address(f"{at}.host", item.get("host"))
+        gateway = _address(f"{at}.gateway", item.get("gateway"))
+        if gateway and not (host or env_host):
+            raise ConfigError(f"{at}.gateway is set but neither {at}.host nor {where}.host is")
+        targets.append(ClusterTarget(name, context, host, gateway))
+    names = [t.name for t in targets]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"{where}.targets names {name!r} twice (give each a name)")
+    return tuple(targets)
+
+
+def _address(where: str, value: Any) -> Address | None:
+    return None if value is None else parse_address(where, value)
+
+
+def _path(where: str, value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ConfigError(f"{where} must be a path or null")
+    return value
+
+
+def _ssh(raw: Any) -> SshOptions:
+    """``globepay.ssh``: known_hosts, accept_unknown_hosts, identity_file, connect_timeout."""
+    if raw is None:
+        return SshOptions()
+    if not isinstance(raw, Mapping):
+        raise ConfigError("globepay.ssh must be a mapping")
+    _unknown("globepay.ssh", raw, SSH_KEYS)
+    timeout = raw.get("connect_timeout")
+    return SshOptions(
+        known_hosts=_path("globepay.ssh.known_hosts", raw.get("known_hosts")),
+        accept_unknown_hosts=_bool("globepay.ssh.accept_unknown_hosts",
+                                   raw.get("accept_unknown_hosts", False)),
+        identity_file=_path("globepay.ssh.identity_file", raw.get("identity_file")),
+        connect_timeout=(SshOptions.connect_timeout if timeout is None
+                         else _number("globepay.ssh.connect_timeout", timeout)),
     )
 
 
@@ -330,4 +458,5 @@ def load_settings(raw: Any) -> Settings:
         smoke_checks=tuple(smoke),
         promote_images=_bool("globepay.promote_images", tree.get("promote_images", True)),
         history_limit=_count("globepay.history_limit", tree.get("history_limit", 50)),
+        ssh=_ssh(tree.get("ssh")),
     )

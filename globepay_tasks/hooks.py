@@ -12,7 +12,7 @@ from typing import Any
 from .config import Environment, Hook, Settings
 from .kubectl import Target
 from .progress import Progress
-from .runner import TIMED_OUT, Runner
+from .runner import SSH_FAILED, TIMED_OUT, Runner
 
 OUTPUT_TAIL_LINES = 20
 
@@ -23,7 +23,8 @@ class CheckFailed(Exception):
 
 @dataclass(frozen=True)
 class HookContext:
-    """What a Python hook is given: the environment, its predecessor, and a way to run kubectl."""
+    """What a Python hook is given: the environment, its predecessor, and a way to run kubectl
+    (``runner.at(target(env))`` runs a command where that environment's kubectl runs)."""
 
     settings: Settings
     env: Environment
@@ -33,8 +34,7 @@ class HookContext:
     progress: Progress
 
     def target(self, env: Environment | None = None) -> Target:
-        env = env or self.env
-        return Target(self.settings.kubectl, env.namespace, env.context, self.settings.kubeconfig)
+        return self.settings.target(env or self.env)
 
     def say(self, message: str) -> None:
         self.progress.step(self.env.name, "check", message)
@@ -90,7 +90,8 @@ def _run_command(hook: Hook, context: HookContext) -> tuple[bool, str, str]:
         context.progress.output(context.env.name, "hook", line)
 
     argv: Any = hook.target if isinstance(hook.target, str) else list(hook.target)
-    result = context.runner.run(
+    runner = context.runner.at(context.target()) if hook.remote else context.runner
+    result = runner.run(
         argv, timeout=hook.timeout, on_line=sink,
         env=hook_environment(context.env, context.previous),
     )
@@ -99,6 +100,8 @@ def _run_command(hook: Hook, context: HookContext) -> tuple[bool, str, str]:
         return True, "passed", tail
     if result.exit_code == TIMED_OUT:
         return False, f"timed out after {hook.timeout:g}s", tail
+    if result.exit_code == SSH_FAILED and runner.remote:
+        return False, result.error_line(), tail
     if result.exit_code == 127:
         return False, f"command not found ({result.error_line()})", tail
     return False, f"exited {result.exit_code}", tail

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from .hosts import Remote
+
 #: Kinds whose rollout the tasks wait for and undo.
 ROLLOUT_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 WORKLOAD_KINDS = (*ROLLOUT_KINDS, "Job")
@@ -23,12 +25,14 @@ LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 
 @dataclass(frozen=True)
 class Target:
-    """Where kubectl talks: the binary, kubeconfig, context and namespace of one environment."""
+    """Where kubectl talks: the binary, kubeconfig, context and namespace of one environment,
+    and the host it runs on (``remote``; None: here)."""
 
     kubectl: str
     namespace: str
     context: str | None = None
     kubeconfig: str | None = None
+    remote: Remote | None = None
 
     def base(self, *, namespaced: bool = True) -> list[str]:
         argv = [self.kubectl]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +26,7 @@ from .errors import (
     VerificationFailed,
 )
 from .hooks import HookContext, HookResult, run_hook
-from .kubectl import Target, WorkloadRef, apply_kustomize
+from .kubectl import Target, WorkloadRef
 from .plan import PlannedChange, predict, summarize
 from .progress import Progress
 from .runner import Runner, clear_interrupt
@@ -141,7 +141,7 @@ class Promoter:
         self._stack.close()
 
     def target(self, env: Environment) -> Target:
-        return Target(self.settings.kubectl, env.namespace, env.context, self.settings.kubeconfig)
+        return self.settings.target(env)
 
     # -- preflight -------------------------------------------------------------------------
 
@@ -164,8 +164,7 @@ class Promoter:
             directory = self._stack.enter_context(workloads.kustomization_for(
                 overlay, overrides, available))
             with_images = workloads.render(self.runner, self.settings.kubectl, directory)
-            rendered = Rendered(str(overlay), with_images.objects, with_images.workloads,
-                                directory)
+            rendered = replace(with_images, overlay=str(overlay))
         check_namespaces(env, rendered)
         if not rendered.workloads:
             raise ConfigError(f"{env.name}: overlay {env.overlay} renders no workloads")
@@ -261,7 +260,8 @@ class Promoter:
     def _plan(self, env: Environment, target: Target, rendered: Rendered,
               result: EnvResult) -> None:
         """The env's header: where it goes and what the apply will change."""
-        where = (f"{env.name}: context {env.context or '(current)'}, "
+        host = f", host {target.remote}" if target.remote else ""
+        where = (f"{env.name}: context {env.context or '(current)'}{host}, "
                  f"namespace {env.namespace}")
         if self.runner.dry_run:
             self.progress.header(f"{where}, {len(rendered.workloads)} workloads (dry run)")
@@ -279,9 +279,10 @@ class Promoter:
     def _apply(self, env: Environment, target: Target,
                rendered: Rendered) -> ApplyFailed | None:
         """Apply the overlay; the error to fail with (after undoing) if the server refused."""
-        self.progress.step(env.name, "apply", f"kubectl apply -k {rendered.overlay}")
-        outcome = self.runner.run(
-            apply_kustomize(target, rendered.kustomization),
+        how = f"-f (rendered here) on {target.remote}" if target.remote else "-k"
+        self.progress.step(env.name, "apply", f"kubectl apply {how} {rendered.overlay}")
+        outcome = workloads.apply(
+            self.runner, target, rendered,
             on_line=lambda line: self.progress.output(env.name, "apply", line),
         )
         if outcome.ok:
@@ -305,7 +306,7 @@ class Promoter:
         its new revision shows it in ``kubectl rollout history``."""
         if self.audit is None:
             return
-        running = [(change.ref, self.runner.start(kubectl.annotate(
+        running = [(change.ref, self.runner.at(target).start(kubectl.annotate(
             target, change.ref, self.audit.change_cause(env.name, change.after.images))))
             for change in changes if change.changed and change.ref.can_roll_back]
         for ref, command in running:
@@ -328,7 +329,8 @@ class Promoter:
                 self.progress.step(env.name, "ready", f"{outcome.ref} ({outcome.seconds:.1f}s)",
                                    "ok")
         if failures:
-            first = failures[0]
+            # the first to fail is the cause; the others may have been stopped because of it
+            first = min(failures, key=lambda outcome: outcome.seconds)
             self.progress.step(env.name, "rollout failed", f"{first.ref}: {first.message}",
                                "fail")
             self._fail(env, target, result, changes, RolloutFailed(
@@ -472,6 +474,22 @@ class Promoter:
             result.revisions[str(change.ref)] = (change.before.revision, state.revision)
             result.images[str(change.ref)] = dict(state.images)
         result.running = live.running()
+
+    # -- multi-cluster environments (globepay_tasks.multicluster) --------------------------
+
+    def gate(self, env: Environment, result: EnvResult) -> None:
+        """Run ``env``'s pre-promotion hooks on their own (once for all its clusters)."""
+        self._hooks(env, "pre", result)
+
+    def revert(self, env: Environment, result: EnvResult, error: PromotionError) -> None:
+        """Undo what a finished deploy of ``env`` changed, because ``error`` failed the run
+        elsewhere; records it in ``result`` and raises ``error`` (or `RollbackFailed`)."""
+        target = self.target(env)
+        try:
+            self._fail(env, target, result, result.changes, error)
+        finally:
+            with suppress(PromotionError):
+                self._record_final(target, result)
 
     # -- manual rollback ---------------------------------------------------------------------
 

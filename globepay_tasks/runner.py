@@ -5,6 +5,8 @@ Dry-run stops here: a command that would touch a cluster is printed, not run.
 
 from __future__ import annotations
 
+import copy
+import io
 import os
 import signal
 import threading
@@ -12,17 +14,23 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from subprocess import PIPE, Popen
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke.exceptions import CommandTimedOut
 from invoke.runners import Local
 
-from .kubectl import join_argv
+from .kubectl import Target, join_argv
+
+if TYPE_CHECKING:
+    from .hosts import Remote
+    from .remote import SshExecutor
 
 LineSink = Callable[[str], None]
 
 #: Exit code reported for a command stopped by its timeout (as coreutils' timeout does).
 TIMED_OUT = 124
+#: Exit code reported when the SSH connection failed or was lost (as ssh itself does).
+SSH_FAILED = 255
 
 
 @dataclass(frozen=True)
@@ -57,12 +65,7 @@ class SessionLocal(Local):
             command, shell=True, executable=shell, env=env,
             stdout=PIPE, stderr=PIPE, stdin=PIPE, start_new_session=True,
         )
-        ACTIVE.add(self)
-        owner = getattr(_THREAD, "owner", None)
-        if owner is not None:
-            owner.processes.append(self)
-            if owner.cancelled:
-                self.terminate()
+        track(self)
 
     def terminate(self) -> None:
         """SIGTERM to the whole group, SIGKILL if it is still there a moment later."""
@@ -100,17 +103,17 @@ class SessionLocal(Local):
 
 
 class _Active:
-    """The local commands running right now, so that an interrupt can stop them all."""
+    """The commands running right now (local or remote), so that an interrupt can stop them."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._runners: set[SessionLocal] = set()
+        self._runners: set[Any] = set()
 
-    def add(self, runner: SessionLocal) -> None:
+    def add(self, runner: Any) -> None:
         with self._lock:
             self._runners.add(runner)
 
-    def discard(self, runner: SessionLocal) -> None:
+    def discard(self, runner: Any) -> None:
         with self._lock:
             self._runners.discard(runner)
 
@@ -124,6 +127,17 @@ class _Active:
 ACTIVE = _Active()
 _THREAD = threading.local()
 INTERRUPT = threading.Event()
+
+
+def track(process: Any) -> None:
+    """Register a started command (anything with ``terminate()``) with the interrupt handling
+    and with the `Running` that started it, stopping it at once if that was cancelled."""
+    ACTIVE.add(process)
+    owner = getattr(_THREAD, "owner", None)
+    if owner is not None:
+        owner.processes.append(process)
+        if owner.cancelled:
+            process.terminate()
 
 
 def request_interrupt() -> None:
@@ -158,12 +172,25 @@ class _LineWriter:
         self.buffer = ""
 
 
+class _WholeStream(io.StringIO):
+    """Standard input handed over in one read (Invoke reads other streams byte by byte)."""
+
+    def read(self, size: int | None = -1) -> str:
+        return super().read()
+
+
 class Runner:
     """Runs argument lists through an Invoke Context (or Fabric Connection).
 
     ``dry_run``: commands that would reach a cluster are announced through ``announce``
     and answered with an empty success; local-only commands (rendering) still run.
+    `at` gives the runner for a `Target`: this one, or a copy of it whose commands run on
+    the target's host (``remote``) over SSH.
     """
+
+    #: The host this runner's commands run on (None: here).
+    remote: Remote | None = None
+    _ssh: SshExecutor | None = None
 
     def __init__(
         self,
@@ -177,10 +204,37 @@ class Runner:
         self.dry_run = dry_run
         self.announce = announce
         self.host = host
+        self._local = self
+        self._remotes: dict[Remote, Runner] = {}
+        self._remotes_lock = threading.Lock()
         config = getattr(context, "config", None)
         runners = getattr(config, "runners", None)
         if runners is not None and getattr(runners, "local", None) is Local:
             runners.local = SessionLocal
+
+    def at(self, target: Target) -> Runner:
+        """The runner for ``target``'s commands: the local one, or (``target.remote``) a copy
+        of it running them on that host over SSH. Nothing connects before a command runs."""
+        if target.remote is None:
+            return self._local
+        with self._remotes_lock:
+            if target.remote not in self._remotes:
+                from .remote import SshExecutor
+
+                runner = copy.copy(self._local)
+                runner.remote, runner.host = target.remote, str(target.remote)
+                runner._ssh = SshExecutor(target.remote, self.announce)
+                self._remotes[target.remote] = runner
+            return self._remotes[target.remote]
+
+    def close(self) -> None:
+        """Close the SSH connections opened through `at`."""
+        with self._remotes_lock:
+            remotes = list(self._remotes.values())
+            self._remotes.clear()
+        for runner in remotes:
+            if runner._ssh is not None:
+                runner._ssh.close()
 
     def describe(self, argv: Sequence[str] | str) -> str:
         command = argv if isinstance(argv, str) else join_argv(argv)
@@ -204,13 +258,17 @@ class Runner:
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
         on_line: LineSink | None = None,
+        stdin: str | None = None,
+        cleanup: bool = False,
     ) -> CommandResult:
         """Run one command to its end and return its result; never raises on exit codes.
 
-        A string is a shell command line (hooks); a list is quoted with `shlex`.
+        A string is a shell command line (hooks); a list is quoted with `shlex`. ``stdin`` is
+        written to the command's standard input (otherwise it has none). A ``cleanup``
+        command (removing temporary files) runs even while an interrupt is pending.
         """
         command = argv if isinstance(argv, str) else join_argv(argv)
-        if INTERRUPT.is_set():
+        if INTERRUPT.is_set() and not cleanup:
             raise KeyboardInterrupt
         if self.dry_run and not local_only:
             self.announce(f"+ {self.describe(command)}")
@@ -223,22 +281,30 @@ class Runner:
             options.update(hide=False, out_stream=out, err_stream=err)
         if env:
             options["env"] = dict(env)
+        if stdin is not None:
+            options["in_stream"] = _WholeStream(stdin)
         if timeout is not None:
             options["timeout"] = max(1, int(timeout + 0.999))
         try:
-            result = self.context.run(command, **options)
+            result = self._execute(command, options)
         except CommandTimedOut as timed_out:
             result = timed_out.result
             return CommandResult(command, TIMED_OUT, result.stdout, result.stderr)
         if on_line is not None:
             out.flush()
             err.flush()
-        if INTERRUPT.is_set():
+        if INTERRUPT.is_set() and not cleanup:
             raise KeyboardInterrupt
         if result is None:
             return CommandResult(command, 0)
         return CommandResult(command, result.exited, result.stdout, result.stderr)
 
+    def _execute(self, command: str, options: dict[str, Any]) -> Any:
+        """Hand the command to Invoke, here or over SSH (an Invoke ``Result``, or None from a
+        mock)."""
+        if self._ssh is not None:
+            return self._ssh.run(command, options)
+        return self.context.run(command, **options)
 
 
 class Running:
@@ -254,7 +320,7 @@ class Running:
     ) -> None:
         self.command = join_argv(argv)
         self.cancelled = False
-        self.processes: list[SessionLocal] = []
+        self.processes: list[Any] = []
         self._result: CommandResult | None = None
         self._error: BaseException | None = None
         self._done = threading.Event()

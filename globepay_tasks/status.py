@@ -18,12 +18,12 @@ LOCK_LEASE = "globepay-promotion"
 
 
 def target_of(settings: Settings, env: Environment) -> Target:
-    return Target(settings.kubectl, env.namespace, env.context, settings.kubeconfig)
+    return settings.target(env)
 
 
 def read_lock(runner: Runner, target: Target) -> dict[str, Any] | None:
     """The holder of the environment's promotion Lease, or None when there is none."""
-    result = runner.run(kubectl.get_optional(target, "lease", LOCK_LEASE))
+    result = runner.at(target).run(kubectl.get_optional(target, "lease", LOCK_LEASE))
     if not result.ok:
         raise ClusterError(f"reading the lock in {target.namespace} failed: "
                            f"{result.error_line()}")

@@ -14,7 +14,7 @@ from typing import Any
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
-from . import chain, github, workloads
+from . import chain, github, multicluster, workloads
 from . import config as config_module
 from . import history as history_module
 from . import status as status_module
@@ -35,6 +35,8 @@ DEPLOY_HELP = {
     "image": "NAME=REF: use this image for the container image named NAME (repeatable)",
     "allow-bad": "promote images marked bad by an earlier rollback anyway",
     "report": "FILE: write a JSON report of the run there (schema: docs/report.md)",
+    "host": "USER@HOST:PORT: run the environment's kubectl on that host over SSH (overrides "
+            "its host)",
 }
 
 
@@ -74,18 +76,21 @@ def _confirm(envs: list[Environment], yes: bool, dry_run: bool) -> None:
     if not sys.stdin.isatty():
         raise ConfigError(f"{names} requires confirmation: pass --yes (no terminal to ask on)")
     for env in pending:
+        contexts = ", ".join(part.context or "current" for part in env.clusters())
         answer = input(f"Change {env.name} (namespace {env.namespace}, context "
-                       f"{env.context or 'current'})? [y/N] ")
+                       f"{contexts})? [y/N] ")
         if answer.strip().lower() not in {"y", "yes"}:
             raise ConfigError(f"{env.name}: not confirmed, nothing was changed")
 
 
 def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], object],
          *, dry_run: bool = False, rollback: bool = True, images: list[str] | None = None,
-         record: bool = False, allow_bad: bool = False) -> None:
+         record: bool = False, allow_bad: bool = False, host: str | None = None,
+         host_envs: list[str] | None = None) -> None:
     """Build the promoter, run ``body``, print the summary, write the report (and the GitHub
     job summary), map errors to exit codes (`invoke.exceptions.Exit`). ``record``: write
-    history records."""
+    history records. ``host`` (--host) replaces the host of ``host_envs`` (default: every
+    environment of the chain)."""
     progress = Progress()
     runner = LoggedRunner(c, progress, dry_run=dry_run)
     exit_code, message = 0, ""
@@ -98,6 +103,7 @@ def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], o
     try:
         settings = settings_of(c)
         progress.redact.add_kubeconfig(settings.kubeconfig)
+        settings = settings.with_host(host, host_envs or settings.order)
         overrides = workloads.parse_image_overrides(images or [])
         audit = Audit(runner, progress, project_root=project_root(c),
                       history_limit=settings.history_limit) if record else None
@@ -110,6 +116,8 @@ def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], o
         exit_code, message = error.exit_code, error.message
     except KeyboardInterrupt:
         exit_code, message = 130, "interrupted"
+    finally:
+        runner.close()
     results = promoter.results if promoter else []
     data = build_report(name, sys.argv, progress, results, exit_code, message, dry_run=dry_run)
     print_summary(progress, data)
@@ -126,22 +134,22 @@ def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], o
 
 
 def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
-            image: list[str] | None, report: str | None, allow_bad: bool,
+            image: list[str] | None, report: str | None, allow_bad: bool, host: str | None,
             task_name: str = "deploy") -> None:
     def body(promoter: Promoter) -> None:
         env = promoter.settings.environment(env_name)
         rendered = chain.prepare(promoter, [env])[env.name]
         _confirm([env], yes, dry_run)
-        promoter.deploy(env, rendered)
+        multicluster.deploy(promoter, env, rendered)
 
     _run(c, task_name, report, body, dry_run=dry_run, rollback=not no_rollback, images=image,
-         record=True, allow_bad=allow_bad)
+         record=True, allow_bad=allow_bad, host=host, host_envs=[env_name])
 
 
 @task(help={"env": "environment to deploy (a name under globepay.environments)", **DEPLOY_HELP},
       iterable=["image"])
 def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
-           allow_bad=False):
+           allow_bad=False, host=None):
     """Deploy one environment: hooks, kubectl apply -k, wait for every workload, verify the
     images, hooks; then a history record in the environment's namespace.
 
@@ -152,13 +160,13 @@ def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, repo
     4 rollback failed, 5 environment locked, 130 interrupted. Progress goes to stdout, one
     line per step; the summary table last.
     """
-    _deploy(c, env, dry_run, yes, no_rollback, image, report, allow_bad)
+    _deploy(c, env, dry_run, yes, no_rollback, image, report, allow_bad, host)
 
 
 def _deploy_task(env_name: str) -> Any:
     def body(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
-             allow_bad=False):
-        _deploy(c, env_name, dry_run, yes, no_rollback, image, report, allow_bad,
+             allow_bad=False, host=None):
+        _deploy(c, env_name, dry_run, yes, no_rollback, image, report, allow_bad, host,
                 f"deploy-{env_name}")
 
     body.__doc__ = f"Deploy {env_name}: the same as deploy --env {env_name}."
@@ -173,7 +181,7 @@ deploy_prod = _deploy_task("prod")
 
 @task(help=DEPLOY_HELP, iterable=["image"])
 def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
-               allow_bad=False):
+               allow_bad=False, host=None):
     """Promote through every environment of globepay.order; the first failure stops the chain.
 
     Every environment is rendered first (preflight); each is then deployed as `deploy` does,
@@ -187,16 +195,17 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
         chain.deploy_chain(promoter, envs, lambda: _confirm(envs, yes, dry_run))
 
     _run(c, "deploy-all", report, body, dry_run=dry_run, rollback=not no_rollback, images=image,
-         record=True, allow_bad=allow_bad)
+         record=True, allow_bad=allow_bad, host=host)
 
 
 @task(help={
     "from": "environment whose running images are promoted",
     "to": "environment that receives them",
-    **{key: DEPLOY_HELP[key] for key in ("dry-run", "yes", "no-rollback", "allow-bad", "report")},
+    **{key: DEPLOY_HELP[key]
+       for key in ("dry-run", "yes", "no-rollback", "allow-bad", "report", "host")},
 })
 def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad=False,
-            report=None):
+            report=None, host=None):
     """Promote exactly what one environment runs now (digest-pinned) to another."""
 
     def body(promoter: Promoter) -> None:
@@ -204,7 +213,7 @@ def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad
         chain.promote(promoter, source, dest, lambda: _confirm([dest], yes, dry_run))
 
     _run(c, "promote", report, body, dry_run=dry_run, rollback=not no_rollback, record=True,
-         allow_bad=allow_bad)
+         allow_bad=allow_bad, host=host, host_envs=[from_, to])
 
 
 @task(help={
@@ -214,8 +223,10 @@ def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad
     "yes": DEPLOY_HELP["yes"],
     "dry-run": DEPLOY_HELP["dry-run"],
     "report": DEPLOY_HELP["report"],
+    "host": DEPLOY_HELP["host"],
 })
-def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, report=None):
+def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, report=None,
+             host=None):
     """Roll back an environment's workloads with kubectl rollout undo, and wait for them.
 
     Exit codes: 0 rolled back, 1 nothing to roll back or bad input, 4 the rollback failed,
@@ -227,29 +238,27 @@ def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, repo
         revision = check_revision(to_revision) if to_revision is not None else None
         workload = check_workload_name(only) if only is not None else None
         _confirm([target_env], yes, dry_run)
-        promoter.rollback(target_env, to_revision=revision, only=workload)
+        multicluster.rollback(promoter, target_env, to_revision=revision, only=workload)
 
-    _run(c, "rollback", report, body, dry_run=dry_run, record=True)
+    _run(c, "rollback", report, body, dry_run=dry_run, record=True, host=host, host_envs=[env])
 
 
-@task(help={"env": "environment to compare with its overlay"})
-def diff(c, env):
+@task(help={"env": "environment to compare with its overlay", "host": DEPLOY_HELP["host"]})
+def diff(c, env, host=None):
     """Show what deploy would change (kubectl diff -k); differences are not an error."""
 
     def body(promoter: Promoter) -> None:
         target_env = promoter.settings.environment(env)
         rendered = promoter.render(target_env)
-        from .kubectl import diff_kustomize
+        for part in target_env.clusters():
+            result = workloads.diff(promoter.runner, promoter.target(part), rendered)
+            sys.stdout.write(result.stdout)
+            if result.exit_code > 1:
+                raise ConfigError(f"{part.name}: kubectl diff failed: {result.error_line()}")
+            promoter.progress.step(part.name, "diff", "differences shown above"
+                                   if result.exit_code else "no differences")
 
-        result = promoter.runner.run(diff_kustomize(promoter.target(target_env),
-                                                    rendered.kustomization))
-        sys.stdout.write(result.stdout)
-        if result.exit_code > 1:
-            raise ConfigError(f"{env}: kubectl diff failed: {result.error_line()}")
-        promoter.progress.step(env, "diff", "differences shown above" if result.exit_code
-                               else "no differences")
-
-    _run(c, "diff", None, body)
+    _run(c, "diff", None, body, host=host, host_envs=[env])
 
 
 @task
@@ -262,13 +271,21 @@ def validate(c):
     _run(c, "validate", None, body)
 
 
-@task(help={"env": "only this environment", "json": "print JSON instead of text"})
-def status(c, env=None, json_=False):
+@task(help={"env": "only this environment", "json": "print JSON instead of text",
+            "host": DEPLOY_HELP["host"]})
+def status(c, env=None, json_=False, host=None):
     """Each environment's workloads (image, ready/desired, revision), last promotion and lock
-    holder, then the drift between adjacent environments."""
+    holder, then the drift between adjacent environments (a multi-cluster environment: per
+    cluster)."""
     settings = _settings_or_exit(c)
     envs = [_env_or_exit(settings, env)] if env else list(settings.chain())
-    data = status_module.collect(Runner(c), settings, envs)
+    settings = _with_host_or_exit(settings, host, [item.name for item in envs])
+    parts = [part for item in envs for part in settings.environment(item.name).clusters()]
+    runner = Runner(c)
+    try:
+        data = status_module.collect(runner, settings, parts)
+    finally:
+        runner.close()
     _print(data, json_, status_module.text_lines)
     if any("error" in info for info in data["environments"].values()):
         raise Exit("error: could not read every environment", code=1)
@@ -276,18 +293,24 @@ def status(c, env=None, json_=False):
 
 @task(help={"env": "environment whose history to show",
             "limit": "show at most this many records (default 20)",
-            "json": "print JSON instead of text"})
-def history(c, env, limit=None, json_=False):
-    """An environment's promotion records (newest first) and its known-bad images."""
-    settings = _settings_or_exit(c)
+            "json": "print JSON instead of text",
+            "host": DEPLOY_HELP["host"]})
+def history(c, env, limit=None, json_=False, host=None):
+    """An environment's promotion records (newest first) and its known-bad images (of each
+    cluster of a multi-cluster environment: a JSON list)."""
+    settings = _with_host_or_exit(_settings_or_exit(c), host, [env])
     target_env = _env_or_exit(settings, env)
+    runner = Runner(c)
     try:
         count = 20 if limit is None else check_count("--limit", limit)
-        data = history_module.collect(Runner(c), status_module.target_of(settings, target_env),
-                                      target_env, count)
+        data = [history_module.collect(runner, settings.target(part), part, count)
+                for part in target_env.clusters()]
     except PromotionError as error:
         raise Exit(f"error: {error.message}", code=error.exit_code) from None
-    _print(data, json_, history_module.text_lines)
+    finally:
+        runner.close()
+    _print(data if target_env.targets else data[0], json_,
+           lambda shown: [line for item in data for line in history_module.text_lines(item)])
 
 
 def _print(data: Any, as_json: bool, text_lines: Callable[[Any], list[str]]) -> None:
@@ -297,6 +320,13 @@ def _print(data: Any, as_json: bool, text_lines: Callable[[Any], list[str]]) -> 
 def _env_or_exit(settings: Settings, name: str) -> Environment:
     try:
         return settings.environment(name)
+    except PromotionError as error:
+        raise Exit(f"error: {error.message}", code=error.exit_code) from None
+
+
+def _with_host_or_exit(settings: Settings, host: str | None, names: list[str]) -> Settings:
+    try:
+        return settings.with_host(host, names)
     except PromotionError as error:
         raise Exit(f"error: {error.message}", code=error.exit_code) from None
 

@@ -23,12 +23,14 @@ LineSink = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Rendered:
-    """An overlay rendered by kustomize: its objects, workloads, and what to apply."""
+    """An overlay rendered by kustomize: its objects, workloads, and what to apply (the
+    kustomization here; the rendered ``manifest`` on a remote host)."""
 
     overlay: str
     objects: tuple[dict, ...]
     workloads: tuple[WorkloadRef, ...]
     kustomization: str
+    manifest: str = ""
 
     def namespaces(self) -> set[str]:
         return {obj["metadata"].get("namespace", "") for obj in self.objects}
@@ -166,7 +168,8 @@ def render(runner: Runner, kubectl_bin: str, directory: str) -> Rendered:
         objects = tuple(kubectl.parse_manifest(result.stdout))
     except yaml.YAMLError as error:
         raise ConfigError(f"overlay {directory} rendered invalid YAML: {error}") from None
-    return Rendered(directory, objects, tuple(kubectl.workloads_in(objects)), directory)
+    return Rendered(directory, objects, tuple(kubectl.workloads_in(objects)), directory,
+                    result.stdout)
 
 
 def rendered_images(rendered: Rendered) -> set[str]:
@@ -180,6 +183,7 @@ def rendered_images(rendered: Rendered) -> set[str]:
 def capture(runner: Runner, target: Target, refs: Sequence[WorkloadRef]) -> dict[
         WorkloadRef, WorkloadState]:
     """The state of ``refs`` now, in one kubectl call (absent ones have ``exists=False``)."""
+    runner = runner.at(target)
     result = runner.run(kubectl.get_workloads(target))
     if runner.dry_run:
         return {ref: WorkloadState(ref, exists=False) for ref in refs}
@@ -195,7 +199,7 @@ def capture(runner: Runner, target: Target, refs: Sequence[WorkloadRef]) -> dict
 
 def list_workloads(runner: Runner, target: Target) -> list[WorkloadState]:
     """Every workload in the target's namespace."""
-    result = runner.run(kubectl.get_workloads(target))
+    result = runner.at(target).run(kubectl.get_workloads(target))
     if not result.ok:
         raise ClusterError(f"reading workloads in {target.namespace} failed: "
                            f"{result.error_line()}")
@@ -223,6 +227,7 @@ def wait_all(
     their Complete or Failed condition. The first failure stops the remaining waits.
     """
     started = time.monotonic()
+    runner = runner.at(target)
     running = {}
     for ref in refs:
         sink = (lambda line, ref=ref: on_line(ref, line)) if on_line else None
@@ -312,4 +317,31 @@ def undo(
     runner: Runner, target: Target, ref: WorkloadRef, to_revision: int | None
 ) -> CommandResult:
     """``kubectl rollout undo`` for one workload."""
-    return runner.run(kubectl.rollout_undo(target, ref, to_revision))
+    return runner.at(target).run(kubectl.rollout_undo(target, ref, to_revision))
+
+
+def apply(runner: Runner, target: Target, rendered: Rendered,
+          on_line: LineSink | None = None) -> CommandResult:
+    """``kubectl apply -k`` the overlay here; on a remote target, ``kubectl apply -f`` the
+    manifest rendered here, uploaded to a private temporary directory on the host."""
+    return _with_rendered(runner, target, rendered, kubectl.apply_kustomize,
+                          kubectl.apply_file, on_line)
+
+
+def diff(runner: Runner, target: Target, rendered: Rendered) -> CommandResult:
+    """``kubectl diff`` of the rendered overlay against the target (as `apply` sends it)."""
+    return _with_rendered(runner, target, rendered, kubectl.diff_kustomize, kubectl.diff_file,
+                          None)
+
+
+def _with_rendered(runner: Runner, target: Target, rendered: Rendered,
+                   with_overlay: Callable[[Target, str], list[str]],
+                   with_file: Callable[[Target, str], list[str]],
+                   on_line: LineSink | None) -> CommandResult:
+    runner = runner.at(target)
+    if not runner.remote:
+        return runner.run(with_overlay(target, rendered.kustomization), on_line=on_line)
+    from .remote import staged
+
+    with staged(runner, "manifest.yaml", rendered.manifest) as path:
+        return runner.run(with_file(target, path), on_line=on_line)

@@ -73,6 +73,12 @@ class Project:
     def deployment(self, env: str, name: str) -> dict | None:
         return self.sandbox.get(env, "apps/v1", "Deployment", f"globepay-{env}", name)
 
+    def image_in(self, cluster: str, namespace: str, name: str) -> str:
+        """The first container image of Deployment ``name`` in a cluster and namespace."""
+        obj = self.sandbox.get(cluster, "apps/v1", "Deployment", namespace, name)
+        assert obj is not None, f"deployment {name} missing in {cluster}/{namespace}"
+        return obj["spec"]["template"]["spec"]["containers"][0]["image"]
+
     def image(self, env: str, name: str) -> str:
         obj = self.deployment(env, name)
         assert obj is not None, f"deployment {name} missing in {env}"
