@@ -67,6 +67,7 @@ def environment_status(runner: Runner, settings: Settings, env: Environment) -> 
     return {
         "namespace": env.namespace,
         "context": env.context,
+        "host": str(target.remote) if target.remote else None,
         "workloads": rows,
         "images": offered,
         "keep_images": list(env.keep_images),
@@ -131,7 +132,8 @@ def text_lines(data: dict[str, Any]) -> list[str]:
     """The status as text: one block per environment, then the drift."""
     lines = []
     for name, info in data["environments"].items():
-        lines.append(f"== {name} ({info.get('namespace', '?')})")
+        host = f" on {info['host']}" if info.get("host") else ""
+        lines.append(f"== {name} ({info.get('namespace', '?')}){host}")
         if "error" in info:
             lines.append(f"  error: {info['error']}")
             continue

@@ -14,6 +14,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import jsonschema
 import pytest
 from conftest import REPO, output, report
 from invoke import Context
@@ -24,6 +25,7 @@ from globepay_tasks.errors import ConfigError
 from globepay_tasks.hosts import Remote, SshOptions, parse_address
 from globepay_tasks.kubectl import Target
 from globepay_tasks.remote import staged
+from globepay_tasks.report import load_schema
 from globepay_tasks.runner import TIMED_OUT, Runner
 
 __all__ = ["sshd"]
@@ -85,7 +87,7 @@ def test_deploy_rollback_and_status_through_ssh(project, sshd):
 
     result = project.invoke("status", "--env", "dev", "--json")
     assert result.returncode == 0, output(result)
-    data = json.loads(result.stdout)["dev"]
+    data = json.loads(result.stdout)["environments"]["dev"]
     assert data["host"] == sshd.address
     rows = {row["workload"]: row for row in data["workloads"]}
     assert rows["deployment/backend"]["images"] == {"backend": f"{BACKEND}:1.5.1"}
@@ -335,7 +337,9 @@ def test_two_cluster_environment_rolls_back_both_when_one_fails(project, sshd, t
     result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.5.2",
                             "--report", str(path))
     assert result.returncode == 3, output(result)
-    rows = {e["env"]: e for e in report(path)["environments"]}
+    data = report(path)
+    jsonschema.Draft202012Validator(load_schema()).validate(data)
+    rows = {e["env"]: e for e in data["environments"]}
     assert rows["dev/a"]["outcome"] == rows["dev/b"]["outcome"] == "rolled back"
     assert rows["dev/a"]["reason"].startswith("dev/a: undone because dev/b failed")
     assert rows["dev/a"]["images"]["deployment/backend"] == {"backend": f"{BACKEND}:1.5.1"}
@@ -349,7 +353,7 @@ def test_two_cluster_environment_rolls_back_both_when_one_fails(project, sshd, t
     result = project.invoke("rollback", "--env", "dev", "--only", "backend")
     assert result.returncode == 0, output(result)
     result = project.invoke("status", "--env", "dev", "--json")
-    data = json.loads(result.stdout)
+    data = json.loads(result.stdout)["environments"]
     assert sorted(data) == ["dev/a", "dev/b"] and data["dev/a"]["host"] == sshd.address
     for part in data.values():
         rows = {row["workload"]: row for row in part["workloads"]}
