@@ -15,7 +15,7 @@ import time
 from .config import Environment
 from .errors import Interrupted, PromotionError, RollbackFailed
 from .promotion import EnvResult, Promoter
-from .runner import request_interrupt
+from .runner import clear_interrupt, request_interrupt
 from .workloads import Rendered
 
 
@@ -107,6 +107,7 @@ def deploy(promoter: Promoter, env: Environment, rendered: Rendered,
             f"{', '.join(run.env.name for run in failed)} failed")
         kind = Interrupted if interrupted else type(failed[0].error)
         errors = [run.error for run in failed]
+        clear_interrupt()  # the rollbacks below must run
         for run in runs:
             if run.error is None and run.changed:
                 try:

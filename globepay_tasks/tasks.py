@@ -309,8 +309,9 @@ def history(c, env, limit=None, json_=False, host=None):
         raise Exit(f"error: {error.message}", code=error.exit_code) from None
     finally:
         runner.close()
-    _print(data if target_env.targets else data[0], json_,
-           lambda shown: [line for item in data for line in history_module.text_lines(item)])
+    lines = [line for item in data for line in history_module.text_lines(item)]
+    print(json.dumps(data if target_env.targets else data[0], indent=2) if json_
+          else "\n".join(lines))
 
 
 def _print(data: Any, as_json: bool, text_lines: Callable[[Any], list[str]]) -> None:
