@@ -214,7 +214,8 @@ class Runner:
 
     def at(self, target: Target) -> Runner:
         """The runner for ``target``'s commands: the local one, or (``target.remote``) a copy
-        of it running them on that host over SSH. Nothing connects before a command runs."""
+        of it running them on that host over SSH. Nothing connects before a command runs.
+        Every function given a runner and a target runs that target's commands through it."""
         if target.remote is None:
             return self._local
         with self._remotes_lock:
