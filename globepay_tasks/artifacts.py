@@ -124,7 +124,7 @@ def read_live(runner: Runner, target: Target) -> Live:
     objects = []
     runner = runner.at(target)
     for argv in (kubectl.get_workloads(target), kubectl.get_pods(target)):
-        result = runner.run(argv)
+        result = runner.run(argv, idempotent=True)
         if not result.ok:
             raise ClusterError(f"reading {target.namespace} failed: {result.error_line()}")
         objects.append(tuple(kubectl.parse_list(result.stdout)))

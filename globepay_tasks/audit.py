@@ -155,7 +155,8 @@ def _write(runner: Runner, argv_for: Any, target: Target, obj: dict) -> None:
 
 def read_records(runner: Runner, target: Target) -> list[dict[str, Any]]:
     """The records of the target's namespace, newest first."""
-    result = runner.at(target).run(kubectl.get_labelled(target, "configmaps", SELECTOR))
+    result = runner.at(target).run(kubectl.get_labelled(target, "configmaps", SELECTOR),
+                                   idempotent=True)
     if not result.ok:
         raise ClusterError(f"reading history in {target.namespace} failed: "
                            f"{result.error_line()}")

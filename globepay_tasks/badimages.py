@@ -43,7 +43,8 @@ class Mark:
 
 def read(runner: Runner, target: Target) -> list[Mark]:
     """The marks of the target's namespace (none when the ConfigMap does not exist)."""
-    result = runner.at(target).run(kubectl.get_optional(target, "configmap", CONFIGMAP))
+    result = runner.at(target).run(kubectl.get_optional(target, "configmap", CONFIGMAP),
+                                   idempotent=True)
     if not result.ok:
         raise ClusterError(f"reading {CONFIGMAP} in {target.namespace} failed: "
                            f"{result.error_line()}")

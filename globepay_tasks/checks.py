@@ -43,7 +43,8 @@ def check_health(context: HookContext, env: Environment) -> str:
 
 def _health(context: HookContext, env: Environment) -> str:
     target = context.target(env)
-    result = context.runner.at(target).run(kubectl.get_workloads(target))
+    result = context.runner.at(target).run(kubectl.get_workloads(target),
+                                           idempotent=True)
     if not result.ok:
         raise CheckFailed(f"{env.name}: cannot read workloads: {result.error_line()}")
     objects = kubectl.parse_list(result.stdout)

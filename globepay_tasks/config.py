@@ -10,6 +10,7 @@ from typing import Any
 from .errors import ConfigError
 from .hosts import Address, Remote, SshOptions, parse_address
 from .kubectl import Target
+from .retry import RetryPolicy
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
@@ -29,6 +30,7 @@ def _env_defaults(name: str, *, confirm: bool = False, test_previous: bool = Fal
         "host": None,
         "gateway": None,
         "targets": [],
+        "server": None,
         "timeout": 300,
         "confirm": confirm,
         "pre_promotion": pre,
@@ -51,6 +53,9 @@ DEFAULTS: dict[str, Any] = {
         "order": ["dev", "staging", "prod"],
         "promote_images": True,
         "history_limit": 50,
+        "lock": {"enabled": True, "name": "globepay-promotion", "ttl_margin": 120},
+        "retries": {"attempts": 3, "backoff": 0.5},
+        "allow_cluster_scoped": [],
         "smoke_checks": [
             {"service": "backend", "port": "http", "path": "/health/ready"},
             {"service": "frontend", "port": "http", "path": "/"},
@@ -64,15 +69,17 @@ DEFAULTS: dict[str, Any] = {
 }
 
 TOP_KEYS = {
-    "kubectl", "kubeconfig", "ssh", "order", "smoke_checks", "environments", "promote_images",
-    "history_limit",
+    "kubectl", "kubeconfig", "ssh", "order", "lock", "retries", "allow_cluster_scoped",
+    "smoke_checks", "environments", "promote_images", "history_limit",
 }
 ENV_KEYS = {
-    "overlay", "namespace", "context", "host", "gateway", "targets", "timeout", "confirm",
-    "pre_promotion", "post_promotion", "keep_images",
+    "overlay", "namespace", "context", "server", "host", "gateway", "targets", "timeout",
+    "confirm", "pre_promotion", "post_promotion", "keep_images",
 }
 TARGET_KEYS = {"name", "context", "host", "gateway"}
 SSH_KEYS = {"known_hosts", "accept_unknown_hosts", "identity_file", "connect_timeout"}
+LOCK_KEYS = {"enabled", "name", "ttl_margin"}
+RETRY_KEYS = {"attempts", "backoff"}
 SMOKE_KEYS = {"service", "port", "path"}
 HOOK_KEYS = {
     "run": {"run", "timeout", "name", "remote"},
@@ -126,6 +133,16 @@ class ClusterTarget:
 
 
 @dataclass(frozen=True)
+class LockSettings:
+    """The per-environment promotion lock: a Lease called ``name`` in the env's namespace,
+    considered stale ``ttl_margin`` seconds after the env's timeout."""
+
+    enabled: bool = True
+    name: str = "globepay-promotion"
+    ttl_margin: float = 120.0
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     overlay: str
@@ -139,6 +156,7 @@ class Environment:
     host: Address | None = None
     gateway: Address | None = None
     targets: tuple[ClusterTarget, ...] = ()
+    server: str | None = None
 
     def clusters(self) -> tuple[Environment, ...]:
         """One environment per target, named ``env/target``, with the target's context and
@@ -163,6 +181,9 @@ class Settings:
     promote_images: bool = True
     history_limit: int = 50
     ssh: SshOptions = SshOptions()
+    lock: LockSettings = field(default_factory=LockSettings)
+    retries: RetryPolicy = field(default_factory=RetryPolicy)
+    allow_cluster_scoped: tuple[str, ...] = ()
 
     def target(self, env: Environment) -> Target:
         """Where kubectl talks for ``env``: binary, kubeconfig, context, namespace, host."""
@@ -335,6 +356,10 @@ def _environment(name: str, raw: Any) -> Environment:
     targets = _targets(where, merged["targets"], host)
     if targets and context:
         raise ConfigError(f"{where}: give each target its context instead of {where}.context")
+    server = merged["server"]
+    if server is not None and (not isinstance(server, str)
+                               or not server.startswith(("http://", "https://"))):
+        raise ConfigError(f"{where}.server must be an http(s):// API server URL or null")
     return Environment(
         name=name,
         overlay=overlay,
@@ -348,6 +373,7 @@ def _environment(name: str, raw: Any) -> Environment:
         host=host,
         gateway=gateway,
         targets=targets,
+        server=server,
     )
 
 
@@ -410,6 +436,49 @@ def _ssh(raw: Any) -> SshOptions:
     )
 
 
+def _section(where: str, raw: Any, allowed: set[str], default: Mapping) -> dict:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a mapping")
+    _unknown(where, raw, allowed)
+    return {**default, **raw}
+
+
+def _lock(raw: Any) -> LockSettings:
+    merged = _section("globepay.lock", raw, LOCK_KEYS, DEFAULTS["globepay"]["lock"])
+    name = check_name("globepay.lock.name", merged["name"])
+    margin = merged["ttl_margin"]
+    return LockSettings(
+        enabled=_bool("globepay.lock.enabled", merged["enabled"]),
+        name=name,
+        ttl_margin=0.0 if margin in (0, "0") else _number("globepay.lock.ttl_margin", margin),
+    )
+
+
+def _retries(raw: Any) -> RetryPolicy:
+    merged = _section("globepay.retries", raw, RETRY_KEYS, DEFAULTS["globepay"]["retries"])
+    attempts = merged["attempts"]
+    if isinstance(attempts, bool) or not str(attempts).isdigit() or int(attempts) < 1:
+        raise ConfigError(f"globepay.retries.attempts must be a whole number of 1 or more, "
+                          f"not {attempts!r}")
+    backoff = merged["backoff"]
+    return RetryPolicy(
+        attempts=int(attempts),
+        backoff=0.0 if backoff in (0, "0") else _number("globepay.retries.backoff", backoff),
+    )
+
+
+def _kinds(raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(
+            isinstance(kind, str) and re.fullmatch(r"[A-Z][A-Za-z0-9]*", kind) for kind in raw):
+        raise ConfigError("globepay.allow_cluster_scoped must be a list of kinds, e.g. "
+                          "[ClusterRole]")
+    return tuple(raw)
+
+
 def load_settings(raw: Any) -> Settings:
     """Validate the ``globepay`` subtree (a mapping or Invoke DataProxy) into `Settings`."""
     tree = to_plain(raw) if raw is not None else {}
@@ -459,4 +528,7 @@ def load_settings(raw: Any) -> Settings:
         promote_images=_bool("globepay.promote_images", tree.get("promote_images", True)),
         history_limit=_count("globepay.history_limit", tree.get("history_limit", 50)),
         ssh=_ssh(tree.get("ssh")),
+        lock=_lock(tree.get("lock")),
+        retries=_retries(tree.get("retries")),
+        allow_cluster_scoped=_kinds(tree.get("allow_cluster_scoped")),
     )

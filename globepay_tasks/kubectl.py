@@ -140,6 +140,32 @@ def rollout_undo(
     return argv
 
 
+def create_stdin(target: Target) -> list[str]:
+    """``kubectl create -f -``: create the object given on stdin (fails if it exists)."""
+    return [*target.base(), "create", "--filename", "-", "--output", "json"]
+
+
+def replace_stdin(target: Target) -> list[str]:
+    """``kubectl replace -f -``: replace the object on stdin (its resourceVersion must match)."""
+    return [*target.base(), "replace", "--filename", "-", "--output", "json"]
+
+
+def apply_stdin(target: Target) -> list[str]:
+    return [*target.base(), "apply", "--filename", "-"]
+
+
+def delete_object(target: Target, resource: str, name: str) -> list[str]:
+    return [*target.base(), "delete", resource, name, "--ignore-not-found", "--wait=false"]
+
+
+def config_view(kubectl: str, kubeconfig: str | None) -> list[str]:
+    """The kubeconfig as JSON, credentials left out (``kubectl config view`` without --raw)."""
+    argv = [kubectl]
+    if kubeconfig:
+        argv += ["--kubeconfig", kubeconfig]
+    return [*argv, "config", "view", "--output", "json"]
+
+
 def get_raw(target: Target, path: str) -> list[str]:
     return [*target.base(namespaced=False), "get", "--raw", path]
 
@@ -178,6 +204,28 @@ def images_of(obj: dict) -> dict[str, str]:
     """Container name -> image of a workload's pod template."""
     spec = obj.get("spec", {}).get("template", {}).get("spec", {})
     return {c["name"]: c.get("image", "") for c in spec.get("containers", [])}
+
+
+#: kubectl's global flags that take a value, skipped when naming a command's verb.
+_VALUED_FLAGS = {"--kubeconfig", "--context", "--namespace", "-n", "--cluster", "--user"}
+
+
+def verb(argv: Sequence[str] | str) -> str:
+    """A command's short name for messages: ``kubectl apply``, ``kubectl rollout status``."""
+    if isinstance(argv, str):
+        return argv.split(" ", 1)[0]
+    words = [argv[0].rsplit("/", 1)[-1]] if argv else []
+    skip = False
+    for arg in argv[1:]:
+        if skip:
+            skip = False
+        elif arg in _VALUED_FLAGS:
+            skip = True
+        elif not arg.startswith("-"):
+            words.append(arg)
+            if len(words) == 3 or words[1] not in ("rollout", "config"):
+                break
+    return " ".join(words)
 
 
 def join_argv(argv: Sequence[str]) -> str:

@@ -5,6 +5,7 @@ No Invoke imports here: everything runs through a `Runner` and reports through `
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack, suppress
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import artifacts, badimages, kubectl, workloads
+from . import artifacts, badimages, guards, kubectl, workloads
 from .config import Environment, Settings
 from .errors import (
     ApplyFailed,
@@ -26,7 +27,9 @@ from .errors import (
     VerificationFailed,
 )
 from .hooks import HookContext, HookResult, run_hook
-from .kubectl import Target, WorkloadRef
+from .kubectl import Target, WorkloadRef, apply_stdin
+from .lock import EnvLock, NamespaceMissing, duration
+from .lock import unlock as remove_lock
 from .plan import PlannedChange, predict, summarize
 from .progress import Progress
 from .runner import Runner, clear_interrupt
@@ -133,6 +136,8 @@ class Promoter:
         self.requested: dict[str, dict[str, str]] = {}
         self._marks: dict[str, list[badimages.Mark]] = {}
         self._stack = ExitStack()
+        runner.retry = settings.retries
+        self.guard = guards.TargetGuard(runner, settings)
 
     def __enter__(self) -> Promoter:
         return self
@@ -166,19 +171,30 @@ class Promoter:
             with_images = workloads.render(self.runner, self.settings.kubectl, directory)
             rendered = replace(with_images, overlay=str(overlay))
         check_namespaces(env, rendered)
+        guards.check_cluster_scoped(env, rendered.objects, self.settings.allow_cluster_scoped)
         if not rendered.workloads:
             raise ConfigError(f"{env.name}: overlay {env.overlay} renders no workloads")
         return rendered
 
+    def check_targets(self, envs: Sequence[Environment]) -> None:
+        """Each env's kube context exists and points at its configured server; an env outside
+        ``order`` is not gated on a previous one it does not have."""
+        for env in envs:
+            guards.check_order(self.settings, env)
+            self.guard.check(env)
+
     def preflight(self, envs: Sequence[Environment], *,
-                  carry: bool = False) -> dict[str, Rendered]:
-        """Render every environment before any is touched; the first failure stops all.
+                  carry: bool = False, targets: bool = True) -> dict[str, Rendered]:
+        """Render every environment (and, with ``targets``, check where each would be
+        deployed) before any is touched; the first failure stops all.
         ``carry``: the environments after the first will receive the images of the one
         before them (rendered here with this run's images where they apply)."""
         rendered = {}
         for index, env in enumerate(envs):
             try:
                 rendered[env.name] = self.render(env, carried=carry and index > 0)
+                if targets:
+                    self.check_targets([env])
             except ConfigError as error:
                 message = error.message
                 if not message.startswith(f"{env.name}:"):
@@ -214,6 +230,7 @@ class Promoter:
         target = self.target(env)
         changes: list[WorkloadChange] | None = None
         before: dict[WorkloadRef, WorkloadState] = {}
+        lock: EnvLock | None = None
         try:
             self._plan(env, target, rendered, result)
             try:
@@ -222,6 +239,7 @@ class Promoter:
                 result.outcome, result.reason, result.exit_code = "refused", error.message, 1
                 raise
             self._hooks(env, "pre", result)
+            lock = self._lock(env, target, rendered)
             rollout_refs = list(rendered.workloads)
             before = workloads.capture(self.runner, target, rollout_refs)
             applied = self._apply(env, target, rendered)
@@ -237,13 +255,7 @@ class Promoter:
             self._hooks(env, "post", result, changes)
             self._finish(env, target, result, "succeeded")
         except KeyboardInterrupt:
-            clear_interrupt()
-            self.progress.step(env.name, "interrupted", "stopping", "fail")
-            if changes is None and before:
-                after = workloads.capture(self.runner, target, list(before))
-                changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in before]
-            self._fail(env, target, result, changes or [], Interrupted(
-                f"{env.name}: interrupted"))
+            self._interrupted(env, target, result, rendered.workloads, before, changes)
         except PromotionError as error:
             if not result.reason:
                 result.outcome, result.reason, result.exit_code = (
@@ -255,6 +267,7 @@ class Promoter:
         finally:
             result.seconds = time.monotonic() - started
             self._record(env, result)
+            self._unlock(env, lock)
         return result
 
     def _plan(self, env: Environment, target: Target, rendered: Rendered,
@@ -275,6 +288,98 @@ class Promoter:
         self.progress.header(f"{where}: {summarize(result.plan)}")
         for item in result.plan:
             self.progress.step(env.name, "plan", item.describe())
+
+    def _interrupted(self, env: Environment, target: Target, result: EnvResult,
+                     refs: Sequence[WorkloadRef], before: dict[WorkloadRef, WorkloadState],
+                     changes: list[WorkloadChange] | None) -> None:
+        """SIGINT/SIGTERM: the commands are stopped; undo what changed, show where each
+        workload is, raise `Interrupted` (a second interrupt during the undo: `RollbackFailed`).
+        """
+        clear_interrupt()
+        self.progress.step(env.name, "interrupted", "stopping", "fail")
+        try:
+            if changes is None and before:
+                after = workloads.capture(self.runner, target, list(before))
+                changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in before]
+            self._fail(env, target, result, changes or [], Interrupted(
+                f"{env.name}: interrupted" if before else
+                f"{env.name}: interrupted; nothing was changed"))
+        except KeyboardInterrupt:
+            clear_interrupt()
+            message = (f"ROLLBACK INTERRUPTED in {env.name} (namespace {env.namespace}): the "
+                       f"environment needs attention: check `invoke status --env {env.name}`")
+            result.outcome, result.reason, result.exit_code = "rollback failed", message, 4
+            self.progress.step(env.name, "rollback", message, "fail")
+            raise RollbackFailed(message) from None
+        finally:
+            if before and not self.runner.dry_run:
+                self._show_states(env, target, refs)
+
+    def _show_states(self, env: Environment, target: Target,
+                     refs: Sequence[WorkloadRef]) -> None:
+        """One line per workload: revision, ready/desired, images (after an interruption)."""
+        clear_interrupt()
+        try:
+            states = workloads.capture(self.runner, target, list(refs))
+        except (PromotionError, KeyboardInterrupt) as error:
+            why = error.message if isinstance(error, PromotionError) else "interrupted"
+            self.progress.step(env.name, "state", f"could not read the workloads: {why}", "warn")
+            return
+        for ref, state in states.items():
+            text = (f"revision {state.revision or '-'}, {state.progress}, "
+                    f"{', '.join(state.images.values())}" if state.exists else "absent")
+            self.progress.step(env.name, "state", f"{ref}: {text}")
+
+    # -- the environment's lock --------------------------------------------------------------
+
+    def _lock(self, env: Environment, target: Target,
+              rendered: Rendered | None) -> EnvLock | None:
+        """Take the env's lock (exit 5 if another run holds it). On a first deploy the
+        namespace does not exist yet: the overlay's Namespace object is applied alone first."""
+        settings = self.settings.lock
+        where = f"lease {env.namespace}/{settings.name}"
+        if not settings.enabled:
+            return None
+        if self.runner.dry_run:
+            self.progress.step(env.name, "lock", f"would take {where}")
+            return None
+        lock = EnvLock(self.runner.at(target), target, settings.name, env.name,
+                       env.timeout + settings.ttl_margin,
+                       lambda text: self.progress.step(env.name, "lock", text, "warn"))
+        try:
+            self._acquire(env, target, rendered, lock)
+        except BaseException:
+            lock.release()  # interrupted right after the Lease was created
+            raise
+        self.progress.step(env.name, "lock",
+                           f"took {where} as {lock.me.who}, TTL {duration(lock.me.ttl)}")
+        return lock
+
+    def _acquire(self, env: Environment, target: Target, rendered: Rendered | None,
+                 lock: EnvLock) -> None:
+        try:
+            lock.acquire()
+        except NamespaceMissing:
+            namespace = next((obj for obj in (rendered.objects if rendered else ())
+                              if obj.get("kind") == "Namespace"), None)
+            if namespace is None:
+                raise ClusterError(f"{env.name}: namespace {env.namespace} does not exist and "
+                                   f"overlay {env.overlay} does not create it; nothing was "
+                                   "changed") from None
+            self.progress.step(env.name, "namespace", f"creating {env.namespace} (first deploy)")
+            outcome = self.runner.at(target).run(apply_stdin(target),
+                                                 stdin=json.dumps(namespace), idempotent=True)
+            if not outcome.ok and "(AlreadyExists)" not in outcome.stderr:  # a parallel run
+                raise ClusterError(f"{env.name}: creating namespace {env.namespace} failed: "
+                                   f"{outcome.error_line()}") from None
+            lock.acquire()
+
+    def _unlock(self, env: Environment, lock: EnvLock | None) -> None:
+        if lock is None or not lock.held:
+            return
+        clear_interrupt()
+        if lock.release():
+            self.progress.step(env.name, "lock", f"released {lock.where}")
 
     def _apply(self, env: Environment, target: Target,
                rendered: Rendered) -> ApplyFailed | None:
@@ -503,6 +608,7 @@ class Promoter:
         target = self.target(env)
         self.progress.header(f"{env.name}: context {env.context or '(current)'}, "
                              f"namespace {env.namespace}: rollback")
+        lock: EnvLock | None = None
         try:
             if self.runner.dry_run:
                 if not only:
@@ -522,6 +628,7 @@ class Promoter:
                     raise ConfigError(f"--only {only}: {env.name} has no workload {only!r}")
             if not states:
                 raise ConfigError(f"{env.name}: no workloads to roll back in {env.namespace}")
+            lock = self._lock(env, target, None)
             undone, skipped = [], []
             for state in states:
                 outcome = workloads.undo(self.runner, target, state.ref, to_revision)
@@ -566,6 +673,26 @@ class Promoter:
         finally:
             result.seconds = time.monotonic() - started
             self._record(env, result)
+            self._unlock(env, lock)
+
+    # -- unlock ------------------------------------------------------------------------------
+
+    def unlock(self, env: Environment) -> None:
+        """Remove the env's lock (on each of its clusters) by hand, naming the holder removed."""
+        for part in env.clusters():
+            where = f"lease {part.namespace}/{self.settings.lock.name}"
+            if self.runner.dry_run:
+                self.progress.step(part.name, "unlock", f"would remove {where}")
+                continue
+            target = self.target(part)
+            holder = remove_lock(self.runner.at(target), target, self.settings.lock.name,
+                                 part.name)
+            if holder is None:
+                self.progress.step(part.name, "unlock", f"{part.name} is not locked (no {where})")
+            else:
+                self.progress.step(part.name, "unlock",
+                                   f"removed the lock held by {holder.describe()} ({where})",
+                                   "warn")
 
 
 __all__ = ["ClusterError", "EnvResult", "Promoter", "WorkloadChange", "needs_confirmation"]

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from invoke.exceptions import CommandTimedOut
 from invoke.runners import Local
 
-from .kubectl import Target, join_argv
+from .kubectl import Target, join_argv, verb
+from .retry import RetryPolicy, is_transient
 
 if TYPE_CHECKING:
     from .hosts import Remote
@@ -51,6 +52,11 @@ class CommandResult:
             if lines:
                 return lines[-1]
         return f"exit code {self.exit_code}"
+
+    @property
+    def transient(self) -> bool:
+        """Failed in a way a retry may get past (connection trouble, a 5xx answer)."""
+        return not self.ok and self.exit_code != TIMED_OUT and is_transient(self.stderr)
 
 
 class SessionLocal(Local):
@@ -185,8 +191,11 @@ class Runner:
     ``dry_run``: commands that would reach a cluster are announced through ``announce``
     and answered with an empty success; local-only commands (rendering) still run.
     `at` gives the runner for a `Target`: this one, or a copy of it whose commands run on
-    the target's host (``remote``) over SSH.
+    the target's host (``remote``) over SSH. ``retry``: how often a command marked idempotent
+    is retried after a transient failure.
     """
+
+    retry: RetryPolicy = RetryPolicy()
 
     #: The host this runner's commands run on (None: here).
     remote: Remote | None = None
@@ -249,7 +258,54 @@ class Runner:
         on_line: LineSink | None = None,
     ) -> Running:
         """Start a command in the background; `Running.join` gives its result."""
-        return Running(self, argv, timeout=timeout, on_line=on_line)
+        return Running(lambda: self.run(argv, timeout=timeout, on_line=on_line), argv)
+
+    def start_within(
+        self,
+        make_argv: Callable[[float], Sequence[str]],
+        seconds: float,
+        *,
+        on_line: LineSink | None = None,
+    ) -> Running:
+        """`run_within` in the background."""
+        return Running(lambda: self.run_within(make_argv, seconds, on_line=on_line),
+                       make_argv(seconds))
+
+    def run_within(
+        self,
+        make_argv: Callable[[float], Sequence[str]],
+        seconds: float,
+        *,
+        on_line: LineSink | None = None,
+    ) -> CommandResult:
+        """Run a waiting command (``make_argv(seconds_left)``) within ``seconds`` in all.
+
+        When it fails transiently (a dropped watch, a 5xx, a refused connection) it is started
+        again with only the time that is left, up to ``retry.attempts`` times in all.
+        """
+        deadline = time.monotonic() + seconds
+        attempt = 1
+        while True:
+            left = deadline - time.monotonic()
+            argv = make_argv(left)
+            result = self.run(argv, timeout=left + 5, on_line=on_line)
+            left = deadline - time.monotonic()
+            owner = getattr(_THREAD, "owner", None)
+            if (not result.transient or attempt >= self.retry.attempts or left < 1
+                    or (owner is not None and owner.cancelled)):
+                return result
+            pause = min(self.retry.delay(attempt), max(0.0, left - 1))
+            self.announce(f"transient error ({result.error_line()}): {verb(argv)} "
+                          f"resumed in {pause:g}s with {left - pause:.0f}s of its timeout "
+                          f"left (attempt {attempt + 1} of {self.retry.attempts})")
+            self.pause(pause)
+            attempt += 1
+
+    @staticmethod
+    def pause(seconds: float) -> None:
+        """Sleep ``seconds``; an interrupt ends the sleep with `KeyboardInterrupt`."""
+        if INTERRUPT.wait(seconds):
+            raise KeyboardInterrupt
 
     def run(
         self,
@@ -261,13 +317,39 @@ class Runner:
         on_line: LineSink | None = None,
         stdin: str | None = None,
         cleanup: bool = False,
+        idempotent: bool = False,
     ) -> CommandResult:
         """Run one command to its end and return its result; never raises on exit codes.
 
         A string is a shell command line (hooks); a list is quoted with `shlex`. ``stdin`` is
         written to the command's standard input (otherwise it has none). A ``cleanup``
         command (removing temporary files) runs even while an interrupt is pending.
+        ``idempotent`` commands (get, apply, diff) are retried after a transient failure,
+        with a line saying so.
         """
+        attempt = 1
+        while True:
+            result = self._run_once(argv, local_only=local_only, timeout=timeout, env=env,
+                                    on_line=on_line, stdin=stdin, cleanup=cleanup)
+            if not (idempotent and result.transient and attempt < self.retry.attempts):
+                return result
+            pause = self.retry.delay(attempt)
+            self.announce(f"transient error ({result.error_line()}): {verb(argv)} retried in "
+                          f"{pause:g}s (attempt {attempt + 1} of {self.retry.attempts})")
+            self.pause(pause)
+            attempt += 1
+
+    def _run_once(
+        self,
+        argv: Sequence[str] | str,
+        *,
+        local_only: bool,
+        timeout: float | None,
+        env: Mapping[str, str] | None,
+        on_line: LineSink | None,
+        stdin: str | None,
+        cleanup: bool,
+    ) -> CommandResult:
         command = argv if isinstance(argv, str) else join_argv(argv)
         if INTERRUPT.is_set() and not cleanup:
             raise KeyboardInterrupt
@@ -309,32 +391,23 @@ class Runner:
 
 
 class Running:
-    """A command running in a thread of its own, which `cancel` stops."""
+    """Command work (``work()`` runs one or more commands) in a thread of its own, which
+    `cancel` stops."""
 
-    def __init__(
-        self,
-        runner: Runner,
-        argv: Sequence[str],
-        *,
-        timeout: float | None,
-        on_line: LineSink | None,
-    ) -> None:
+    def __init__(self, work: Callable[[], CommandResult], argv: Sequence[str]) -> None:
         self.command = join_argv(argv)
         self.cancelled = False
         self.processes: list[Any] = []
         self._result: CommandResult | None = None
         self._error: BaseException | None = None
         self._done = threading.Event()
-        self._thread = threading.Thread(
-            target=self._main, args=(runner, argv, timeout, on_line), daemon=True
-        )
+        self._thread = threading.Thread(target=self._main, args=(work,), daemon=True)
         self._thread.start()
 
-    def _main(self, runner: Runner, argv: Sequence[str], timeout: float | None,
-              on_line: LineSink | None) -> None:
+    def _main(self, work: Callable[[], CommandResult]) -> None:
         _THREAD.owner = self
         try:
-            self._result = runner.run(argv, timeout=timeout, on_line=on_line)
+            self._result = work()
         except BaseException as error:  # noqa: BLE001 - handed to join()
             self._error = error
         finally:

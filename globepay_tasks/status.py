@@ -21,9 +21,10 @@ def target_of(settings: Settings, env: Environment) -> Target:
     return settings.target(env)
 
 
-def read_lock(runner: Runner, target: Target) -> dict[str, Any] | None:
+def read_lock(runner: Runner, target: Target, name: str = LOCK_LEASE) -> dict[str, Any] | None:
     """The holder of the environment's promotion Lease, or None when there is none."""
-    result = runner.at(target).run(kubectl.get_optional(target, "lease", LOCK_LEASE))
+    result = runner.at(target).run(kubectl.get_optional(target, "lease", name),
+                                  idempotent=True)
     if not result.ok:
         raise ClusterError(f"reading the lock in {target.namespace} failed: "
                            f"{result.error_line()}")
@@ -72,7 +73,7 @@ def environment_status(runner: Runner, settings: Settings, env: Environment) -> 
         "images": offered,
         "keep_images": list(env.keep_images),
         "last_promotion": _last(audit.read_records(runner, target)),
-        "lock": read_lock(runner, target),
+        "lock": read_lock(runner, target, settings.lock.name),
     }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
-from . import chain, github, multicluster, workloads
+from . import chain, excepthook, github, multicluster, workloads
 from . import config as config_module
 from . import history as history_module
 from . import status as status_module
@@ -237,6 +237,7 @@ def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, repo
         target_env = promoter.settings.environment(env)
         revision = check_revision(to_revision) if to_revision is not None else None
         workload = check_workload_name(only) if only is not None else None
+        promoter.check_targets([target_env])
         _confirm([target_env], yes, dry_run)
         multicluster.rollback(promoter, target_env, to_revision=revision, only=workload)
 
@@ -250,6 +251,7 @@ def diff(c, env, host=None):
     def body(promoter: Promoter) -> None:
         target_env = promoter.settings.environment(env)
         rendered = promoter.render(target_env)
+        promoter.check_targets([target_env])
         for part in target_env.clusters():
             result = workloads.diff(promoter.runner, promoter.target(part), rendered)
             sys.stdout.write(result.stdout)
@@ -266,9 +268,21 @@ def validate(c):
     """Render every environment of globepay.order and check where it would write."""
 
     def body(promoter: Promoter) -> None:
-        promoter.preflight(list(promoter.settings.chain()))
+        promoter.preflight(list(promoter.settings.chain()), targets=False)
 
     _run(c, "validate", None, body)
+
+
+@task(help={"env": "environment whose lock to remove"})
+def unlock(c, env):
+    """Remove an environment's promotion lock by hand (a run that died holding it)."""
+
+    def body(promoter: Promoter) -> None:
+        target_env = promoter.settings.environment(env)
+        promoter.check_targets([target_env])
+        promoter.unlock(target_env)
+
+    _run(c, "unlock", None, body)
 
 
 @task(help={"env": "only this environment", "json": "print JSON instead of text",
@@ -393,5 +407,6 @@ sandbox.add_task(sandbox_down, name="down")
 sandbox.add_task(sandbox_status, name="status")
 
 ns = Collection(deploy, deploy_dev, deploy_staging, deploy_prod, deploy_all, promote, rollback,
-                diff, validate, status, history, sandbox)
+                diff, validate, status, history, unlock, sandbox)
+excepthook.install()
 ns.configure(config_module.DEFAULTS)

@@ -48,6 +48,7 @@ class WorkloadState:
     ready: str = ""
     #: The pod template as last written by ``kubectl apply`` ("" when never applied).
     applied: str = ""
+    progress: str = ""
 
     @classmethod
     def from_object(cls, obj: dict) -> WorkloadState:
@@ -61,6 +62,7 @@ class WorkloadState:
             images=kubectl.images_of(obj),
             ready=_ready(obj),
             applied=_applied_template(obj),
+            progress=_progress(obj),
         )
 
 
@@ -93,6 +95,24 @@ def _revision(obj: dict) -> str:
         return annotations[kubectl.REVISION_ANNOTATION]
     status = obj.get("status") or {}
     return status.get("updateRevision") or str(obj.get("metadata", {}).get("generation", ""))
+
+
+def _progress(obj: dict) -> str:
+    """Where a rollout stands: ``1/2 updated, 1 available`` (a Job: complete/failed/running)."""
+    status = obj.get("status") or {}
+    if obj.get("kind") == "Job":
+        conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+        return next((kind.lower() for kind in ("Complete", "Failed")
+                     if conditions.get(kind) == "True"), "running")
+    if obj.get("kind") == "DaemonSet":
+        desired, updated = (status.get("desiredNumberScheduled", 0),
+                            status.get("updatedNumberScheduled", 0))
+        available = status.get("numberAvailable", 0)
+    else:
+        desired = obj.get("spec", {}).get("replicas", 1)
+        updated = status.get("updatedReplicas", 0)
+        available = status.get("availableReplicas", status.get("readyReplicas", 0))
+    return f"{updated}/{desired} updated, {available} available"
 
 
 def _ready(obj: dict) -> str:
@@ -184,7 +204,7 @@ def capture(runner: Runner, target: Target, refs: Sequence[WorkloadRef]) -> dict
         WorkloadRef, WorkloadState]:
     """The state of ``refs`` now, in one kubectl call (absent ones have ``exists=False``)."""
     runner = runner.at(target)
-    result = runner.run(kubectl.get_workloads(target))
+    result = runner.run(kubectl.get_workloads(target), idempotent=True)
     if runner.dry_run:
         return {ref: WorkloadState(ref, exists=False) for ref in refs}
     if not result.ok:
@@ -199,7 +219,7 @@ def capture(runner: Runner, target: Target, refs: Sequence[WorkloadRef]) -> dict
 
 def list_workloads(runner: Runner, target: Target) -> list[WorkloadState]:
     """Every workload in the target's namespace."""
-    result = runner.at(target).run(kubectl.get_workloads(target))
+    result = runner.at(target).run(kubectl.get_workloads(target), idempotent=True)
     if not result.ok:
         raise ClusterError(f"reading workloads in {target.namespace} failed: "
                            f"{result.error_line()}")
@@ -224,7 +244,8 @@ def wait_all(
     """Wait for every workload in parallel, all within ``timeout`` seconds.
 
     Deployments, StatefulSets and DaemonSets with ``kubectl rollout status``; Jobs until
-    their Complete or Failed condition. The first failure stops the remaining waits.
+    their Complete or Failed condition. The first failure stops the remaining waits. A wait
+    cut short by a transient error (a dropped watch, a 5xx) resumes with the time left.
     """
     started = time.monotonic()
     runner = runner.at(target)
@@ -234,8 +255,8 @@ def wait_all(
         if ref.kind == "Job":
             running[ref] = _JobWait(runner, target, ref, timeout, sink)
         else:
-            running[ref] = _Single(runner.start(
-                kubectl.rollout_status(target, ref, timeout), timeout=timeout + 5,
+            running[ref] = _Single(runner.start_within(
+                lambda left, ref=ref: kubectl.rollout_status(target, ref, left), timeout,
                 on_line=sink))
     outcomes: dict[WorkloadRef, WaitOutcome] = {}
     failed = False
@@ -284,10 +305,11 @@ class _JobWait:
     def __init__(self, runner: Runner, target: Target, ref: WorkloadRef, timeout: float,
                  sink: LineSink | None) -> None:
         self.ref = ref
-        self.complete = runner.start(
-            kubectl.wait_job(target, ref.name, "complete", timeout), on_line=sink)
-        self.failed = runner.start(
-            kubectl.wait_job(target, ref.name, "failed", timeout), on_line=None)
+        self.complete = runner.start_within(
+            lambda left: kubectl.wait_job(target, ref.name, "complete", left), timeout,
+            on_line=sink)
+        self.failed = runner.start_within(
+            lambda left: kubectl.wait_job(target, ref.name, "failed", left), timeout)
 
     def done(self) -> bool:
         if self.complete.done() and self.complete.join().ok:
@@ -316,8 +338,10 @@ class _JobWait:
 def undo(
     runner: Runner, target: Target, ref: WorkloadRef, to_revision: int | None
 ) -> CommandResult:
-    """``kubectl rollout undo`` for one workload."""
-    return runner.at(target).run(kubectl.rollout_undo(target, ref, to_revision))
+    """``kubectl rollout undo`` for one workload (retried when it names a revision: undoing
+    to a given revision twice is harmless, undoing to "the previous one" twice is not)."""
+    return runner.at(target).run(kubectl.rollout_undo(target, ref, to_revision),
+                                 idempotent=to_revision is not None)
 
 
 def apply(runner: Runner, target: Target, rendered: Rendered,
@@ -340,8 +364,9 @@ def _with_rendered(runner: Runner, target: Target, rendered: Rendered,
                    on_line: LineSink | None) -> CommandResult:
     runner = runner.at(target)
     if not runner.remote:
-        return runner.run(with_overlay(target, rendered.kustomization), on_line=on_line)
+        return runner.run(with_overlay(target, rendered.kustomization), on_line=on_line,
+                          idempotent=True)
     from .remote import staged
 
     with staged(runner, "manifest.yaml", rendered.manifest) as path:
-        return runner.run(with_file(target, path), on_line=on_line)
+        return runner.run(with_file(target, path), on_line=on_line, idempotent=True)

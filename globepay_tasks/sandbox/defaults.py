@@ -9,6 +9,7 @@ Service cluster IP a real server allocates. :func:`template_hash` and
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import ipaddress
@@ -354,6 +355,13 @@ def _default_namespace(obj: dict) -> None:
 
 
 def _default_secret(obj: dict) -> None:
+    # stringData is write-only: the server merges it into data (base64) and drops it.
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        obj["data"] = data
     _set(obj, "type", "Opaque")
 
 

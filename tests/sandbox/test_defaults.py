@@ -324,6 +324,9 @@ def test_namespace_defaults():
 
 def test_secret_hpa_pdb_and_untouched_kinds():
     assert apply_defaults({"kind": "Secret", "data": {}})["type"] == "Opaque"
+    merged = apply_defaults({"kind": "Secret", "data": {"a": "YQ=="},
+                             "stringData": {"b": "secret"}})
+    assert merged["data"] == {"a": "YQ==", "b": "c2VjcmV0"} and "stringData" not in merged
     assert apply_defaults({"kind": "Secret", "type": "kubernetes.io/tls"})["type"] == \
         "kubernetes.io/tls"
     hpa = apply_defaults({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",

@@ -1,0 +1,348 @@
+"""The per-environment promotion lock: a ``coordination.k8s.io/v1`` Lease in the env's namespace.
+
+Taken atomically by creating the Lease (the server answers AlreadyExists when another run holds
+it); a Lease older than its ``leaseDurationSeconds`` is stale and taken over by replacing it at
+the resourceVersion that was read (a Conflict means another run was quicker). Every kubectl call
+goes through the `Runner`; the Lease body is passed on stdin.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from . import kubectl
+from .errors import ClusterError, EnvironmentLocked
+from .kubectl import Target
+from .runner import CommandResult, Runner
+
+LEASE_API_VERSION = "coordination.k8s.io/v1"
+LEASE_RESOURCE = "lease"
+TOKEN_ANNOTATION = "globepay.dev/lock-token"
+CI_RUN_ANNOTATION = "globepay.dev/ci-run"
+PID_ANNOTATION = "globepay.dev/pid"
+
+#: Environment variables naming the CI run, first found wins.
+CI_RUN_VARIABLES = (
+    "GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILDKITE_BUILD_ID", "CIRCLE_WORKFLOW_ID",
+    "BUILD_TAG", "BUILD_ID",
+)
+
+
+class NamespaceMissing(ClusterError):
+    """The environment's namespace does not exist yet (a first deploy)."""
+
+
+def ci_run_id(environ: Mapping[str, str] | None = None) -> str:
+    """The CI run this process belongs to (``GITHUB_RUN_ID`` and friends), or ``""``."""
+    environ = os.environ if environ is None else environ
+    for name in CI_RUN_VARIABLES:
+        if environ.get(name):
+            attempt = environ.get("GITHUB_RUN_ATTEMPT") if name == "GITHUB_RUN_ID" else None
+            return f"{environ[name]}.{attempt}" if attempt else environ[name]
+    return ""
+
+
+def _micro_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_time(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def duration(seconds: float) -> str:
+    """``45s``, ``3m12s``, ``2h05m``."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds (or wants) a lock: user@host, pid, CI run, since when, for how long.
+
+    ``acquired`` is when the lock was taken, ``renewed`` when its holder last said it is alive;
+    the lock is stale ``ttl`` seconds after ``renewed``.
+    """
+
+    identity: str
+    pid: str
+    ci_run: str
+    acquired: float | None
+    ttl: float
+    token: str
+    renewed: float | None = None
+
+    @classmethod
+    def me(cls, ttl: float) -> Holder:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "unknown"
+        now = time.time()
+        return cls(f"{user}@{socket.gethostname()}", str(os.getpid()), ci_run_id(), now, ttl,
+                   uuid.uuid4().hex, now)
+
+    @classmethod
+    def of(cls, lease: dict) -> Holder:
+        """The holder recorded in a Lease (also one written by another tool)."""
+        spec = lease.get("spec") or {}
+        annotations = (lease.get("metadata") or {}).get("annotations") or {}
+        acquired = _parse_time(spec.get("acquireTime"))
+        return cls(
+            identity=str(spec.get("holderIdentity") or "unknown holder"),
+            pid=annotations.get(PID_ANNOTATION, ""),
+            ci_run=annotations.get(CI_RUN_ANNOTATION, ""),
+            acquired=acquired,
+            ttl=float(spec.get("leaseDurationSeconds") or 0),
+            token=annotations.get(TOKEN_ANNOTATION, ""),
+            renewed=_parse_time(spec.get("renewTime")) or acquired,
+        )
+
+    def age(self, now: float | None = None) -> float | None:
+        if self.acquired is None:
+            return None
+        return (time.time() if now is None else now) - self.acquired
+
+    def expired(self, now: float | None = None) -> bool:
+        """Past its TTL since the last renewal (a lock without times never expires)."""
+        if self.renewed is None or self.ttl <= 0:
+            return False
+        return (time.time() if now is None else now) - self.renewed > self.ttl
+
+    @property
+    def who(self) -> str:
+        """``alice@ci-7 (pid 4242, CI run 99)``."""
+        extra = [f"pid {self.pid}"] if self.pid else []
+        if self.ci_run:
+            extra.append(f"CI run {self.ci_run}")
+        return self.identity + (f" ({', '.join(extra)})" if extra else "")
+
+    def describe(self, now: float | None = None) -> str:
+        """``alice@ci-7 (pid 4242, CI run 99) for 3m12s (TTL 7m00s)``."""
+        text = self.who
+        age = self.age(now)
+        text += f" for {duration(age)}" if age is not None else " since an unknown time"
+        return text + (f" (TTL {duration(self.ttl)})" if self.ttl else "")
+
+    def lease(self, name: str, namespace: str, resource_version: str | None = None,
+              renewed: float | None = None) -> dict:
+        """The Lease object recording this holder (``resource_version`` to replace one)."""
+        metadata: dict = {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "globepay-tasks"},
+            "annotations": {TOKEN_ANNOTATION: self.token, PID_ANNOTATION: self.pid,
+                            CI_RUN_ANNOTATION: self.ci_run},
+        }
+        if resource_version:
+            metadata["resourceVersion"] = resource_version
+        acquired = self.acquired or time.time()
+        return {
+            "apiVersion": LEASE_API_VERSION,
+            "kind": "Lease",
+            "metadata": metadata,
+            "spec": {"holderIdentity": self.identity, "leaseDurationSeconds": int(self.ttl),
+                     "acquireTime": _micro_time(acquired),
+                     "renewTime": _micro_time(renewed or self.renewed or acquired)},
+        }
+
+
+def _reason(result: CommandResult) -> str:
+    """The Status reason kubectl printed: ``AlreadyExists``, ``NotFound``, ``Conflict``..."""
+    text = result.stderr
+    start = text.find("Error from server (")
+    if start < 0:
+        return ""
+    start += len("Error from server (")
+    return text[start:text.find(")", start)]
+
+
+class EnvLock:
+    """The lock of one environment, held by this process from `acquire` to `release`.
+
+    While held, a background thread renews it every third of its TTL, so that a promotion that
+    runs longer than the TTL (a slow rollback after a full-length wait) is not taken over.
+    """
+
+    def __init__(self, runner: Runner, target: Target, name: str, env: str, ttl: float,
+                 warn: Callable[[str], None]) -> None:
+        self.runner = runner
+        self.target = target
+        self.name = name
+        self.env = env
+        self.warn = warn
+        self.me = Holder.me(ttl)
+        self.held = False
+        self._version = ""
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    @property
+    def where(self) -> str:
+        return f"lease {self.target.namespace}/{self.name}"
+
+    @property
+    def hint(self) -> str:
+        """The environment to name to `invoke unlock` (``prod`` for the cluster ``prod/eu``)."""
+        return self.env.split("/", 1)[0]
+
+    def _body(self, resource_version: str | None = None, renewed: float | None = None) -> str:
+        return json.dumps(self.me.lease(self.name, self.target.namespace, resource_version,
+                                        renewed))
+
+    def _took(self, result: CommandResult) -> None:
+        self.held = True
+        self._version = _version_of(result)
+        if self.me.ttl > 0:
+            self._stop.clear()
+            self._renewer = threading.Thread(target=self._keep_alive, daemon=True,
+                                             name=f"lock-{self.env}")
+            self._renewer.start()
+
+    def acquire(self) -> None:
+        """Take the lock; `EnvironmentLocked` (exit 5) if another run holds it,
+        `NamespaceMissing` when the namespace does not exist yet."""
+        attempts = self.runner.retry.attempts
+        attempt = 1
+        while True:
+            result = self.runner.run(kubectl.create_stdin(self.target), stdin=self._body())
+            if result.ok:
+                return self._took(result)
+            reason = _reason(result)
+            if reason == "AlreadyExists":
+                lease = self._read()
+                if lease is not None:
+                    return self._held_elsewhere(lease)
+                attempt += 1  # released in the meantime: try again
+                if attempt > attempts:
+                    raise EnvironmentLocked(f"{self.env}: the lock ({self.where}) keeps "
+                                            "changing hands; try again")
+                continue
+            if reason == "NotFound" and "namespaces" in result.stderr:
+                raise NamespaceMissing(f"{self.env}: namespace {self.target.namespace} does "
+                                       "not exist")
+            if not result.transient or attempt >= attempts:
+                raise ClusterError(f"{self.env}: could not take the lock ({self.where}): "
+                                   f"{result.error_line()}; nothing was changed")
+            # A create that failed in transit may still have reached the server: the retry
+            # then sees AlreadyExists, and the token tells whether the Lease is this run's.
+            self.warn(f"taking the lock failed transiently ({result.error_line()}); trying "
+                      f"again (attempt {attempt + 1} of {attempts})")
+            self.runner.pause(self.runner.retry.delay(attempt))
+            attempt += 1
+
+    def _read(self) -> dict | None:
+        result = self.runner.run(kubectl.get_object(self.target, LEASE_RESOURCE, self.name),
+                                 idempotent=True)
+        if result.ok:
+            return json.loads(result.stdout or "{}")
+        if _reason(result) == "NotFound":
+            return None
+        raise ClusterError(f"{self.env}: could not read the lock ({self.where}): "
+                           f"{result.error_line()}")
+
+    def _held_elsewhere(self, lease: dict) -> None:
+        """The Lease exists: ours (a retried create), live (exit 5) or stale (taken over)."""
+        holder = Holder.of(lease)
+        version = (lease.get("metadata") or {}).get("resourceVersion")
+        if holder.token == self.me.token:
+            self.held, self._version = True, version or ""
+            return
+        if not holder.expired():
+            raise EnvironmentLocked(
+                f"{self.env} is locked by {holder.describe()}: another promotion is running "
+                f"({self.where}); wait for it, or remove a dead lock with "
+                f"`invoke unlock --env {self.hint}`")
+        result = self.runner.run(kubectl.replace_stdin(self.target), stdin=self._body(version))
+        if not result.ok:
+            if _reason(result) in ("Conflict", "NotFound"):
+                raise EnvironmentLocked(f"{self.env}: another promotion took over the stale "
+                                        f"lock first ({self.where})")
+            raise ClusterError(f"{self.env}: could not take over the stale lock "
+                               f"({self.where}): {result.error_line()}")
+        self._took(result)
+        self.warn(f"took over a stale lock: it was held by {holder.describe()}, past its TTL")
+
+    def _keep_alive(self) -> None:
+        interval = max(1.0, self.me.ttl / 3)
+        while not self._stop.wait(interval) and self._version:
+            try:
+                result = self.runner.run(kubectl.replace_stdin(self.target),
+                                         stdin=self._body(self._version, time.time()))
+            except KeyboardInterrupt:
+                return
+            if result.ok:
+                self._version = _version_of(result)
+            elif _reason(result) in ("Conflict", "NotFound"):
+                self.warn(f"LOST THE LOCK ({self.where}): it was removed or taken over while "
+                          "this promotion was running")
+                return
+            # other failures (a transient one): the next renewal tries again
+
+    def release(self) -> bool:
+        """Remove the Lease if it is still this run's; warns (never raises) otherwise."""
+        if not self.held:
+            return False
+        self.held = False
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=30)
+        try:
+            lease = self._read()
+            if lease is None:
+                self.warn(f"the lock ({self.where}) was already gone")
+                return False
+            holder = Holder.of(lease)
+            if holder.token != self.me.token:
+                self.warn(f"the lock ({self.where}) is now held by {holder.describe()}; "
+                          "left it in place")
+                return False
+            result = self.runner.run(kubectl.delete_object(self.target, LEASE_RESOURCE,
+                                                           self.name), idempotent=True)
+            if not result.ok:
+                raise ClusterError(result.error_line())
+            return True
+        except (ClusterError, KeyboardInterrupt) as error:
+            detail = error.message if isinstance(error, ClusterError) else "interrupted"
+            self.warn(f"could not release the lock ({self.where}): {detail}; remove it with "
+                      f"`invoke unlock --env {self.hint}`")
+            return False
+
+
+def _version_of(result: CommandResult) -> str:
+    try:
+        return str(json.loads(result.stdout or "{}").get("metadata", {})
+                   .get("resourceVersion", ""))
+    except ValueError:
+        return ""
+
+
+def unlock(runner: Runner, target: Target, name: str, env: str) -> Holder | None:
+    """Remove an environment's lock by hand; the holder it removed, or None if there was none."""
+    lock = EnvLock(runner, target, name, env, 0, lambda _: None)
+    lease = lock._read()
+    if lease is None:
+        return None
+    result = runner.run(kubectl.delete_object(target, LEASE_RESOURCE, name), idempotent=True)
+    if not result.ok:
+        raise ClusterError(f"{env}: could not remove the lock ({lock.where}): "
+                           f"{result.error_line()}")
+    return Holder.of(lease)

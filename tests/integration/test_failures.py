@@ -1,0 +1,694 @@
+"""The bad-input and fault catalogue (docs/failure-modes.md), one test per entry, end to end:
+invoke -> the real kubectl -> the sandbox. Each asserts one clear line naming what to fix, the
+documented exit code, and that nothing changed or everything was rolled back."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import yaml
+from conftest import INVOKE, output, report
+
+BACKEND = "registry.globepay.dev/globepay/backend"
+BROKEN = f"{BACKEND}:9.9.9-broken"
+LEASE = ("coordination.k8s.io/v1", "Lease")
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def deployed(project, env: str = "dev", *args: str) -> None:
+    """``invoke deploy-ENV ARGS``, which must succeed."""
+    result = project.invoke(f"deploy-{env}", *args)
+    assert result.returncode == 0, output(result)
+
+
+def seeded(project, env: str = "dev") -> None:
+    """The env's overlay applied with plain kubectl and rolled out: the state a first deploy
+    leaves (revision 1 everywhere), in a fraction of its time."""
+    result = project.kubectl(env, "apply", "-k", str(project.root / "k8s" / "overlays" / env))
+    assert result.returncode == 0, result.stderr
+
+    def ready() -> bool:
+        objects = [obj for kind in ("Deployment", "StatefulSet")
+                   for obj in project.sandbox.list(env, "apps/v1", kind, f"globepay-{env}")]
+        return all(obj.get("status", {}).get("observedGeneration") == obj["metadata"]["generation"]
+                   and obj["status"].get("readyReplicas", 0) == obj["spec"]["replicas"]
+                   and obj["status"].get("updatedReplicas", 0) == obj["spec"]["replicas"]
+                   for obj in objects)
+
+    wait_for(ready)
+
+
+def error_line(result: subprocess.CompletedProcess) -> str:
+    """The task's one error line (stderr must hold nothing else)."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    return lines[0]
+
+
+def refused(project, code: int, *args: str) -> str:
+    """``invoke ARGS`` must exit ``code`` without writing to any cluster; its error line."""
+    result = project.invoke(*args)
+    assert result.returncode == code, output(result)
+    assert project.writes() == [], project.writes()
+    return error_line(result)
+
+
+def lease(project, env: str = "dev") -> dict | None:
+    return project.sandbox.get(env, *LEASE, f"globepay-{env}", "globepay-promotion")
+
+
+def versions(project, env: str = "dev") -> dict[str, str]:
+    """resourceVersion of each Deployment: unchanged means not written."""
+    return {obj["metadata"]["name"]: obj["metadata"]["resourceVersion"]
+            for obj in project.sandbox.list(env, "apps/v1", "Deployment", f"globepay-{env}")}
+
+
+def cluster_writes(project, env: str | None = None) -> list:
+    """Writes other than the promotion lock's own Lease."""
+    return [r for r in project.writes(env) if "/leases" not in r.path]
+
+
+def add_resource(project, env: str, filename: str, document: dict) -> None:
+    """Add a manifest to a copied overlay's resources."""
+    overlay = project.root / "k8s" / "overlays" / env
+    (overlay / filename).write_text(yaml.safe_dump(document, sort_keys=False))
+    path = overlay / "kustomization.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["resources"].append(filename)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def set_progress_deadline(project, seconds: int) -> None:
+    manifest = project.root / "k8s" / "base" / "backend-deployment.yaml"
+    manifest.write_text(manifest.read_text().replace("progressDeadlineSeconds: 30",
+                                                     f"progressDeadlineSeconds: {seconds}"))
+
+
+def slow_rollout(project, sim_seconds: int) -> None:
+    """Make the backend's rollouts take ``sim_seconds`` on the sandbox clock (20x real)."""
+    set_progress_deadline(project, 6000)
+    path = project.root / "k8s" / "base" / "backend-deployment.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["metadata"].setdefault("annotations", {})[
+        "sandbox.globepay.dev/rollout-seconds"] = str(sim_seconds)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def pod_template(name: str, image: str) -> dict:
+    return {"metadata": {"labels": {"app.kubernetes.io/name": name}},
+            "spec": {"containers": [{"name": name, "image": image}]}}
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def micro_time(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def put_lease(project, holder: str, age: float, ttl: int, env: str = "dev") -> dict:
+    acquired = micro_time(datetime.now(timezone.utc) - timedelta(seconds=age))
+    return project.sandbox.create(env, {
+        "apiVersion": LEASE[0], "kind": LEASE[1],
+        "metadata": {"name": "globepay-promotion", "namespace": f"globepay-{env}",
+                     "annotations": {"globepay.dev/pid": "4242", "globepay.dev/ci-run": "77"}},
+        "spec": {"holderIdentity": holder, "leaseDurationSeconds": ttl,
+                 "acquireTime": acquired, "renewTime": acquired},
+    })
+
+
+def when_request(project, matches: Callable[[list], bool], action: Callable[[], None]
+                 ) -> threading.Thread:
+    """Run ``action`` once the sandbox's request log satisfies ``matches`` (polled)."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if matches(project.sandbox.requests):
+                action()
+                return
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def start(project, *args: str) -> subprocess.Popen:
+    """``invoke ARGS`` in the background (for signals and concurrent runs)."""
+    project.write_config()
+    return subprocess.Popen(
+        [INVOKE, "-f", str(project.config_file), *args], cwd=project.root,
+        env=project.environ(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdin=subprocess.DEVNULL)
+
+
+def gate(started: Path, release: Path) -> str:
+    """A hook command that says it started, then holds until ``release`` exists (60 s max)."""
+    return (f"touch {started}; for i in $(seq 600); do [ -e {release} ] && exit 0; sleep 0.1; "
+            "done")
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+
+
+def kubectl_children(project) -> list[str]:
+    """Command lines of kubectl processes still talking to this test's sandbox."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = " ".join(a.decode(errors="replace") for a in argv)
+        if "kubectl" in text and str(project.sandbox.kubeconfig) in text:
+            found.append(text)
+    return found
+
+
+def watching(requests: list) -> bool:
+    return any(r.watch and r.path.endswith("/deployments") for r in requests)
+
+
+# -- usage and configuration: exit 1, nothing touched ------------------------------------------
+
+def test_unknown_env(project):
+    line = refused(project, 1, "deploy", "--env", "qa")
+    assert "unknown environment 'qa' (configured: dev, prod, staging)" in line
+
+
+def test_env_missing_from_order(project):
+    project.settings["order"] = ["dev", "prod"]
+    line = refused(project, 1, "deploy-staging")
+    assert "staging is not in globepay.order" in line and "previous_healthy" in line
+
+
+def test_overlay_path_missing(project):
+    project.env_settings("dev")["overlay"] = "k8s/overlays/development"
+    line = refused(project, 1, "deploy-dev")
+    assert "k8s/overlays/development does not exist (set the environment's overlay)" in line
+
+
+def test_overlay_that_does_not_build(project):
+    path = project.root / "k8s/overlays/dev/kustomization.yaml"
+    path.write_text(path.read_text().replace("- namespace.yaml", "- namespace.yml"))
+    line = refused(project, 1, "deploy-dev")
+    assert "does not build" in line and "namespace.yml" in line  # kustomize's own message
+
+
+def test_invalid_yaml_in_invoke_yaml(project):
+    (project.root / "invoke.yaml").write_text("globepay:\n  order: [dev, staging\n  x: 1\n")
+    line = refused(project, 1, "deploy-dev")  # one line: no traceback
+    assert "invalid YAML in" in line and "invoke.yaml line 3" in line
+
+
+def test_unknown_config_key(project):
+    project.env_settings("dev")["timout"] = 60
+    line = refused(project, 1, "deploy-dev")
+    assert "unknown configuration key globepay.environments.dev.timout" in line
+
+
+def test_hook_of_unknown_type(project):
+    project.env_settings("dev")["pre_promotion"] = [{"shell": "true"}]
+    line = refused(project, 1, "deploy-dev")
+    assert "pre_promotion[0] has unknown hook type" in line
+
+
+def test_kubectl_not_found(project):
+    project.settings["kubectl"] = str(project.root / "bin" / "kubectl")
+    line = refused(project, 1, "deploy-dev")
+    assert "kubectl not found" in line and "globepay.kubectl" in line
+
+
+def test_kube_context_missing(project):
+    project.env_settings("dev")["context"] = "globepay-qa"
+    line = refused(project, 1, "deploy-dev")
+    assert "kube context 'globepay-qa' is not in the kubeconfig" in line
+    assert "globepay-dev, globepay-prod, globepay-staging" in line
+
+
+def test_api_server_unreachable(project):
+    kubeconfig = project.root / "unreachable-kubeconfig"
+    text = Path(project.sandbox.kubeconfig).read_text()
+    kubeconfig.write_text(text.replace(f":{project.sandbox.port}/", f":{closed_port()}/"))
+    project.settings["kubeconfig"] = str(kubeconfig)
+    project.settings["retries"] = {"attempts": 2, "backoff": 0.1}
+    result = project.invoke("deploy-dev")
+    assert result.returncode == 1
+    line = error_line(result)
+    assert "in globepay-dev failed" in line and "was refused" in line
+    assert "kubectl get retried in 0.1s (attempt 2 of 2)" in result.stdout
+    assert project.sandbox.token not in output(result)
+    assert project.sandbox.requests == []
+
+
+def test_namespace_mismatch_in_a_rendered_object(project):
+    path = project.root / "k8s/overlays/dev/kustomization.yaml"
+    path.write_text(path.read_text().replace("namespace: globepay-dev",
+                                             "namespace: globepay-staging"))
+    line = refused(project, 1, "deploy-dev")
+    assert "Namespace 'globepay-staging', but the environment's namespace is 'globepay-dev'" \
+        in line
+    assert project.sandbox.requests == []
+
+
+# -- failed rollouts: exit 2, rolled back ------------------------------------------------------
+
+def test_object_rejected_by_the_server_on_apply(project):
+    seeded(project)
+    good, before = project.image("dev", "backend"), versions(project)
+    add_resource(project, "dev", "bad.yaml", {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bad"},
+        "data": {"a": "b"}, "spec": {"replicas": 1}})
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 2, output(result)
+    line = error_line(result)
+    assert "apply failed" in line and 'unknown field "spec"' in line
+    assert "rolled back deployment/backend" in line
+    assert project.image("dev", "backend") == good
+    assert versions(project)["frontend"] == before["frontend"]
+    assert lease(project) is None
+
+
+def test_rollout_timeout(project):
+    set_progress_deadline(project, 6000)
+    seeded(project)
+    good = project.image("dev", "backend")
+    project.env_settings("dev")["timeout"] = 2
+    result = project.invoke("deploy-dev", "--image", f"backend={BROKEN}")
+    assert result.returncode == 2, output(result)
+    line = error_line(result)
+    assert "deployment/backend did not roll out: error: timed out waiting for the condition" \
+        in line and "rolled back deployment/backend" in line
+    assert project.image("dev", "backend") == good
+    assert lease(project) is None
+
+
+def test_progress_deadline_exceeded(project):
+    seeded(project)
+    good = project.image("dev", "backend")
+    result = project.invoke("deploy-dev", "--image", f"backend={BROKEN}")
+    assert result.returncode == 2, output(result)
+    line = error_line(result)
+    assert 'deployment "backend" exceeded its progress deadline' in line
+    assert "rolled back deployment/backend" in line
+    assert project.image("dev", "backend") == good
+    assert lease(project) is None
+
+
+def test_statefulset_never_ready(project):
+    image = "registry.globepay.dev/globepay/cache:7.2.0"
+    add_resource(project, "dev", "cache.yaml", {
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "cache"},
+        "spec": {"serviceName": "cache", "replicas": 1,
+                 "selector": {"matchLabels": {"app.kubernetes.io/name": "cache"}},
+                 "template": pod_template("cache", image)}})
+    seeded(project)
+    project.env_settings("dev")["timeout"] = 3
+    result = project.invoke("deploy-dev", "--image", "cache=registry.globepay.dev/globepay/"
+                            "cache:7.3.0-broken")
+    assert result.returncode == 2, output(result)
+    line = error_line(result)
+    assert "statefulset/cache did not roll out" in line and "timed out" in line
+    assert "rolled back statefulset/cache" in line
+    sts = project.sandbox.get("dev", "apps/v1", "StatefulSet", "globepay-dev", "cache")
+    assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == image
+
+
+def test_job_failed(project):
+    seeded(project)
+    good = project.image("dev", "backend")
+    add_resource(project, "dev", "migrate.yaml", {
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate"},
+        "spec": {"backoffLimit": 1, "template": {
+            **pod_template("migrate", "registry.globepay.dev/globepay/migrate:1.0-broken"),
+            "spec": {"restartPolicy": "Never", "containers": [
+                {"name": "migrate", "image": "registry.globepay.dev/globepay/migrate:1.0-broken"}
+            ]}}}})
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 2, output(result)
+    line = error_line(result)
+    assert 'job/migrate did not roll out: job "migrate" failed' in line
+    assert "rolled back deployment/backend" in line
+    assert "job/migrate created by this run, left in place" in result.stdout
+    assert project.image("dev", "backend") == good
+
+
+# -- hooks: exit 3 ----------------------------------------------------------------------------
+
+def test_pre_hook_exits_non_zero(project):
+    project.env_settings("dev")["pre_promotion"] = [["sh", "-c", "exit 3"]]
+    line = refused(project, 3, "deploy-dev")
+    assert "pre-promotion hook 'sh -c exit 3' failed: exited 3; nothing was changed" in line
+
+
+def test_post_hook_exits_non_zero(project):
+    seeded(project)
+    good = project.image("dev", "backend")
+    project.env_settings("dev")["post_promotion"] = ["exit 4"]
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 3
+    line = error_line(result)
+    assert "post-promotion hook 'exit 4' failed: exited 4" in line
+    assert "rolled back deployment/backend" in line
+    assert project.image("dev", "backend") == good
+    assert lease(project) is None
+
+
+def test_hook_command_not_found(project):
+    project.env_settings("dev")["pre_promotion"] = [["globepay-no-such-command", "--check"]]
+    line = refused(project, 3, "deploy-dev")
+    assert "command not found" in line and "nothing was changed" in line
+
+
+def test_http_hook_unreachable_or_wrong_status(project):
+    dev = project.env_settings("dev")
+    dev["pre_promotion"] = [{"http": f"http://127.0.0.1:{closed_port()}/health", "timeout": 1}]
+    line = refused(project, 3, "deploy-dev")
+    assert "unreachable" in line and "refused" in line
+    dev["pre_promotion"] = [{"http": f"{project.sandbox.url}/_sandbox", "expect": 204}]
+    line = refused(project, 3, "deploy-dev")
+    assert "HTTP 200, expected 204; nothing was changed" in line
+
+
+def test_hook_timeout(project):
+    project.env_settings("dev")["pre_promotion"] = [{"run": "sleep 30", "timeout": 1}]
+    started = time.monotonic()
+    line = refused(project, 3, "deploy-dev")
+    assert "'sleep 30' failed: timed out after 1s; nothing was changed" in line
+    assert time.monotonic() - started < 15
+
+
+# -- the lock: exit 5 --------------------------------------------------------------------------
+
+def test_lock_held(project):
+    seeded(project)
+    before = versions(project)
+    held = put_lease(project, "alice@ci-runner-7", age=75, ttl=600)
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 5, output(result)
+    line = error_line(result)
+    assert re.search(r"dev is locked by alice@ci-runner-7 \(pid 4242, CI run 77\) for 1m\d\ds "
+                     r"\(TTL 10m00s\)", line), line
+    assert "invoke unlock --env dev" in line
+    assert versions(project) == before
+    assert lease(project)["metadata"]["resourceVersion"] == held["metadata"]["resourceVersion"]
+
+    result = project.invoke("unlock", "--env", "dev")
+    assert result.returncode == 0, output(result)
+    assert "removed the lock held by alice@ci-runner-7" in result.stdout
+    assert lease(project) is None
+    deployed(project, "dev", "--image", f"backend={BACKEND}:1.7.0")
+
+
+def test_stale_lock_taken_over(project):
+    seeded(project)
+    put_lease(project, "bob@laptop", age=3600, ttl=300)
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 0, output(result)
+    assert "took over a stale lock: it was held by bob@laptop (pid 4242, CI run 77) for " \
+        "1h00m (TTL 5m00s)" in result.stdout
+    assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
+    assert lease(project) is None
+
+
+def test_a_long_promotion_renews_its_lock(project, tmp_path):
+    seeded(project)
+    started, release = tmp_path / "started", tmp_path / "release"
+    project.settings["lock"] = {"ttl_margin": 0}
+    dev = project.env_settings("dev")
+    dev["timeout"] = 2  # a TTL of 2 s, renewed every second
+    dev["post_promotion"] = [gate(started, release)]
+    first = start(project, "deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    wait_for(started.exists)
+    time.sleep(3)
+    dev["post_promotion"] = []
+    second = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.8.0")
+    release.touch()
+    text, _ = first.communicate(timeout=60)
+    assert first.returncode == 0, text
+    assert second.returncode == 5, output(second)
+    assert "(TTL 2s)" in error_line(second)
+    assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
+    assert lease(project) is None
+
+
+# -- rollback input: exit 1 --------------------------------------------------------------------
+
+def test_rollback_with_no_history(project):
+    seeded(project)
+    before = versions(project)
+    result = project.invoke("rollback", "--env", "dev")
+    assert result.returncode == 1
+    line = error_line(result)
+    assert "nothing could be rolled back" in line and "no rollout history found" in line
+    assert versions(project) == before
+    assert lease(project) is None
+
+
+def test_to_revision_not_in_history(project):
+    seeded(project)
+    deployed(project, "dev", "--image", f"backend={BACKEND}:1.7.0")
+    before = versions(project)
+    result = project.invoke("rollback", "--env", "dev", "--only", "backend",
+                            "--to-revision", "99")
+    assert result.returncode == 1
+    assert "unable to find specified revision 99 in history" in error_line(result)
+    result = project.invoke("rollback", "--env", "dev", "--to-revision", "1;2")
+    assert result.returncode == 1
+    assert "--to-revision '1;2' must be a positive whole number" in error_line(result)
+    assert versions(project) == before
+
+
+def test_only_naming_a_workload_the_env_does_not_have(project):
+    seeded(project)
+    project.sandbox.clear_requests()
+    line = refused(project, 1, "rollback", "--env", "dev", "--only", "payments")
+    assert "--only payments: dev has no workload 'payments'" in line
+
+
+# -- transient faults: survived -----------------------------------------------------------------
+
+def test_5xx_bursts_during_apply_and_during_wait_survived(project):
+    seeded(project)
+    project.settings["retries"] = {"attempts": 3, "backoff": 0.1}
+    sandbox = project.sandbox
+    sandbox.clear_requests()
+    sandbox.add_fault(method="GET", path=r"/deployments/backend$", cluster="dev", status=503,
+                      count=2)
+
+    def annotated(requests: list) -> bool:
+        """The run has applied and recorded its change-cause: the waits start next."""
+        return any(r.method == "PATCH" and r.path.endswith("/deployments/backend")
+                   and "change-cause" in (r.body or "") for r in requests)
+
+    when_request(project, annotated, lambda: sandbox.add_fault(
+        method="GET", path=r"/deployments/backend$", cluster="dev", status=500, count=1))
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 0, output(result)
+    text = result.stdout
+    assert "(ServiceUnavailable)" in text and "kubectl apply retried in" in text
+    assert "(attempt 3 of 3)" in text
+    assert "(InternalError)" in text and "kubectl rollout status resumed in" in text
+    assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
+
+
+def test_watch_dropped_mid_wait_survived(project):
+    seeded(project)
+    slow_rollout(project, 40)
+    sandbox = project.sandbox
+    sandbox.clear_requests()
+
+    def captured_after_apply(requests: list) -> bool:
+        """The apply has patched the backend and the capture after it has listed jobs: the
+        next requests for the Deployment list are the rollout waits' watches."""
+        patched = next((i for i, r in enumerate(requests) if r.method == "PATCH"
+                        and r.path.endswith("/deployments/backend")), None)
+        return patched is not None and any(r.path.endswith("/jobs")
+                                           for r in requests[patched:])
+
+    when_request(project, captured_after_apply, lambda: sandbox.add_fault(
+        method="GET", path=r"/deployments$", cluster="dev", status=None, close=True, count=2))
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 0, output(result)
+    watches = [r for r in sandbox.requests if r.watch and r.path.endswith("/deployments")]
+    assert len(watches) >= 3  # two cut short, then the ones that saw the rollouts through
+    assert "Unexpected watch close" in result.stdout
+    assert "ready: deployment/backend" in result.stdout
+    assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
+
+
+# -- interruption: exit 130, rolled back, lock released -----------------------------------------
+
+def test_sigint_mid_wait(project):
+    set_progress_deadline(project, 6000)
+    seeded(project)
+    good = project.image("dev", "backend")
+    project.sandbox.clear_requests()
+    process = start(project, "deploy-dev", "--image", f"backend={BROKEN}")
+    wait_for(lambda: watching(project.sandbox.requests))
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    text, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, text
+    assert "interrupted" in text and "rolled back deployment/backend" in text
+    assert f"state: deployment/backend: revision 3, 1/1 updated, 1 available, {good}" in text
+    assert "lock: released" in text
+    assert project.image("dev", "backend") == good
+    assert lease(project) is None
+    assert kubectl_children(project) == []
+
+
+def test_sigterm_mid_hook(project, tmp_path):
+    seeded(project)
+    good = project.image("dev", "backend")
+    marker = tmp_path / "hook.pid"
+    project.env_settings("dev")["post_promotion"] = [f"echo $$ > {marker}; exec sleep 60"]
+    process = start(project, "deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    wait_for(lambda: marker.exists() and marker.read_text().strip())
+    hook_pid = int(marker.read_text())
+    process.send_signal(signal.SIGTERM)
+    text, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, text
+    assert "interrupted" in text and "rolled back deployment/backend" in text
+    assert f"state: deployment/backend: revision 3, 1/1 updated, 1 available, {good}" in text
+    assert project.image("dev", "backend") == good
+    assert lease(project) is None
+    try:
+        os.kill(hook_pid, 0)
+    except ProcessLookupError:
+        pass
+    else:
+        raise AssertionError(f"the hook (pid {hook_pid}) is still running")
+
+
+def test_sigint_before_the_apply(project, tmp_path):
+    started, release = tmp_path / "started", tmp_path / "release"
+    project.env_settings("dev")["pre_promotion"] = [gate(started, release)]
+    process = start(project, "deploy-dev")
+    wait_for(started.exists)
+    process.send_signal(signal.SIGINT)
+    text, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, text
+    assert "error: dev: interrupted; nothing was changed" in text
+    assert project.writes() == []
+
+
+# -- concurrency ------------------------------------------------------------------------------
+
+def test_two_deploy_staging_started_together(project, tmp_path):
+    seeded(project, "dev")
+    seeded(project, "staging")
+    started, release = tmp_path / "started", tmp_path / "release"
+    project.env_settings("staging")["post_promotion"] = [gate(started, release)]
+    tags = ("1.6.0", "1.7.0")
+    processes = [start(project, "deploy-staging", "--image", f"backend={BACKEND}:{tag}")
+                 for tag in tags]
+    wait_for(lambda: any(process.poll() is not None for process in processes), 60)
+    release.touch()  # the loser has given up: let the winner finish
+    outputs = [process.communicate(timeout=120)[0] for process in processes]
+    codes = sorted(process.returncode for process in processes)
+    assert codes == [0, 5], outputs
+    winner = tags[[p.returncode for p in processes].index(0)]
+    loser_text = outputs[[p.returncode for p in processes].index(5)]
+    assert "staging is locked by" in loser_text
+    assert project.image("staging", "backend") == f"{BACKEND}:{winner}"
+    assert project.revision("staging", "backend") == "2"
+    assert lease(project, "staging") is None
+
+
+# -- beyond the catalogue: exit 4, target guards, secrets ----------------------------------------
+
+def test_rollback_that_fails_exits_4(project, tmp_path):
+    seeded(project)
+    sandbox = project.sandbox
+    sandbox.clear_requests()
+
+    def applied(requests: list) -> bool:
+        return any(r.method == "PATCH" and r.path.endswith("/deployments/backend")
+                   for r in requests)
+
+    when_request(project, applied, lambda: sandbox.add_fault(
+        method="PATCH", path=r"/deployments/backend$", cluster="dev", status=403, count=-1))
+    path = tmp_path / "report.json"
+    result = project.invoke("deploy-dev", "--image", f"backend={BROKEN}", "--report", str(path))
+    sandbox.clear_faults()
+    assert result.returncode == 4, output(result)
+    line = error_line(result)
+    assert "ROLLBACK FAILED in dev" in line and "failed restoring revision 1" in line
+    assert "needs attention" in line
+    assert project.image("dev", "backend") == BROKEN
+    assert report(path)["environments"][0]["outcome"] == "rollback failed"
+    assert lease(project) is None
+
+
+def test_server_of_the_context_is_checked(project):
+    dev = project.env_settings("dev")
+    dev["server"] = "https://dev.k8s.globepay.dev:6443"
+    result = project.invoke("deploy-dev")
+    assert result.returncode == 1
+    line = error_line(result)
+    assert f"points at http://127.0.0.1:{project.sandbox.port}/clusters/dev, not at " \
+        "https://dev.k8s.globepay.dev:6443" in line
+    assert project.sandbox.token not in output(result)
+    assert project.sandbox.requests == []
+    dev["server"] = project.sandbox.server_url("dev") + "/"
+    deployed(project)  # the same URL, written differently, passes
+
+
+def test_cluster_scoped_objects_need_allowing(project):
+    add_resource(project, "dev", "reader.yaml", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "globepay-reader"},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]})
+    line = refused(project, 1, "deploy-dev")
+    assert "renders cluster-scoped ClusterRole/globepay-reader" in line
+    assert project.sandbox.requests == []
+
+
+def test_shell_metacharacters_are_rejected(project):
+    for args, message in (
+        (("deploy", "--env", "dev;id"), "unknown environment 'dev;id'"),
+        (("deploy-dev", "--image", f"backend={BACKEND}:1.7;id"), "is not valid"),
+        (("rollback", "--env", "dev", "--only", "backend$(id)"), "is not a valid name"),
+    ):
+        assert message in refused(project, 1, *args)
+    assert project.sandbox.requests == []
+
+
+def test_credentials_never_reach_output_or_report(project, tmp_path):
+    add_resource(project, "dev", "secret.yaml", {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
+        "stringData": {"password": "s3cr3t-db-password"}})
+    path = tmp_path / "report.json"
+    first = project.invoke("deploy-dev", "--report", str(path))
+    assert first.returncode == 0, output(first)
+    secret = project.root / "k8s/overlays/dev/secret.yaml"
+    secret.write_text(secret.read_text().replace("s3cr3t-db-password", "n3w-s3cr3t"))
+    diff = project.invoke("diff", "--env", "dev")
+    assert diff.returncode == 0, output(diff)
+    assert "data.password" not in diff.stdout or "***" in diff.stdout
+    texts = [output(first), output(diff), path.read_text()]
+    for text in texts:
+        assert "s3cr3t-db-password" not in text and "n3w-s3cr3t" not in text
+        assert project.sandbox.token not in text
