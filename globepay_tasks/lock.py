@@ -208,9 +208,9 @@ class EnvLock:
         return json.dumps(self.me.lease(self.name, self.target.namespace, resource_version,
                                         renewed))
 
-    def _took(self, result: CommandResult) -> None:
-        self.held = True
-        self._version = _version_of(result)
+    def _took(self, version: str) -> None:
+        """Held from now on, at ``version``; renewed in the background."""
+        self.held, self._version = True, version
         if self.me.ttl > 0:
             self._stop.clear()
             self._renewer = threading.Thread(target=self._keep_alive, daemon=True,
@@ -225,7 +225,7 @@ class EnvLock:
         while True:
             result = self.runner.run(kubectl.create_stdin(self.target), stdin=self._body())
             if result.ok:
-                return self._took(result)
+                return self._took(_version_of(result))
             reason = _reason(result)
             if reason == "AlreadyExists":
                 lease = self._read()
@@ -264,8 +264,7 @@ class EnvLock:
         holder = Holder.of(lease)
         version = (lease.get("metadata") or {}).get("resourceVersion")
         if holder.token == self.me.token:
-            self.held, self._version = True, version or ""
-            return
+            return self._took(version or "")
         if not holder.expired():
             raise EnvironmentLocked(
                 f"{self.env} is locked by {holder.describe()}: another promotion is running "
@@ -278,7 +277,7 @@ class EnvLock:
                                         f"lock first ({self.where})")
             raise ClusterError(f"{self.env}: could not take over the stale lock "
                                f"({self.where}): {result.error_line()}")
-        self._took(result)
+        self._took(_version_of(result))
         self.warn(f"took over a stale lock: it was held by {holder.describe()}, past its TTL")
 
     def _keep_alive(self) -> None:
@@ -288,7 +287,7 @@ class EnvLock:
                 result = self.runner.run(kubectl.replace_stdin(self.target),
                                          stdin=self._body(self._version, time.time()))
             except KeyboardInterrupt:
-                return
+                continue  # commands are stopped until the rollback clears the interrupt
             if result.ok:
                 self._version = _version_of(result)
             elif _reason(result) in ("Conflict", "NotFound"):

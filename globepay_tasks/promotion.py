@@ -177,16 +177,15 @@ class Promoter:
         return rendered
 
     def check_targets(self, envs: Sequence[Environment]) -> None:
-        """Each env's kube context exists and points at its configured server; an env outside
-        ``order`` is not gated on a previous one it does not have."""
+        """Each env's kube contexts exist and point at its configured server."""
         for env in envs:
-            guards.check_order(self.settings, env)
             self.guard.check(env)
 
     def preflight(self, envs: Sequence[Environment], *,
                   carry: bool = False, targets: bool = True) -> dict[str, Rendered]:
         """Render every environment (and, with ``targets``, check where each would be
-        deployed) before any is touched; the first failure stops all.
+        deployed, and that an env outside ``order`` is not gated on a previous one it does not
+        have) before any is touched; the first failure stops all.
         ``carry``: the environments after the first will receive the images of the one
         before them (rendered here with this run's images where they apply)."""
         rendered = {}
@@ -194,6 +193,7 @@ class Promoter:
             try:
                 rendered[env.name] = self.render(env, carried=carry and index > 0)
                 if targets:
+                    guards.check_order(self.settings, env)
                     self.check_targets([env])
             except ConfigError as error:
                 message = error.message
