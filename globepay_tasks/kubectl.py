@@ -120,15 +120,10 @@ def annotate(target: Target, workload: WorkloadRef, annotations: Mapping[str, st
     return [*target.base(), "annotate", workload.ref, *pairs, "--overwrite"]
 
 
-def rollout_status(target: Target, workload: WorkloadRef, timeout: float) -> list[str]:
-    return [*target.base(), "rollout", "status", workload.ref, f"--timeout={_seconds(timeout)}"]
-
-
-def wait_job(target: Target, name: str, condition: str, timeout: float) -> list[str]:
-    return [
-        *target.base(), "wait", f"--for=condition={condition}", f"job/{name}",
-        f"--timeout={_seconds(timeout)}",
-    ]
+def watch_workloads(target: Target, kind: str) -> list[str]:
+    """Every object of one workload kind in the namespace, then each change, as JSON events."""
+    return [*target.base(), "get", RESOURCE_OF_KIND[kind], "--watch", "--output", "json",
+            "--output-watch-events"]
 
 
 def rollout_undo(
@@ -172,10 +167,6 @@ def get_raw(target: Target, path: str) -> list[str]:
 
 def service_proxy_path(namespace: str, service: str, port: str, path: str) -> str:
     return f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy{path}"
-
-
-def _seconds(timeout: float) -> str:
-    return f"{max(1, int(round(timeout)))}s"
 
 
 def parse_manifest(text: str) -> list[dict]:

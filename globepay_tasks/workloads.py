@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from . import images, kubectl
+from . import images, kubectl, watch
 from .errors import ClusterError, ConfigError
 from .kubectl import Target, WorkloadRef
 from .runner import CommandResult, Runner
@@ -232,6 +231,8 @@ class WaitOutcome:
     ok: bool
     message: str
     seconds: float
+    #: the workload as last seen while waiting (None when it was never seen)
+    last: dict | None = None
 
 
 def wait_all(
@@ -241,98 +242,25 @@ def wait_all(
     timeout: float,
     on_line: Callable[[WorkloadRef, str], None] | None = None,
 ) -> list[WaitOutcome]:
-    """Wait for every workload in parallel, all within ``timeout`` seconds.
+    """Wait for every workload at once, all within ``timeout`` seconds.
 
-    Deployments, StatefulSets and DaemonSets with ``kubectl rollout status``; Jobs until
-    their Complete or Failed condition. The first failure stops the remaining waits. A wait
-    cut short by a transient error (a dropped watch, a 5xx) resumes with the time left.
+    Deployments, StatefulSets and DaemonSets by ``kubectl rollout status``'s rules (its
+    messages, its progress-deadline failure); Jobs until their Complete or Failed condition.
+    One ``kubectl get --watch`` per kind present (`globepay_tasks.watch`), whatever the number
+    of workloads. The first failure stops the remaining waits. A watch cut short by a
+    transient error (a dropped connection, a 5xx) resumes with the time left.
     """
-    started = time.monotonic()
-    runner = runner.at(target)
-    running = {}
+    verdicts = watch.wait_for(runner.at(target), target, refs, timeout, on_line)
+    outcomes = []
     for ref in refs:
-        sink = (lambda line, ref=ref: on_line(ref, line)) if on_line else None
-        if ref.kind == "Job":
-            running[ref] = _JobWait(runner, target, ref, timeout, sink)
+        verdict = verdicts[ref]
+        if verdict.status.failed:
+            message = verdict.status.error
         else:
-            running[ref] = _Single(runner.start_within(
-                lambda left, ref=ref: kubectl.rollout_status(target, ref, left), timeout,
-                on_line=sink))
-    outcomes: dict[WorkloadRef, WaitOutcome] = {}
-    failed = False
-    try:
-        while len(outcomes) < len(running):
-            for ref, wait in running.items():
-                if ref in outcomes or not wait.done():
-                    continue
-                ok, message = wait.outcome()
-                outcomes[ref] = WaitOutcome(ref, ok, message, time.monotonic() - started)
-                if not ok and not failed:
-                    failed = True
-                    for other, pending in running.items():
-                        if other not in outcomes:
-                            pending.cancel()
-            time.sleep(0.01)
-    except BaseException:
-        for wait in running.values():
-            wait.cancel()
-        raise
-    return [outcomes[ref] for ref in refs]
-
-
-class _Single:
-    def __init__(self, running) -> None:
-        self.running = running
-
-    def done(self) -> bool:
-        return self.running.done()
-
-    def cancel(self) -> None:
-        self.running.cancel()
-
-    def outcome(self) -> tuple[bool, str]:
-        result: CommandResult = self.running.join()
-        if self.running.cancelled and not result.ok:
-            return False, "stopped: another workload failed"
-        if result.ok:
-            return True, "rolled out"
-        return False, result.error_line()
-
-
-class _JobWait:
-    """A Job is done when it is Complete; it failed when it is Failed (whichever comes first)."""
-
-    def __init__(self, runner: Runner, target: Target, ref: WorkloadRef, timeout: float,
-                 sink: LineSink | None) -> None:
-        self.ref = ref
-        self.complete = runner.start_within(
-            lambda left: kubectl.wait_job(target, ref.name, "complete", left), timeout,
-            on_line=sink)
-        self.failed = runner.start_within(
-            lambda left: kubectl.wait_job(target, ref.name, "failed", left), timeout)
-
-    def done(self) -> bool:
-        if self.complete.done() and self.complete.join().ok:
-            self.failed.cancel()
-            return self.failed.done()
-        if self.failed.done() and self.failed.join().ok:
-            self.complete.cancel()
-            return self.complete.done()
-        return self.complete.done() and self.failed.done()
-
-    def cancel(self) -> None:
-        self.complete.cancel()
-        self.failed.cancel()
-
-    def outcome(self) -> tuple[bool, str]:
-        complete = self.complete.join()
-        if complete.ok:
-            return True, "complete"
-        if self.failed.join().ok:
-            return False, f'job "{self.ref.name}" failed'
-        if self.complete.cancelled:
-            return False, "stopped: another workload failed"
-        return False, complete.error_line()
+            message = "complete" if ref.kind == "Job" else "rolled out"
+        outcomes.append(WaitOutcome(ref, not verdict.status.failed, message, verdict.seconds,
+                                    verdict.last))
+    return outcomes
 
 
 def undo(

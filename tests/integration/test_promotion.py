@@ -163,7 +163,7 @@ def test_dry_run_prints_commands_and_touches_no_cluster(project):
     commands = [line for line in text.splitlines() if line.startswith("+ ")]
     applies = [line for line in commands if " apply -k " in line]
     assert len(applies) == 3 and "globepay-dev" in applies[0] and "globepay-prod" in applies[2]
-    assert any("rollout status deployment/backend" in line for line in commands)
+    assert any("get deployment --watch" in line for line in commands)
     assert [r for r in project.sandbox.requests if r.cluster] == []
 
 

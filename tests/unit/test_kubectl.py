@@ -18,9 +18,9 @@ def test_every_call_names_namespace_context_and_kubeconfig():
 
 
 def test_context_is_omitted_when_not_configured():
-    argv = kubectl.rollout_status(Target("kubectl", "globepay-dev"), BACKEND, 12.2)
-    assert argv == ["kubectl", "--namespace", "globepay-dev", "rollout", "status",
-                    "deployment/backend", "--timeout=12s"]
+    argv = kubectl.watch_workloads(Target("kubectl", "globepay-dev"), "Deployment")
+    assert argv == ["kubectl", "--namespace", "globepay-dev", "get", "deployment", "--watch",
+                    "--output", "json", "--output-watch-events"]
 
 
 def test_undo_with_and_without_revision():

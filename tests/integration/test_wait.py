@@ -1,0 +1,126 @@
+"""workloads.wait_all against the sandbox with the real kubectl: one watch per kind,
+kubectl's rollout status verdicts and messages."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from invoke import Context
+
+from globepay_tasks import workloads
+from globepay_tasks.kubectl import Target, WorkloadRef
+from globepay_tasks.runner import Runner
+from globepay_tasks.sandbox.resources import by_kind
+
+NAMESPACE = "globepay-dev"
+
+
+def deployment(name: str, image: str = "registry.globepay.dev/app:1", deadline: int = 600,
+               replicas: int = 1) -> dict:
+    labels = {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": NAMESPACE},
+            "spec": {"replicas": replicas, "progressDeadlineSeconds": deadline,
+                     "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": name, "image": image}]}}}}
+
+
+class Waiter:
+    """Creates workloads in the sandbox's dev cluster and waits for them with wait_all."""
+
+    def __init__(self, project, monkeypatch) -> None:
+        self.project = project
+        self.sandbox = project.sandbox
+        monkeypatch.setenv("KUBECACHEDIR", str(project.cache))
+        self.sandbox.create("dev", {"apiVersion": "v1", "kind": "Namespace",
+                                    "metadata": {"name": NAMESPACE}})
+        self.target = Target(project.kubectl_bin, NAMESPACE, self.sandbox.context("dev"),
+                             str(self.sandbox.kubeconfig))
+        self.lines: list[tuple[str, str]] = []
+
+    def create(self, *objects: dict) -> list[WorkloadRef]:
+        for obj in objects:
+            self.sandbox.create("dev", obj)
+        return [WorkloadRef(obj["kind"], obj["metadata"]["name"]) for obj in objects]
+
+    def wait(self, refs, timeout: float = 20) -> tuple[dict, float]:
+        self.sandbox.clear_requests()
+        started = time.monotonic()
+        outcomes = workloads.wait_all(Runner(Context()), self.target, refs, timeout,
+                                      on_line=lambda ref, line: self.lines.append((ref.name,
+                                                                                   line)))
+        return {o.ref.name: o for o in outcomes}, time.monotonic() - started
+
+    def watches(self) -> list[str]:
+        return [r.path for r in self.sandbox.requests if r.watch]
+
+
+@pytest.fixture
+def waiter(project, monkeypatch) -> Waiter:
+    return Waiter(project, monkeypatch)
+
+
+def test_many_workloads_roll_out_through_one_watch(waiter):
+    refs = waiter.create(*(deployment(f"svc-{i}", replicas=2) for i in range(6)))
+    outcomes, _ = waiter.wait(refs)
+    assert all(o.ok and o.message == "rolled out" for o in outcomes.values())
+    assert outcomes["svc-3"].last["status"]["availableReplicas"] == 2
+    assert ("svc-5", 'deployment "svc-5" successfully rolled out') in waiter.lines
+    assert len(waiter.watches()) == 1
+
+
+def test_timeout_gives_kubectls_message(waiter):
+    refs = waiter.create(deployment("stuck", image="registry.globepay.dev/app:broken"))
+    outcomes, seconds = waiter.wait(refs, timeout=1)
+    assert not outcomes["stuck"].ok
+    assert outcomes["stuck"].message == "error: timed out waiting for the condition"
+    assert 1 <= seconds < 3
+
+
+def test_progress_deadline_fails_and_stops_the_others_early(waiter):
+    refs = waiter.create(
+        deployment("broken", image="registry.globepay.dev/app:broken", deadline=10),
+        deployment("slow", image="registry.globepay.dev/app:broken-too"),
+        deployment("fine"),
+    )
+    outcomes, seconds = waiter.wait(refs, timeout=30)
+    assert outcomes["broken"].message == 'error: deployment "broken" exceeded its progress deadline'
+    assert outcomes["slow"].message == "stopped: another workload failed"
+    assert outcomes["fine"].ok
+    assert seconds < 5
+
+
+def test_jobs_and_deployments_together_one_watch_per_kind(waiter):
+    job = {"apiVersion": "batch/v1", "kind": "Job",
+           "metadata": {"name": "migrate", "namespace": NAMESPACE},
+           "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [
+               {"name": "migrate", "image": "registry.globepay.dev/migrate:1"}]}}}}
+    refs = waiter.create(deployment("web"), job)
+    outcomes, _ = waiter.wait(refs)
+    assert outcomes["web"].ok and outcomes["migrate"].ok
+    assert outcomes["migrate"].message == "complete"
+    assert sorted(path.rsplit("/", 1)[-1] for path in waiter.watches()) == ["deployments", "jobs"]
+
+
+def test_a_workload_that_is_not_there_is_reported_as_kubectl_would(waiter):
+    refs = waiter.create(deployment("web"))
+    outcomes, _ = waiter.wait([*refs, WorkloadRef("Deployment", "nope")], timeout=1)
+    assert outcomes["web"].ok
+    assert outcomes["nope"].message == (
+        'Error from server (NotFound): deployments.apps "nope" not found')
+
+
+def test_a_workload_deleted_while_waiting_fails_the_wait(waiter):
+    refs = waiter.create(deployment("gone", image="registry.globepay.dev/app:broken"))
+    rt = by_kind("apps/v1", "Deployment")
+    timer = threading.Timer(0.5, waiter.sandbox.store("dev").delete, (rt, NAMESPACE, "gone"))
+    timer.start()
+    try:
+        outcomes, seconds = waiter.wait(refs, timeout=20)
+    finally:
+        timer.cancel()
+    assert outcomes["gone"].message == "error: object has been deleted"
+    assert seconds < 5
