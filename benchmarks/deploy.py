@@ -1,0 +1,118 @@
+"""One measured promotion through dev, staging and prod: the tasks or the naive baseline."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .project import BIN, ENVS, BenchProject
+
+INVOKE = str(BIN / "invoke")
+BASELINE = Path(__file__).with_name("baseline.sh")
+TOOLS = ("tasks", "baseline")
+
+
+@dataclass
+class RunResult:
+    """What one promotion cost, against the cluster's own time."""
+
+    tool: str
+    workloads: int
+    rollout_seconds: float
+    wall: float
+    env_seconds: dict[str, float]
+    hook_seconds: dict[str, float] = field(default_factory=dict)
+    kubectl: Counter = field(default_factory=Counter)
+    cluster_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def hooks(self) -> float:
+        return sum(self.hook_seconds.values())
+
+    @property
+    def limit(self) -> float:
+        """The cluster's own time: one rollout per environment, plus the hooks."""
+        return len(ENVS) * self.rollout_seconds + self.hooks
+
+    @property
+    def overhead(self) -> float:
+        return self.wall - self.limit
+
+    @property
+    def startup(self) -> float:
+        """Wall time outside the environments: start-up, preflight, summary."""
+        return self.wall - sum(self.env_seconds.values())
+
+    def env_overhead(self, env: str) -> float:
+        return self.env_seconds[env] - self.rollout_seconds - self.hook_seconds.get(env, 0.0)
+
+
+def count_kubectl(calls: list[tuple[float, str]]) -> Counter:
+    """kubectl processes per environment (by ``--context``); the rest as ``render``."""
+    counts: Counter = Counter()
+    for _, argv in calls:
+        words = argv.split()
+        context = words[words.index("--context") + 1] if "--context" in words else ""
+        counts[context.removeprefix("globepay-") or "render"] += 1
+    return counts
+
+
+def run_tasks(project: BenchProject, report: Path) -> RunResult:
+    """``invoke deploy-all --yes`` in the generated project."""
+    started = time.perf_counter()
+    result = subprocess.run([INVOKE, "deploy-all", "--yes", "--report", str(report)],
+                            cwd=project.root, env=project.environ(), capture_output=True,
+                            text=True, stdin=subprocess.DEVNULL, timeout=900)
+    wall = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"deploy-all failed ({result.returncode}):\n{result.stdout}"
+                           f"{result.stderr}")
+    data = json.loads(report.read_text())
+    envs = {e["env"]: e for e in data["environments"]}
+    return RunResult(
+        "tasks", len(project.workloads), project.rollout_seconds, wall,
+        env_seconds={env: envs[env]["seconds"] for env in ENVS},
+        hook_seconds={env: sum(h["seconds"] for h in envs[env]["hooks"]) for env in ENVS},
+    )
+
+
+def run_baseline(project: BenchProject) -> RunResult:
+    """The naive script: apply -k, then rollout status per Deployment, one by one."""
+    started = time.perf_counter()
+    result = subprocess.run(["bash", str(BASELINE), str(project.root)], cwd=project.root,
+                            env=project.environ(), capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=900)
+    wall = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"baseline failed ({result.returncode}):\n{result.stdout}"
+                           f"{result.stderr}")
+    marks: dict[tuple[str, str], float] = {}
+    for line in result.stdout.splitlines():
+        words = line.split()
+        if len(words) == 3 and words[0] in ENVS and words[1] in ("start", "end"):
+            marks[(words[0], words[1])] = float(words[2])
+    return RunResult(
+        "baseline", len(project.workloads), project.rollout_seconds, wall,
+        env_seconds={env: marks[(env, "end")] - marks[(env, "start")] for env in ENVS},
+    )
+
+
+def measure(project: BenchProject, tool: str, tag: str) -> RunResult:
+    """Release ``tag`` to every environment with ``tool`` and measure it."""
+    project.set_tag(tag)
+    project.clear_log()
+    if tool == "tasks":
+        result = run_tasks(project, project.root / f"report-{tag}.json")
+    else:
+        result = run_baseline(project)
+    result.kubectl = count_kubectl(project.kubectl_calls())
+    for env in ENVS:
+        started, done = project.timeline.rollout_started.get(env), project.cluster_done(env)
+        if started is not None and done is not None:
+            result.cluster_seconds[env] = done - started
+    project.wait_settled()
+    return result
