@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,6 +106,9 @@ def _run_command(hook: Hook, context: HookContext) -> tuple[bool, str, str]:
 
 
 def _run_http(hook: Hook) -> tuple[bool, str, str]:
+    import urllib.error  # here, not at the top: off the start-up path of every task
+    import urllib.request
+
     assert isinstance(hook.target, str)
     timeout = hook.timeout or 10.0
     last = ""

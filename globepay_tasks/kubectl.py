@@ -6,8 +6,6 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-import yaml
-
 from .hosts import Remote
 
 #: Kinds whose rollout the tasks wait for and undo.
@@ -171,7 +169,10 @@ def service_proxy_path(namespace: str, service: str, port: str, path: str) -> st
 
 def parse_manifest(text: str) -> list[dict]:
     """The objects of a multi-document YAML manifest (empty documents dropped)."""
-    return [doc for doc in yaml.safe_load_all(text) if isinstance(doc, dict)]
+    import yaml  # here, not at the top: off the start-up path of every task
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+    return [doc for doc in yaml.load_all(text, Loader=loader) if isinstance(doc, dict)]
 
 
 def workloads_in(objects: Iterable[dict]) -> list[WorkloadRef]:

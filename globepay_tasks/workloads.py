@@ -10,8 +10,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from . import images, kubectl, watch
 from .errors import ClusterError, ConfigError
 from .kubectl import Target, WorkloadRef
@@ -163,6 +161,8 @@ def kustomization_for(
             names = ", ".join(sorted({images.short_name(i) for i in known}))
             raise ConfigError(f"--image {name}: the overlay has no such image (it has: {names})")
         entries.extend(_image_entry(repo, ref) for repo in matches)
+    import yaml  # here, not at the top: off the start-up path of every task
+
     with tempfile.TemporaryDirectory(prefix="globepay-images-") as tmp:
         document = {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -183,6 +183,8 @@ def render(runner: Runner, kubectl_bin: str, directory: str) -> Rendered:
         raise ConfigError(f"kubectl not found: {kubectl_bin!r} (set globepay.kubectl)")
     if not result.ok:
         raise ConfigError(f"overlay {directory} does not build: {result.error_line()}")
+    import yaml
+
     try:
         objects = tuple(kubectl.parse_manifest(result.stdout))
     except yaml.YAMLError as error:
