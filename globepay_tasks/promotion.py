@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -183,15 +184,18 @@ class Promoter:
 
     def preflight(self, envs: Sequence[Environment], *,
                   carry: bool = False, targets: bool = True) -> dict[str, Rendered]:
-        """Render every environment (and, with ``targets``, check where each would be
-        deployed, and that an env outside ``order`` is not gated on a previous one it does not
-        have) before any is touched; the first failure stops all.
+        """Render every environment (all at once; and, with ``targets``, check where each would
+        be deployed, and that an env outside ``order`` is not gated on a previous one it does
+        not have) before any is touched; the first failure, in order, stops all.
         ``carry``: the environments after the first will receive the images of the one
         before them (rendered here with this run's images where they apply)."""
+        with ThreadPoolExecutor(max_workers=max(1, len(envs))) as pool:
+            futures = [pool.submit(self.render, env, carried=carry and index > 0)
+                       for index, env in enumerate(envs)]
         rendered = {}
-        for index, env in enumerate(envs):
+        for env, future in zip(envs, futures, strict=True):
             try:
-                rendered[env.name] = self.render(env, carried=carry and index > 0)
+                rendered[env.name] = future.result()
                 if targets:
                     guards.check_order(self.settings, env)
                     self.check_targets([env])
@@ -648,7 +652,9 @@ class Promoter:
                     self.runner, target, [s.ref for s in undone], env.timeout,
                     on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line))
             bad = [f"{o.ref}: {o.message}" for o in outcomes if not o.ok]
-            final = workloads.capture(self.runner, target, [s.ref for s in undone])
+            final = {o.ref: WorkloadState.from_object(o.last) for o in outcomes if o.last}
+            if len(final) < len(undone):
+                final = workloads.capture(self.runner, target, [s.ref for s in undone])
             for state in undone:
                 now = final[state.ref]
                 result.revisions[str(state.ref)] = (state.revision, now.revision)
