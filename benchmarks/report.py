@@ -1,0 +1,264 @@
+"""The benchmark's results as markdown tables (medians), with the targets checked."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from .deploy import RunResult
+from .failure import FailureResult
+from .project import ENVS, real_kubectl
+from .startup import StartupResult
+from .waits import WaitResult
+
+#: Per-environment and start-up overhead the tasks may add to the cluster's own time.
+ENV_BUDGET = 0.6
+STARTUP_BUDGET = 0.5
+MAX_KUBECTL_PER_ENV = 6
+ROLLBACK_REACTION = 1.0
+LIST_RATIO = 1.3
+
+
+@dataclass
+class Results:
+    command: str
+    rollout_seconds: float
+    workloads: list[int]
+    repetitions: int
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    minutes: float = 0.0
+    deploys: list[RunResult] = field(default_factory=list)
+    waits: list[WaitResult] = field(default_factory=list)
+    failures: list[FailureResult] = field(default_factory=list)
+    startup: StartupResult | None = None
+    latency: str = ""
+
+
+def median(values: Iterable[float]) -> float:
+    items = list(values)
+    return statistics.median(items) if items else float("nan")
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _kubectl_version() -> str:
+    done = subprocess.run([real_kubectl(), "version", "--client"], capture_output=True,
+                          text=True)
+    return done.stdout.splitlines()[0] if done.stdout else "unknown"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(row) + " |" for row in rows)]
+
+
+def _runs(results: Results, tool: str, w: int) -> list[RunResult]:
+    return [r for r in results.deploys if r.tool == tool and r.workloads == w]
+
+
+def _of(runs: list[RunResult], value: Callable[[RunResult], float]) -> float:
+    return median(value(r) for r in runs)
+
+
+def _per_env(runs: list[RunResult], value: Callable[[RunResult, str], float]) -> str:
+    return " / ".join(f"{_of(runs, lambda r, e=env: value(r, e)):.2f}" for env in ENVS)
+
+
+def deploy_section(results: Results) -> list[str]:
+    rows = []
+    for w in results.workloads:
+        for tool in ("tasks", "baseline"):
+            runs = _runs(results, tool, w)
+            if not runs:
+                continue
+            rows.append([
+                str(w), tool, f"{_of(runs, lambda r: r.wall):.2f}",
+                f"{_of(runs, lambda r: r.limit):.2f}", f"{_of(runs, lambda r: r.overhead):.2f}",
+                f"{_of(runs, lambda r: r.wall / r.limit):.3f}",
+                f"{_of(runs, lambda r: r.startup):.2f}",
+                _per_env(runs, RunResult.env_overhead),
+                _per_env(runs, lambda r, e: r.kubectl.get(e, 0)),
+                _per_env(runs, lambda r, e: r.cluster_seconds.get(e, float("nan"))),
+            ])
+    header = ["W", "tool", "wall s", "limit s", "overhead s", "wall / limit", "start-up s",
+              "overhead per env s (dev / staging / prod)", "kubectl per env",
+              "cluster's own time per env s"]
+    return [
+        "## deploy-all against the cluster's own time",
+        "",
+        f"Medians of {results.repetitions} runs per row. The limit is {len(ENVS)} x L plus the "
+        "measured hook time (one no-op `true` hook before and after each environment). "
+        "Start-up is the wall time outside the environments (Invoke start-up, preflight "
+        "rendering, summary); the overhead per environment is its time minus L minus its hooks. "
+        "The cluster's own time is what the sandbox took per environment, from the first "
+        "template change the apply made to the last workload available: it includes the "
+        "apply's own requests, and it grows when the machine is busy.",
+        "",
+        *_table(header, rows),
+        "",
+    ]
+
+
+def waits_section(results: Results) -> list[str]:
+    rows = []
+    for w in results.workloads:
+        for strategy in ("parallel", "sequential", "watch"):
+            items = [r for r in results.waits if r.workloads == w and r.strategy == strategy]
+            if items:
+                rows.append([str(w), strategy, f"{median(r.after_cluster for r in items):.2f}",
+                             f"{median(r.seconds for r in items):.2f}",
+                             str(items[0].processes), f"{median(r.cpu for r in items):.2f}"])
+    header = ["W", "strategy", "returned after the cluster finished s", "wait s",
+              "kubectl processes", "kubectl CPU s"]
+    return [
+        "## Waiting for W rollouts: the options side by side",
+        "",
+        "One environment; each trial applies a new release, then waits. `parallel`: one "
+        "`kubectl rollout status` per workload at once (the previous design); `sequential`: "
+        "one `kubectl rollout status` naming every workload; `watch`: the tasks' wait, one "
+        "`kubectl get --watch` per kind judged with kubectl's rollout status rules.",
+        "",
+        *_table(header, rows),
+        "",
+    ]
+
+
+def failure_section(results: Results) -> list[str]:
+    rows = []
+    for w in sorted({r.workloads for r in results.failures}):
+        items = [r for r in results.failures if r.workloads == w]
+        rows.append([str(w), f"{median(r.to_undo_process for r in items):.2f}",
+                     f"{median(r.to_undo_request for r in items):.2f}",
+                     f"{median(r.to_rolled_back for r in items):.2f}",
+                     f"{median(r.to_exit for r in items):.2f}", str(len(items))])
+    header = ["W", "first `rollout undo` started s", "first undo request s",
+              "staging rolled back s", "deploy-all exited s", "runs"]
+    return [
+        "## Failure reaction",
+        "",
+        "Staging's first workload gets an image that never starts and a 2 s progress deadline; "
+        "seconds after the sandbox marked it ProgressDeadlineExceeded (medians).",
+        "",
+        *_table(header, rows),
+        "",
+    ]
+
+
+def startup_section(result: StartupResult) -> list[str]:
+    heavy = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in result.heaviest)
+    imported = ", ".join(f"{name}: {'imported' if on else 'not imported'}"
+                         for name, on in result.watched.items())
+    return [
+        "## Start-up",
+        "",
+        *_table(["measure", "value"], [
+            ["`invoke --list`, this project", f"{result.list_project * 1000:.0f} ms"],
+            ["`invoke --list`, an empty tasks.py", f"{result.list_empty * 1000:.0f} ms"],
+            ["ratio", f"{result.ratio:.2f}"],
+            ["`python -X importtime -c 'import tasks'`: tasks.py in total",
+             f"{result.import_total * 1000:.0f} ms"],
+            ["heaviest modules it imports (outside Invoke)", heavy or "-"],
+            ["on the start-up path", imported],
+        ]),
+        "",
+    ]
+
+
+def targets_section(results: Results) -> list[str]:
+    rows = []
+    tasks = [r for r in results.deploys if r.tool == "tasks"]
+    if tasks:
+        ws = sorted({r.workloads for r in tasks})
+        per_env = {w: max(_of(_runs(results, "tasks", w), lambda r, e=e: r.env_overhead(e))
+                          for e in ENVS) for w in ws}
+        starts = {w: _of(_runs(results, "tasks", w), lambda r: r.startup) for w in ws}
+        overhead = {w: _of(_runs(results, "tasks", w), lambda r: r.overhead) for w in ws}
+        ratio = {w: _of(_runs(results, "tasks", w), lambda r: r.wall / r.limit) for w in ws}
+        allowed = 1 + (len(ENVS) * ENV_BUDGET + STARTUP_BUDGET) / (
+            len(ENVS) * results.rollout_seconds)
+        counts = {w: max(_of(_runs(results, "tasks", w), lambda r, e=e: r.kubectl.get(e, 0))
+                         for e in ENVS) for w in ws}
+
+        def show(values: dict[int, float], fmt: str = "{:.2f}") -> str:
+            return ", ".join(f"W={w}: {fmt.format(v)}" for w, v in values.items())
+
+        rows += [
+            [f"overhead per environment <= {ENV_BUDGET} s (worst env)", show(per_env),
+             _met(all(v <= ENV_BUDGET for v in per_env.values()))],
+            [f"start-up overhead <= {STARTUP_BUDGET} s", show(starts),
+             _met(all(v <= STARTUP_BUDGET for v in starts.values()))],
+            ["overhead no larger at the largest W than at the smallest", show(overhead),
+             _met(overhead[ws[-1]] <= overhead[ws[0]])],
+            [f"deploy-all <= {allowed:.3f} x the limit (L = {results.rollout_seconds:g} s)",
+             show(ratio, "{:.3f}"), _met(all(v <= allowed for v in ratio.values()))],
+            [f"kubectl processes per environment constant in W, <= {MAX_KUBECTL_PER_ENV}",
+             show(counts, "{:.0f}"),
+             _met(len(set(counts.values())) == 1 and max(counts.values()) <= MAX_KUBECTL_PER_ENV)],
+        ]
+    if results.failures:
+        worst = max(r.to_undo_request for r in results.failures)
+        rows.append([f"rollback starts within {ROLLBACK_REACTION:g} s of the failure",
+                     f"first undo request after {worst:.2f} s (worst run)",
+                     _met(worst <= ROLLBACK_REACTION)])
+    if results.startup:
+        rows.append([f"`invoke --list` <= {LIST_RATIO} x an empty tasks.py",
+                     f"{results.startup.ratio:.2f} x", _met(results.startup.ratio <= LIST_RATIO)])
+    return ["## Targets", "", *_table(["target", "measured", "met"], rows), ""]
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def render(results: Results) -> str:
+    load = " / ".join(f"{a:.1f}" for a in results.load_before)
+    load_after = " / ".join(f"{a:.1f}" for a in results.load_after)
+    lines = [
+        "# Benchmarks",
+        "",
+        "How close a promotion comes to the cluster's own speed. Produced by `make bench` "
+        "(`python -m benchmarks`); the sandbox runs in the benchmark's process at time scale "
+        f"1, rollout time L = {results.rollout_seconds:g} s, three environments, W = "
+        f"{', '.join(map(str, results.workloads))} Deployments per environment (1 replica "
+        "each), overlays generated into a temporary directory, kubectl counted by a wrapper "
+        "on the configured path. Runs are interleaved (W and tool order rotate); figures are "
+        "medians.",
+        "",
+        *_table(["", ""], [
+            ["command", f"`{results.command}`"],
+            ["date", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())],
+            ["machine", f"{os.cpu_count()} CPUs ({_cpu_model()}), Python "
+                        f"{platform.python_version()}, {_kubectl_version()}"],
+            ["load average (1/5/15 min) before / after", f"{load} / {load_after}"],
+            ["duration", f"{results.minutes:.1f} min"],
+        ]),
+        "",
+    ]
+    if results.deploys or results.failures or results.startup:
+        lines += targets_section(results)
+    if results.deploys:
+        lines += deploy_section(results)
+    if results.waits:
+        lines += waits_section(results)
+    if results.failures:
+        lines += failure_section(results)
+    if results.startup:
+        lines += startup_section(results.startup)
+    if results.latency:
+        lines += ["## Sandbox request latency", "", results.latency, ""]
+    return "\n".join(lines)
