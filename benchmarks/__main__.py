@@ -103,7 +103,7 @@ def run_latency(results: Results) -> None:
     if not LATENCY.exists():
         results.latency = "benchmarks/sandbox_latency.py is not present in this tree."
         return
-    command = [sys.executable, "-m", "benchmarks.sandbox_latency"]
+    command = [sys.executable, "benchmarks/sandbox_latency.py"]
     done = subprocess.run(command, cwd=LATENCY.parents[1], capture_output=True, text=True)
     results.latency = (f"`{shlex.join(['python', *command[1:]])}` (exit {done.returncode}):\n\n"
                        "```\n" + (done.stdout + done.stderr).strip() + "\n```")

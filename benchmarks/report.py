@@ -161,8 +161,7 @@ def failure_section(results: Results) -> list[str]:
 
 def startup_section(result: StartupResult) -> list[str]:
     heavy = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in result.heaviest)
-    imported = ", ".join(f"{name}: {'imported' if on else 'not imported'}"
-                         for name, on in result.watched.items())
+    imported = ", ".join(f"{name}: {by}" for name, by in result.watched.items())
     return [
         "## Start-up",
         "",
@@ -172,8 +171,8 @@ def startup_section(result: StartupResult) -> list[str]:
             ["ratio", f"{result.ratio:.2f}"],
             ["`python -X importtime -c 'import tasks'`: tasks.py in total",
              f"{result.import_total * 1000:.0f} ms"],
-            ["heaviest modules it imports (outside Invoke)", heavy or "-"],
-            ["on the start-up path", imported],
+            ["heaviest modules it adds to what Invoke imports", heavy or "-"],
+            ["imported on the start-up path?", imported],
         ]),
         "",
     ]

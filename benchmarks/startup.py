@@ -24,7 +24,7 @@ class StartupResult:
     list_empty: float
     import_total: float
     heaviest: list[tuple[str, float]] = field(default_factory=list)
-    watched: dict[str, bool] = field(default_factory=dict)
+    watched: dict[str, str] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
@@ -37,27 +37,28 @@ def _time(argv: list[str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def import_profile() -> tuple[float, list[tuple[str, float]], dict[str, bool]]:
-    """Seconds to import the project's ``tasks.py``, the heaviest modules it pulled in
-    (outside Invoke itself), and which of `WATCHED` were imported."""
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", "import tasks"],
-                            cwd=REPO, capture_output=True, text=True, check=True)
-    total = 0.0
+def _import_times(code: str) -> dict[str, float]:
+    """Cumulative seconds per module imported by ``python -c CODE`` (``-X importtime``)."""
+    result = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=REPO,
+                            capture_output=True, text=True, check=True)
     modules: dict[str, float] = {}
     for line in result.stderr.splitlines():
-        if not line.startswith("import time:") or "|" not in line:
-            continue
-        _, cumulative, name = line.split("|")
-        if not cumulative.strip().isdigit():
-            continue
-        seconds, module = int(cumulative) / 1e6, name.strip()
-        modules[module] = seconds
-        if name.rstrip() == " tasks":
-            total = seconds
-    heaviest = sorted(((m, s) for m, s in modules.items()
-                       if m != "tasks" and not m.startswith("invoke")), key=lambda i: -i[1])
-    watched = {name: name in modules for name in WATCHED}
-    return total, heaviest[:8], watched
+        parts = line.split("|")
+        if line.startswith("import time:") and len(parts) == 3 and parts[1].strip().isdigit():
+            modules[parts[2].strip()] = int(parts[1]) / 1e6
+    return modules
+
+
+def import_profile() -> tuple[float, list[tuple[str, float]], dict[str, str]]:
+    """Seconds to import the project's ``tasks.py``, the heaviest modules it adds to what
+    Invoke imports anyway, and whether (and by whom) each of `WATCHED` is imported."""
+    modules = _import_times("import tasks")
+    invoke = _import_times("import invoke")
+    added = sorted(((m, s) for m, s in modules.items() if m not in invoke and m != "tasks"),
+                   key=lambda item: -item[1])
+    watched = {name: "by Invoke itself" if name in invoke else
+               "by the tasks" if name in modules else "no" for name in WATCHED}
+    return modules.get("tasks", 0.0), added[:8], watched
 
 
 def measure(repetitions: int) -> StartupResult:
