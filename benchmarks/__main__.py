@@ -22,6 +22,7 @@ from .report import Results, render
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 LATENCY = Path(__file__).with_name("sandbox_latency.py")
+BEGIN, END = "<!-- measured: begin -->", "<!-- measured: end -->"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -135,9 +136,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.output == "-":
         print(text)
     else:
-        Path(args.output).write_text(text)
+        write(Path(args.output), text)
         log(f"wrote {args.output}")
     return 0
+
+
+def write(path: Path, text: str) -> None:
+    """Put ``text`` between the file's result markers (the rest of the file is kept), or
+    write the whole file if it has none."""
+    body = f"{BEGIN}\n{text}\n{END}\n"
+    old = path.read_text() if path.exists() else ""
+    if BEGIN in old and END in old:
+        head, _, rest = old.partition(BEGIN)
+        body = head + body + rest.partition(END)[2].lstrip("\n")
+    path.write_text(body)
 
 
 if __name__ == "__main__":

@@ -125,9 +125,12 @@ def watch_workloads(target: Target, kind: str) -> list[str]:
 
 
 def rollout_undo(
-    target: Target, workload: WorkloadRef, to_revision: int | None = None
+    target: Target, workload: WorkloadRef | Sequence[WorkloadRef],
+    to_revision: int | None = None,
 ) -> list[str]:
-    argv = [*target.base(), "rollout", "undo", workload.ref]
+    """``kubectl rollout undo`` for one workload or several (kubectl undoes each in turn)."""
+    workloads = [workload] if isinstance(workload, WorkloadRef) else list(workload)
+    argv = [*target.base(), "rollout", "undo", *(w.ref for w in workloads)]
     if to_revision is not None:
         argv.append(f"--to-revision={to_revision}")
     return argv
@@ -157,6 +160,13 @@ def config_view(kubectl: str, kubeconfig: str | None) -> list[str]:
     if kubeconfig:
         argv += ["--kubeconfig", kubeconfig]
     return [*argv, "config", "view", "--output", "json"]
+
+
+def names_object(line: str, workload: WorkloadRef) -> bool:
+    """Whether a line of kubectl's output is about ``workload`` (``deployment.apps/NAME ...``)."""
+    resource, _, rest = line.partition("/")
+    return resource.split(".", 1)[0] == RESOURCE_OF_KIND[workload.kind] and (
+        rest.split(" ", 1)[0] == workload.name)
 
 
 def get_raw(target: Target, path: str) -> list[str]:

@@ -300,3 +300,24 @@ def _with_rendered(runner: Runner, target: Target, rendered: Rendered,
 
     with staged(runner, "manifest.yaml", rendered.manifest) as path:
         return runner.run(with_file(target, path), on_line=on_line, idempotent=True)
+
+
+def undo_all(
+    runner: Runner, target: Target, refs: Sequence[WorkloadRef], to_revision: int | None
+) -> tuple[dict[WorkloadRef, str], CommandResult]:
+    """``kubectl rollout undo`` for several workloads in one kubectl call.
+
+    Returns what kubectl said about each workload it rolled back (or found already at that
+    revision), and the call's result; a workload missing from the first is not undone.
+    """
+    runner = runner.at(target)
+    result = runner.run(kubectl.rollout_undo(target, refs, to_revision),
+                        idempotent=to_revision is not None)
+    if runner.dry_run:
+        return {ref: "rolled back" for ref in refs}, result
+    said: dict[WorkloadRef, str] = {}
+    for line in result.stdout.splitlines():
+        for ref in refs:
+            if kubectl.names_object(line.strip(), ref):
+                said[ref] = line.strip()
+    return said, result

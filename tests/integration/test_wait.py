@@ -40,6 +40,11 @@ class Waiter:
         self.target = Target(project.kubectl_bin, NAMESPACE, self.sandbox.context("dev"),
                              str(self.sandbox.kubeconfig))
         self.lines: list[tuple[str, str]] = []
+        self.on_line = lambda name, line: None
+
+    def _line(self, ref: WorkloadRef, line: str) -> None:
+        self.lines.append((ref.name, line))
+        self.on_line(ref.name, line)
 
     def create(self, *objects: dict) -> list[WorkloadRef]:
         for obj in objects:
@@ -50,8 +55,7 @@ class Waiter:
         self.sandbox.clear_requests()
         started = time.monotonic()
         outcomes = workloads.wait_all(Runner(Context()), self.target, refs, timeout,
-                                      on_line=lambda ref, line: self.lines.append((ref.name,
-                                                                                   line)))
+                                      on_line=self._line)
         return {o.ref.name: o for o in outcomes}, time.monotonic() - started
 
     def watches(self) -> list[str]:
@@ -77,7 +81,7 @@ def test_timeout_gives_kubectls_message(waiter):
     outcomes, seconds = waiter.wait(refs, timeout=1)
     assert not outcomes["stuck"].ok
     assert outcomes["stuck"].message == "error: timed out waiting for the condition"
-    assert 1 <= seconds < 3
+    assert 1 <= seconds < 10
 
 
 def test_progress_deadline_fails_and_stops_the_others_early(waiter):
@@ -90,7 +94,7 @@ def test_progress_deadline_fails_and_stops_the_others_early(waiter):
     assert outcomes["broken"].message == 'error: deployment "broken" exceeded its progress deadline'
     assert outcomes["slow"].message == "stopped: another workload failed"
     assert outcomes["fine"].ok
-    assert seconds < 5
+    assert seconds < 20  # well before the 30 s timeout
 
 
 def test_jobs_and_deployments_together_one_watch_per_kind(waiter):
@@ -116,11 +120,19 @@ def test_a_workload_that_is_not_there_is_reported_as_kubectl_would(waiter):
 def test_a_workload_deleted_while_waiting_fails_the_wait(waiter):
     refs = waiter.create(deployment("gone", image="registry.globepay.dev/app:broken"))
     rt = by_kind("apps/v1", "Deployment")
-    timer = threading.Timer(0.5, waiter.sandbox.store("dev").delete, (rt, NAMESPACE, "gone"))
-    timer.start()
+    seen = threading.Event()
+    waiter.on_line = lambda name, line: seen.set()
+
+    def delete_once_seen() -> None:
+        if seen.wait(30):
+            waiter.sandbox.store("dev").delete(rt, NAMESPACE, "gone")
+
+    deleter = threading.Thread(target=delete_once_seen)
+    deleter.start()
     try:
-        outcomes, seconds = waiter.wait(refs, timeout=20)
+        outcomes, seconds = waiter.wait(refs, timeout=30)
     finally:
-        timer.cancel()
+        seen.set()
+        deleter.join()
     assert outcomes["gone"].message == "error: object has been deleted"
-    assert seconds < 5
+    assert seconds < 30

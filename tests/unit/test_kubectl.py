@@ -68,3 +68,12 @@ def test_image_references():
     for bad in ["nginx;rm -rf /", "Nginx:1", "nginx:$(id)", "a b", "nginx@sha256:xyz", ""]:
         with pytest.raises(ConfigError, match="not valid"):
             check_image_reference(bad)
+
+
+def test_undo_of_several_workloads_and_what_kubectl_says_about_each():
+    frontend = WorkloadRef("Deployment", "frontend")
+    argv = kubectl.rollout_undo(TARGET, [BACKEND, frontend], 4)
+    assert argv[-4:] == ["undo", "deployment/backend", "deployment/frontend", "--to-revision=4"]
+    assert kubectl.names_object("deployment.apps/backend rolled back", BACKEND)
+    assert not kubectl.names_object("deployment.apps/backend-v2 rolled back", BACKEND)
+    assert not kubectl.names_object("statefulset.apps/backend rolled back", BACKEND)
