@@ -387,9 +387,11 @@ class Promoter:
 
     def _apply(self, env: Environment, target: Target,
                rendered: Rendered) -> ApplyFailed | None:
-        """Apply the overlay; the error to fail with (after undoing) if the server refused."""
-        how = f"-f (rendered here) on {target.remote}" if target.remote else "-k"
-        self.progress.step(env.name, "apply", f"kubectl apply {how} {rendered.overlay}")
+        """Apply the rendered overlay; the error to fail with (after undoing) if the server
+        refused."""
+        where = f" on {target.remote}" if target.remote else ""
+        self.progress.step(env.name, "apply",
+                           f"kubectl apply -f, rendered from {rendered.overlay}{where}")
         outcome = workloads.apply(
             self.runner, target, rendered,
             on_line=lambda line: self.progress.output(env.name, "apply", line),

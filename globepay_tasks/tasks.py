@@ -150,7 +150,7 @@ def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bo
       iterable=["image"])
 def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
            allow_bad=False, host=None):
-    """Deploy one environment: hooks, kubectl apply -k, wait for every workload, verify the
+    """Deploy one environment: hooks, kubectl apply, wait for every workload, verify the
     images, hooks; then a history record in the environment's namespace.
 
     Shows what the apply will change first; on a failed rollout, verification or

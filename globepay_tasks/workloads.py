@@ -20,8 +20,8 @@ LineSink = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Rendered:
-    """An overlay rendered by kustomize: its objects, workloads, and what to apply (the
-    kustomization here; the rendered ``manifest`` on a remote host)."""
+    """An overlay rendered by kustomize: its objects, workloads, the kustomization it came
+    from, and the rendered ``manifest`` (what is applied)."""
 
     overlay: str
     objects: tuple[dict, ...]
@@ -276,10 +276,11 @@ def undo(
 
 def apply(runner: Runner, target: Target, rendered: Rendered,
           on_line: LineSink | None = None) -> CommandResult:
-    """``kubectl apply -k`` the overlay here; on a remote target, ``kubectl apply -f`` the
-    manifest rendered here, uploaded to a private temporary directory on the host."""
+    """``kubectl apply -f`` the manifest the preflight rendered and checked (on a remote
+    target, uploaded to a private temporary directory on the host): exactly that is applied,
+    and kustomize does not run a second time inside kubectl."""
     return _with_rendered(runner, target, rendered, kubectl.apply_kustomize,
-                          kubectl.apply_file, on_line)
+                          kubectl.apply_file, on_line, file_here=True)
 
 
 def diff(runner: Runner, target: Target, rendered: Rendered) -> CommandResult:
@@ -291,11 +292,16 @@ def diff(runner: Runner, target: Target, rendered: Rendered) -> CommandResult:
 def _with_rendered(runner: Runner, target: Target, rendered: Rendered,
                    with_overlay: Callable[[Target, str], list[str]],
                    with_file: Callable[[Target, str], list[str]],
-                   on_line: LineSink | None) -> CommandResult:
+                   on_line: LineSink | None, *, file_here: bool = False) -> CommandResult:
     runner = runner.at(target)
-    if not runner.remote:
+    if not runner.remote and not file_here:
         return runner.run(with_overlay(target, rendered.kustomization), on_line=on_line,
                           idempotent=True)
+    if not runner.remote:
+        with tempfile.TemporaryDirectory(prefix="globepay-apply-") as tmp:
+            path = Path(tmp, "manifest.yaml")
+            path.write_text(rendered.manifest)
+            return runner.run(with_file(target, str(path)), on_line=on_line, idempotent=True)
     from .remote import staged
 
     with staged(runner, "manifest.yaml", rendered.manifest) as path:

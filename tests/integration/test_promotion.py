@@ -161,7 +161,7 @@ def test_dry_run_prints_commands_and_touches_no_cluster(project):
     assert result.returncode == 0, output(result)
     text = output(result)
     commands = [line for line in text.splitlines() if line.startswith("+ ")]
-    applies = [line for line in commands if " apply -k " in line]
+    applies = [line for line in commands if " apply -f " in line]
     assert len(applies) == 3 and "globepay-dev" in applies[0] and "globepay-prod" in applies[2]
     assert any("get deployment --watch" in line for line in commands)
     assert [r for r in project.sandbox.requests if r.cluster] == []
