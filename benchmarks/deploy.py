@@ -28,6 +28,8 @@ class RunResult:
     hook_seconds: dict[str, float] = field(default_factory=dict)
     kubectl: Counter = field(default_factory=Counter)
     cluster_seconds: dict[str, float] = field(default_factory=dict)
+    #: per environment, seconds between the tasks' progress steps (`PHASES`)
+    phases: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def hooks(self) -> float:
@@ -49,6 +51,29 @@ class RunResult:
 
     def env_overhead(self, env: str) -> float:
         return self.env_seconds[env] - self.rollout_seconds - self.hook_seconds.get(env, 0.0)
+
+
+#: phase -> (the step it starts after: the last one of that name, the step that ends it)
+PHASES = {
+    "capture before": ("pre hook", "apply"),
+    "apply, capture after": ("apply", "changes"),
+    "wait": ("wait", "post hook"),
+    "record": ("post hook", "done"),
+}
+
+
+def phases(steps: list[dict]) -> dict[str, dict[str, float]]:
+    """Seconds per phase and environment, from the report's progress steps."""
+    found: dict[str, dict[str, float]] = {}
+    for env in ENVS:
+        mine = [s for s in steps if s["env"] == env]
+        for phase, (after, until) in PHASES.items():
+            starts = [s["at"] for s in mine if s["step"] == after]
+            ends = [s["at"] for s in mine if s["step"] == until and starts and s["at"] >= starts[0]]
+            if starts and ends:
+                start = max(t for t in starts if t <= ends[0]) if phase != "wait" else starts[0]
+                found.setdefault(env, {})[phase] = ends[0] - start
+    return found
 
 
 def count_kubectl(calls: list[tuple[float, str]]) -> Counter:
@@ -77,6 +102,7 @@ def run_tasks(project: BenchProject, report: Path) -> RunResult:
         "tasks", len(project.workloads), project.rollout_seconds, wall,
         env_seconds={env: envs[env]["seconds"] for env in ENVS},
         hook_seconds={env: sum(h["seconds"] for h in envs[env]["hooks"]) for env in ENVS},
+        phases=phases(data["steps"]),
     )
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from globepay_tasks import rollout
 from globepay_tasks.sandbox import Sandbox
 
 ENVS = ("dev", "staging", "prod")
@@ -83,20 +84,13 @@ class Timeline:
 
 
 def _complete(obj: dict) -> bool:
-    """The Deployment has rolled out by ``kubectl rollout status``'s rules."""
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    meta = obj.get("metadata") or {}
-    if meta.get("generation", 0) > status.get("observedGeneration", 0):
-        return False
-    replicas = spec.get("replicas", 1)
-    updated = status.get("updatedReplicas", 0)
-    return (updated >= replicas and status.get("replicas", 0) <= updated
-            and status.get("availableReplicas", 0) >= updated)
+    """The Deployment has rolled out, by ``kubectl rollout status``'s rules."""
+    verdict = rollout.deployment_status(obj)
+    return verdict.done and not verdict.failed
 
 
 def _deadline_exceeded(obj: dict) -> bool:
-    return any(c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded"
-               for c in (obj.get("status") or {}).get("conditions") or [])
+    return rollout.deployment_status(obj).failed
 
 
 class BenchProject:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .deploy import RunResult
+from .deploy import PHASES, RunResult
 from .failure import FailureResult
 from .project import ENVS, real_kubectl
 from .startup import StartupResult
@@ -110,6 +110,33 @@ def deploy_section(results: Results) -> list[str]:
         "apply's own requests, and it grows when the machine is busy.",
         "",
         *_table(header, rows),
+        "",
+    ]
+
+
+def _env_mean(run: RunResult, phase: str) -> float:
+    return statistics.fmean(run.phases.get(env, {}).get(phase, 0.0) for env in ENVS)
+
+
+def phases_section(results: Results) -> list[str]:
+    rows = []
+    for w in results.workloads:
+        runs = _runs(results, "tasks", w)
+        if not runs:
+            continue
+        row = [str(w)]
+        for phase in PHASES:
+            row.append(f"{_of(runs, lambda r, p=phase: _env_mean(r, p)):.3f}")
+        row.append(f"{_of(runs, lambda r: r.hooks / len(ENVS)):.3f}")
+        rows.append(row)
+    return [
+        "### Where the tasks' time goes, per environment",
+        "",
+        "Seconds between the tasks' own progress steps (from `--report`), averaged over the "
+        "three environments, medians over the runs. The wait starts after the apply, so it "
+        "includes what is left of the rollout time L.",
+        "",
+        *_table(["W", *PHASES, "hooks"], rows),
         "",
     ]
 
@@ -251,7 +278,7 @@ def render(results: Results) -> str:
     if results.deploys or results.failures or results.startup:
         lines += targets_section(results)
     if results.deploys:
-        lines += deploy_section(results)
+        lines += deploy_section(results) + phases_section(results)
     if results.waits:
         lines += waits_section(results)
     if results.failures:

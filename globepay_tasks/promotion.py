@@ -33,7 +33,7 @@ from .lock import EnvLock, NamespaceMissing, duration
 from .lock import unlock as remove_lock
 from .plan import PlannedChange, predict, summarize
 from .progress import Progress
-from .runner import CommandResult, Runner, clear_interrupt
+from .runner import Runner, clear_interrupt
 from .workloads import Rendered, WorkloadState
 
 if TYPE_CHECKING:
@@ -547,15 +547,16 @@ class Promoter:
             revision = int(change.before.revision) if (
                 change.ref.kind == "Deployment" and change.before.revision.isdigit()) else None
             by_revision.setdefault(revision, []).append(change.ref)
-        for revision, refs in by_revision.items():  # one kubectl call per target revision
-            said, outcome = workloads.undo_all(self.runner, target, refs, revision)
+        for revision, refs in by_revision.items():
+            outcomes = workloads.undo_all(self.runner, target, refs, revision)
             to = f" to revision {revision}" if revision else ""
             for ref in refs:
-                if ref in said:
+                ok, line = outcomes[ref]
+                if ok:
                     undone.append(ref)
                     self.progress.step(env.name, "rollback", f"{ref} rolled back{to}")
                 else:
-                    failed.append(f"{ref}: {_error_about(outcome, ref)}")
+                    failed.append(f"{ref}: {line}")
         if undone:
             with self.progress.waiting(env.name, [ref.name for ref in undone]):
                 outcomes = workloads.wait_all(
@@ -705,15 +706,6 @@ class Promoter:
                 self.progress.step(part.name, "unlock",
                                    f"removed the lock held by {holder.describe()} ({where})",
                                    "warn")
-
-
-def _error_about(outcome: CommandResult, ref: WorkloadRef) -> str:
-    """kubectl's error line naming ``ref``, else its last error line."""
-    for line in outcome.stderr.splitlines():
-        if not line.startswith("Warning:") and (
-                f'"{ref.name}"' in line or f"/{ref.name} " in line):
-            return line.strip()
-    return outcome.error_line()
 
 
 __all__ = ["ClusterError", "EnvResult", "Promoter", "WorkloadChange", "needs_confirmation"]

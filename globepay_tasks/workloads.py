@@ -13,7 +13,7 @@ from pathlib import Path
 from . import images, kubectl, watch
 from .errors import ClusterError, ConfigError
 from .kubectl import Target, WorkloadRef
-from .runner import CommandResult, Runner
+from .runner import CommandResult, Runner, Running
 
 LineSink = Callable[[str], None]
 
@@ -308,22 +308,51 @@ def _with_rendered(runner: Runner, target: Target, rendered: Rendered,
         return runner.run(with_file(target, path), on_line=on_line, idempotent=True)
 
 
+#: Workloads per ``kubectl rollout undo`` call: each takes four requests, and kubectl holds
+#: back requests beyond a burst of ten (client-side throttling, five per second after that).
+UNDO_CHUNK = 2
+#: ``kubectl rollout undo`` calls running at once.
+UNDO_PARALLEL = 4
+
+
 def undo_all(
     runner: Runner, target: Target, refs: Sequence[WorkloadRef], to_revision: int | None
-) -> tuple[dict[WorkloadRef, str], CommandResult]:
-    """``kubectl rollout undo`` for several workloads in one kubectl call.
+) -> dict[WorkloadRef, tuple[bool, str]]:
+    """``kubectl rollout undo`` for many workloads: a few per kubectl call, a few calls at
+    once, so that neither kubectl's throttling nor a process per workload makes it slow.
 
-    Returns what kubectl said about each workload it rolled back (or found already at that
-    revision), and the call's result; a workload missing from the first is not undone.
+    Per workload: whether kubectl rolled it back (or found it already at that revision), and
+    kubectl's line about it (its error when it was not rolled back).
     """
     runner = runner.at(target)
-    result = runner.run(kubectl.rollout_undo(target, refs, to_revision),
-                        idempotent=to_revision is not None)
-    if runner.dry_run:
-        return {ref: "rolled back" for ref in refs}, result
-    said: dict[WorkloadRef, str] = {}
+    chunks = [list(refs[i:i + UNDO_CHUNK]) for i in range(0, len(refs), UNDO_CHUNK)]
+    running: list[tuple[list[WorkloadRef], Running]] = []
+    outcome: dict[WorkloadRef, tuple[bool, str]] = {}
+    while chunks or running:
+        while chunks and len(running) < UNDO_PARALLEL:
+            chunk = chunks.pop(0)
+            argv = kubectl.rollout_undo(target, chunk, to_revision)
+            running.append((chunk, Running(  # retried when it names a revision, as `undo`
+                lambda argv=argv: runner.run(argv, idempotent=to_revision is not None), argv)))
+        finished = next(((c, r) for c, r in running if r.done()), None)
+        if finished is None:
+            running[0][1].wait(0.01)
+            continue
+        running.remove(finished)
+        chunk, result = finished[0], finished[1].join()
+        for ref in chunk:
+            outcome[ref] = _undo_outcome(runner.dry_run, result, ref)
+    return outcome
+
+
+def _undo_outcome(dry_run: bool, result: CommandResult, ref: WorkloadRef) -> tuple[bool, str]:
+    if dry_run:
+        return True, "rolled back"
     for line in result.stdout.splitlines():
-        for ref in refs:
-            if kubectl.names_object(line.strip(), ref):
-                said[ref] = line.strip()
-    return said, result
+        if kubectl.names_object(line.strip(), ref):
+            return True, line.strip()
+    for line in result.stderr.splitlines():
+        if not line.startswith("Warning:") and (
+                f'"{ref.name}"' in line or f"/{ref.name} " in line):
+            return False, line.strip()
+    return False, result.error_line()

@@ -1,4 +1,4 @@
-"""A failed rollout undoes every workload the run changed, in one kubectl call per revision."""
+"""A failed rollout undoes every workload the run changed, several per kubectl call."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ BACKEND = "registry.globepay.dev/globepay/backend"
 FRONTEND = "registry.globepay.dev/globepay/frontend"
 
 
-def test_every_changed_workload_is_undone_in_one_call(project, tmp_path):
+def test_every_changed_workload_is_undone_in_one_kubectl_call(project, tmp_path):
     log = tmp_path / "kubectl.log"
     wrapper = tmp_path / "kubectl"
     wrapper.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {project.kubectl_bin} "$@"\n')
