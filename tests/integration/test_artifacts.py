@@ -136,7 +136,7 @@ def test_verification_mismatch_fails_the_env_and_rolls_back(project, tmp_path):
     # Someone else changes the image while the promotion's rollout is in progress.
     wrapper = tmp_path / "kubectl-wrapper"
     wrapper.write_text(f"""#!/bin/sh
-case "$*" in *"rollout status deployment/backend"*)
+case "$*" in *"get deployment --watch"*)
   if [ ! -e {tmp_path}/changed ]; then
     touch {tmp_path}/changed
     {project.kubectl_bin} --kubeconfig {project.sandbox.kubeconfig} --context globepay-dev \\

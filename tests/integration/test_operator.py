@@ -101,7 +101,7 @@ def test_success_report_matches_schema_and_hides_secrets(project, tmp_path):
     for name in ("preflight", "plan", "apply", "wait", "ready", "post hook", "done"):
         assert name in steps
     assert [s["at"] for s in data["steps"]] == sorted(s["at"] for s in data["steps"])
-    applies = [c for c in data["commands"] if " apply -k " in c["command"]]
+    applies = [c for c in data["commands"] if " apply -f " in c["command"]]
     assert len(applies) == 1 and applies[0]["exit_code"] == 0 and applies[0]["seconds"] > 0
     assert dev["hooks"][0]["output_tail"].startswith("used ***")
     everything = path.read_text() + output(result) + summary.read_text()
