@@ -1,4 +1,8 @@
-"""Invoke tasks: a thin layer over `globepay_tasks.promotion` (the only module with ``@task``)."""
+"""Invoke tasks: a thin layer over `globepay_tasks.promotion` (the only module with ``@task``).
+
+Only the configuration is imported here; the promotion machinery is imported when a task runs,
+so that ``invoke --list`` and shell completion stay about as quick as Invoke itself.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +13,19 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
-from . import chain, excepthook, github, multicluster, workloads
 from . import config as config_module
-from . import history as history_module
-from . import status as status_module
-from .audit import Audit
-from .command_log import LoggedRunner
-from .config import Environment, Settings, load_settings
+from . import excepthook
+from .config import load_settings
 from .errors import ConfigError, PromotionError
-from .progress import Progress
-from .promotion import Promoter, needs_confirmation
-from .report import build_report, check_report_path, print_summary, write_report
-from .runner import Runner, request_interrupt
-from .validation import check_count, check_revision, check_workload_name
+
+if TYPE_CHECKING:
+    from .config import Environment, Settings
+    from .promotion import Promoter
 
 DEPLOY_HELP = {
     "dry-run": "print the commands in order and touch no cluster",
@@ -53,6 +52,8 @@ def project_root(c: Context) -> Path:
 def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM (a cancelled CI job) is handled like Ctrl-C: stop, roll back, exit 130."""
 
+    from .runner import request_interrupt
+
     def handler(signum: int, frame: Any) -> None:
         request_interrupt()
         raise KeyboardInterrupt
@@ -69,6 +70,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _confirm(envs: list[Environment], yes: bool, dry_run: bool) -> None:
+    from .promotion import needs_confirmation
+
     pending = [] if dry_run else needs_confirmation(envs, yes)
     if not pending:
         return
@@ -91,6 +94,13 @@ def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], o
     job summary), map errors to exit codes (`invoke.exceptions.Exit`). ``record``: write
     history records. ``host`` (--host) replaces the host of ``host_envs`` (default: every
     environment of the chain)."""
+    from . import github, workloads
+    from .audit import Audit
+    from .command_log import LoggedRunner
+    from .progress import Progress
+    from .promotion import Promoter
+    from .report import build_report, check_report_path, print_summary, write_report
+
     progress = Progress()
     runner = LoggedRunner(c, progress, dry_run=dry_run)
     exit_code, message = 0, ""
@@ -136,6 +146,8 @@ def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], o
 def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
             image: list[str] | None, report: str | None, allow_bad: bool, host: str | None,
             task_name: str = "deploy") -> None:
+    from . import chain, multicluster
+
     def body(promoter: Promoter) -> None:
         env = promoter.settings.environment(env_name)
         rendered = chain.prepare(promoter, [env])[env.name]
@@ -190,6 +202,8 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
     post-promotion hooks passed (digest-pinned).
     """
 
+    from . import chain
+
     def body(promoter: Promoter) -> None:
         envs = list(promoter.settings.chain())
         chain.deploy_chain(promoter, envs, lambda: _confirm(envs, yes, dry_run))
@@ -207,6 +221,8 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
 def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad=False,
             report=None, host=None):
     """Promote exactly what one environment runs now (digest-pinned) to another."""
+
+    from . import chain
 
     def body(promoter: Promoter) -> None:
         source, dest = promoter.settings.environment(from_), promoter.settings.environment(to)
@@ -233,6 +249,9 @@ def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, repo
     130 interrupted.
     """
 
+    from . import multicluster
+    from .validation import check_revision, check_workload_name
+
     def body(promoter: Promoter) -> None:
         target_env = promoter.settings.environment(env)
         revision = check_revision(to_revision) if to_revision is not None else None
@@ -247,6 +266,8 @@ def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, repo
 @task(help={"env": "environment to compare with its overlay", "host": DEPLOY_HELP["host"]})
 def diff(c, env, host=None):
     """Show what deploy would change (kubectl diff -k); differences are not an error."""
+
+    from . import workloads
 
     def body(promoter: Promoter) -> None:
         target_env = promoter.settings.environment(env)
@@ -291,6 +312,9 @@ def status(c, env=None, json_=False, host=None):
     """Each environment's workloads (image, ready/desired, revision), last promotion and lock
     holder, then the drift between adjacent environments (a multi-cluster environment: per
     cluster)."""
+    from . import status as status_module
+    from .runner import Runner
+
     settings = _settings_or_exit(c)
     envs = [_env_or_exit(settings, env)] if env else list(settings.chain())
     settings = _with_host_or_exit(settings, host, [item.name for item in envs])
@@ -312,6 +336,10 @@ def status(c, env=None, json_=False, host=None):
 def history(c, env, limit=None, json_=False, host=None):
     """An environment's promotion records (newest first) and its known-bad images (of each
     cluster of a multi-cluster environment: a JSON list)."""
+    from . import history as history_module
+    from .runner import Runner
+    from .validation import check_count
+
     settings = _with_host_or_exit(_settings_or_exit(c), host, [env])
     target_env = _env_or_exit(settings, env)
     runner = Runner(c)
