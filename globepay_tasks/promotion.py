@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field, replace
@@ -253,8 +253,8 @@ class Promoter:
             if applied is not None:
                 self._fail(env, target, result, changes, applied)
             self._describe_changes(env, changes)
-            self._annotate(env, target, changes)
-            self._wait(env, target, rendered.workloads, result, changes)
+            annotating = self._annotate(env, target, changes)
+            self._wait(env, target, rendered.workloads, result, changes, annotating)
             self._verify(env, target, rendered, result, changes)
             self._hooks(env, "post", result, changes)
             self._finish(env, target, result, "succeeded")
@@ -412,28 +412,39 @@ class Promoter:
         self.progress.step(env.name, "changes", text)
 
     def _annotate(self, env: Environment, target: Target,
-                  changes: list[WorkloadChange]) -> None:
-        """Set the change-cause (promotion id and images) on each workload this run changed;
-        its new revision shows it in ``kubectl rollout history``."""
+                  changes: list[WorkloadChange]) -> Callable[[], None]:
+        """Start setting the change-cause (promotion id and images) on each workload this run
+        changed (its new revision shows it in ``kubectl rollout history``), while the rollout
+        goes on; the returned function waits for it to be done."""
         if self.audit is None:
-            return
+            return lambda: None
         running = [(change.ref, self.runner.at(target).start(kubectl.annotate(
             target, change.ref, self.audit.change_cause(env.name, change.after.images))))
             for change in changes if change.changed and change.ref.can_roll_back]
-        for ref, command in running:
-            outcome = command.join()
-            if not outcome.ok:
-                self.progress.step(env.name, "change-cause", f"{ref}: {outcome.error_line()}",
-                                   "warn")
+
+        def done() -> None:
+            for ref, command in running:
+                outcome = command.join()
+                if not outcome.ok:
+                    self.progress.step(env.name, "change-cause",
+                                       f"{ref}: {outcome.error_line()}", "warn")
+
+        return done
 
     def _wait(self, env: Environment, target: Target, refs: Sequence[WorkloadRef],
-              result: EnvResult, changes: list[WorkloadChange]) -> None:
+              result: EnvResult, changes: list[WorkloadChange],
+              annotating: Callable[[], None] = lambda: None) -> None:
+        """Wait for ``refs``; the change-cause is set (``annotating``) before any rollback, which
+        restores the annotations of the revision it goes back to."""
         self.progress.step(env.name, "wait", f"{len(refs)} workloads, timeout {env.timeout:g}s")
         with self.progress.waiting(env.name, [ref.name for ref in refs]):
-            outcomes = workloads.wait_all(
-                self.runner, target, refs, env.timeout,
-                on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line),
-            )
+            try:
+                outcomes = workloads.wait_all(
+                    self.runner, target, refs, env.timeout,
+                    on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line),
+                )
+            finally:
+                annotating()
         failures = [o for o in outcomes if not o.ok]
         for outcome in outcomes:
             if outcome.ok:
