@@ -53,27 +53,33 @@ class RunResult:
         return self.env_seconds[env] - self.rollout_seconds - self.hook_seconds.get(env, 0.0)
 
 
-#: phase -> (the step it starts after: the last one of that name, the step that ends it)
+#: Phases of an environment, each ending at the first progress step of that name after the
+#: previous phase (the last ends with the environment's last step).
 PHASES = {
-    "capture before": ("pre hook", "apply"),
-    "apply, capture after": ("apply", "changes"),
-    "wait": ("wait", "post hook"),
-    "record": ("post hook", "done"),
+    "plan, pre hooks, capture": "apply",
+    "apply, capture after": "changes",
+    "wait, verify": "post hook",
+    "post hooks, record, history": None,
 }
 
 
-def phases(steps: list[dict]) -> dict[str, dict[str, float]]:
-    """Seconds per phase and environment, from the report's progress steps."""
-    found: dict[str, dict[str, float]] = {}
+def env_spans(steps: list[dict]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Seconds per environment (from the previous one's last step, or the end of preflight,
+    to its own last step) and per phase (`PHASES`), from the report's progress steps."""
+    start = max((s["at"] for s in steps if s["step"] == "preflight"), default=0.0)
+    spans: dict[str, float] = {}
+    phases: dict[str, dict[str, float]] = {}
     for env in ENVS:
-        mine = [s for s in steps if s["env"] == env]
-        for phase, (after, until) in PHASES.items():
-            starts = [s["at"] for s in mine if s["step"] == after]
-            ends = [s["at"] for s in mine if s["step"] == until and starts and s["at"] >= starts[0]]
-            if starts and ends:
-                start = max(t for t in starts if t <= ends[0]) if phase != "wait" else starts[0]
-                found.setdefault(env, {})[phase] = ends[0] - start
-    return found
+        mine = [s for s in steps if s["env"] == env and s["step"] != "preflight"]
+        end = max(s["at"] for s in mine)
+        spans[env], phases[env] = end - start, {}
+        at = start
+        for phase, until in PHASES.items():
+            marks = [s["at"] for s in mine if s["step"] == until and s["at"] >= at]
+            stop = marks[0] if until and marks else end
+            phases[env][phase], at = stop - at, stop
+        start = end
+    return spans, phases
 
 
 def count_kubectl(calls: list[tuple[float, str]]) -> Counter:
@@ -98,11 +104,11 @@ def run_tasks(project: BenchProject, report: Path) -> RunResult:
                            f"{result.stderr}")
     data = json.loads(report.read_text())
     envs = {e["env"]: e for e in data["environments"]}
+    spans, phases = env_spans(data["steps"])
     return RunResult(
-        "tasks", len(project.workloads), project.rollout_seconds, wall,
-        env_seconds={env: envs[env]["seconds"] for env in ENVS},
+        "tasks", len(project.workloads), project.rollout_seconds, wall, env_seconds=spans,
         hook_seconds={env: sum(h["seconds"] for h in envs[env]["hooks"]) for env in ENVS},
-        phases=phases(data["steps"]),
+        phases=phases,
     )
 
 

@@ -103,8 +103,10 @@ def deploy_section(results: Results) -> list[str]:
         "",
         f"Medians of {results.repetitions} runs per row. The limit is {len(ENVS)} x L plus the "
         "measured hook time (one no-op `true` hook before and after each environment). "
-        "Start-up is the wall time outside the environments (Invoke start-up, preflight "
-        "rendering, summary); the overhead per environment is its time minus L minus its hooks. "
+        "An environment's time runs from the end of the previous one (or of the preflight) "
+        "to its last step (its history record); start-up is the rest of the wall time "
+        "(Invoke start-up, preflight rendering, summary); the overhead per environment is "
+        "its time minus L minus its hooks. For the baseline script, its own timestamps. "
         "The cluster's own time is what the sandbox took per environment, from the first "
         "template change the apply made to the last workload available: it includes the "
         "apply's own requests, and it grows when the machine is busy.",
@@ -133,8 +135,8 @@ def phases_section(results: Results) -> list[str]:
         "### Where the tasks' time goes, per environment",
         "",
         "Seconds between the tasks' own progress steps (from `--report`), averaged over the "
-        "three environments, medians over the runs. The wait starts after the apply, so it "
-        "includes what is left of the rollout time L.",
+        "three environments, medians over the runs. The rollout starts with the apply, so "
+        "L is spread over the apply and the wait; the hooks are the no-op `true` hooks.",
         "",
         *_table(["W", *PHASES, "hooks"], rows),
         "",

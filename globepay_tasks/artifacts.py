@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from . import images, kubectl
 from .errors import ClusterError, ConfigError
 from .kubectl import Target, WorkloadRef
-from .runner import Runner
+from .runner import Runner, Running
 
 Intended = Mapping[WorkloadRef, Mapping[str, str]]
 
@@ -120,11 +120,13 @@ class Live:
 
 
 def read_live(runner: Runner, target: Target) -> Live:
-    """Workloads and pods of the target's namespace (two kubectl calls)."""
-    objects = []
+    """Workloads and pods of the target's namespace (two kubectl calls, at once)."""
     runner = runner.at(target)
-    for argv in (kubectl.get_workloads(target), kubectl.get_pods(target)):
-        result = runner.run(argv, idempotent=True)
+    running = [Running(lambda argv=argv: runner.run(argv, idempotent=True), argv)
+               for argv in (kubectl.get_workloads(target), kubectl.get_pods(target))]
+    objects = []
+    for command in running:
+        result = command.join()
         if not result.ok:
             raise ClusterError(f"reading {target.namespace} failed: {result.error_line()}")
         objects.append(tuple(kubectl.parse_list(result.stdout)))
