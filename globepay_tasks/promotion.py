@@ -412,30 +412,35 @@ class Promoter:
         self.progress.step(env.name, "changes", text)
 
     def _annotate(self, env: Environment, target: Target,
-                  changes: list[WorkloadChange]) -> Callable[[], None]:
+                  changes: list[WorkloadChange]) -> Callable[[bool], None]:
         """Start setting the change-cause (promotion id and images) on each workload this run
         changed (its new revision shows it in ``kubectl rollout history``), while the rollout
-        goes on; the returned function waits for it to be done."""
+        goes on. The returned function waits for that to be done, or (``False``: the run is
+        to be rolled back, which restores the annotations of the revision it goes back to)
+        stops what is still running."""
         if self.audit is None:
-            return lambda: None
+            return lambda keep: None
         running = [(change.ref, self.runner.at(target).start(kubectl.annotate(
             target, change.ref, self.audit.change_cause(env.name, change.after.images))))
             for change in changes if change.changed and change.ref.can_roll_back]
 
-        def done() -> None:
+        def settle(keep: bool) -> None:
+            if not keep:
+                with ThreadPoolExecutor(max_workers=max(1, min(16, len(running)))) as pool:
+                    list(pool.map(lambda item: item[1].cancel(), running))
             for ref, command in running:
                 outcome = command.join()
-                if not outcome.ok:
+                if keep and not outcome.ok:
                     self.progress.step(env.name, "change-cause",
                                        f"{ref}: {outcome.error_line()}", "warn")
 
-        return done
+        return settle
 
     def _wait(self, env: Environment, target: Target, refs: Sequence[WorkloadRef],
               result: EnvResult, changes: list[WorkloadChange],
-              annotating: Callable[[], None] = lambda: None) -> None:
-        """Wait for ``refs``; the change-cause is set (``annotating``) before any rollback, which
-        restores the annotations of the revision it goes back to."""
+              annotating: Callable[[bool], None] = lambda keep: None) -> None:
+        """Wait for ``refs``, then let the change-cause annotations finish (``annotating``), or
+        stop them before a rollback."""
         self.progress.step(env.name, "wait", f"{len(refs)} workloads, timeout {env.timeout:g}s")
         with self.progress.waiting(env.name, [ref.name for ref in refs]):
             try:
@@ -443,9 +448,11 @@ class Promoter:
                     self.runner, target, refs, env.timeout,
                     on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line),
                 )
-            finally:
-                annotating()
+            except BaseException:
+                annotating(False)
+                raise
         failures = [o for o in outcomes if not o.ok]
+        annotating(not failures)
         for outcome in outcomes:
             if outcome.ok:
                 self.progress.step(env.name, "ready", f"{outcome.ref} ({outcome.seconds:.1f}s)",
