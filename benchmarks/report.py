@@ -99,7 +99,7 @@ def deploy_section(results: Results) -> list[str]:
               "overhead per env s (dev / staging / prod)", "kubectl per env",
               "cluster's own time per env s"]
     return [
-        "## deploy-all against the cluster's own time",
+        "### deploy-all against the cluster's own time",
         "",
         f"Medians of {results.repetitions} runs per row. The limit is {len(ENVS)} x L plus the "
         "measured hook time (one no-op `true` hook before and after each environment). "
@@ -132,7 +132,7 @@ def phases_section(results: Results) -> list[str]:
         row.append(f"{_of(runs, lambda r: r.hooks / len(ENVS)):.3f}")
         rows.append(row)
     return [
-        "### Where the tasks' time goes, per environment",
+        "#### Where the tasks' time goes, per environment",
         "",
         "Seconds between the tasks' own progress steps (from `--report`), averaged over the "
         "three environments, medians over the runs. The rollout starts with the apply, so "
@@ -155,7 +155,7 @@ def waits_section(results: Results) -> list[str]:
     header = ["W", "strategy", "returned after the cluster finished s", "wait s",
               "kubectl processes", "kubectl CPU s"]
     return [
-        "## Waiting for W rollouts: the options side by side",
+        "### Waiting for W rollouts: the options side by side",
         "",
         "One environment; each trial applies a new release, then waits. `parallel`: one "
         "`kubectl rollout status` per workload at once (the previous design); `sequential`: "
@@ -178,7 +178,7 @@ def failure_section(results: Results) -> list[str]:
     header = ["W", "first `rollout undo` started s", "first undo request s",
               "staging rolled back s", "deploy-all exited s", "runs"]
     return [
-        "## Failure reaction",
+        "### Failure reaction",
         "",
         "Staging's first workload gets an image that never starts and a 2 s progress deadline; "
         "seconds after the sandbox marked it ProgressDeadlineExceeded (medians).",
@@ -192,7 +192,7 @@ def startup_section(result: StartupResult) -> list[str]:
     heavy = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in result.heaviest)
     imported = ", ".join(f"{name}: {by}" for name, by in result.watched.items())
     return [
-        "## Start-up",
+        "### Start-up",
         "",
         *_table(["measure", "value"], [
             ["`invoke --list`, this project", f"{result.list_project * 1000:.0f} ms"],
@@ -246,7 +246,7 @@ def targets_section(results: Results) -> list[str]:
     if results.startup:
         rows.append([f"`invoke --list` <= {LIST_RATIO} x an empty tasks.py",
                      f"{results.startup.ratio:.2f} x", _met(results.startup.ratio <= LIST_RATIO)])
-    return ["## Targets", "", *_table(["target", "measured", "met"], rows), ""]
+    return ["### Targets", "", *_table(["target", "measured", "met"], rows), ""]
 
 
 def _met(ok: bool) -> str:
@@ -257,9 +257,9 @@ def render(results: Results) -> str:
     load = " / ".join(f"{a:.1f}" for a in results.load_before)
     load_after = " / ".join(f"{a:.1f}" for a in results.load_after)
     lines = [
-        "# Benchmarks",
+        "## Measured",
         "",
-        "How close a promotion comes to the cluster's own speed. Produced by `make bench` "
+        "Produced by `make bench` "
         "(`python -m benchmarks`); the sandbox runs in the benchmark's process at time scale "
         f"1, rollout time L = {results.rollout_seconds:g} s, three environments, W = "
         f"{', '.join(map(str, results.workloads))} Deployments per environment (1 replica "
@@ -288,5 +288,5 @@ def render(results: Results) -> str:
     if results.startup:
         lines += startup_section(results.startup)
     if results.latency:
-        lines += ["## Sandbox request latency", "", results.latency, ""]
+        lines += ["### Sandbox request latency", "", results.latency, ""]
     return "\n".join(lines)
