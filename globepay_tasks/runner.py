@@ -173,6 +173,10 @@ class _LineWriter:
         return len(data)
 
     def flush(self) -> None:
+        """Nothing: Invoke flushes after every chunk it reads, which may end mid-line."""
+
+    def end(self) -> None:
+        """The command ended: pass on what is left of its last line."""
         if self.buffer.strip():
             self.sink(self.buffer)
         self.buffer = ""
@@ -373,9 +377,10 @@ class Runner:
         except CommandTimedOut as timed_out:
             result = timed_out.result
             return CommandResult(command, TIMED_OUT, result.stdout, result.stderr)
-        if on_line is not None:
-            out.flush()
-            err.flush()
+        finally:
+            if on_line is not None:
+                out.end()
+                err.end()
         if INTERRUPT.is_set() and not cleanup:
             raise KeyboardInterrupt
         if result is None:

@@ -39,25 +39,28 @@ class Verdict:
 
 class EventLines:
     """Turns a watch's output lines back into JSON events (one per line, or spread over
-    several); lines that are not JSON (kubectl's errors) are left to the command's result."""
+    several). Its standard output and error arrive from two threads: a line that cannot be
+    part of an event (kubectl's warnings and errors) is left to the command's result."""
 
     def __init__(self, handle: Callable[[dict], None]) -> None:
         self.handle = handle
         self.buffer = ""
+        self._lock = threading.Lock()
 
     def feed(self, line: str) -> None:
-        if line.startswith("{"):  # a new event; drop what a cut-off stream left behind
-            self.buffer = ""
-        elif not self.buffer:
-            return
-        self.buffer += line
-        try:
-            event = json.loads(self.buffer)
-        except json.JSONDecodeError:
-            if len(self.buffer) > _MAX_EVENT_CHARS:
+        with self._lock:
+            if line.startswith("{"):  # a new event; drop what a cut-off stream left behind
                 self.buffer = ""
-            return
-        self.buffer = ""
+            elif not self.buffer or not line.startswith((" ", "\t", "}", "]")):
+                return
+            self.buffer += line
+            try:
+                event = json.loads(self.buffer)
+            except json.JSONDecodeError:
+                if len(self.buffer) > _MAX_EVENT_CHARS:
+                    self.buffer = ""
+                return
+            self.buffer = ""
         if isinstance(event, dict):
             self.handle(event)
 

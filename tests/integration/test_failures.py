@@ -497,19 +497,22 @@ def test_5xx_bursts_during_apply_and_during_wait_survived(project):
     sandbox.add_fault(method="GET", path=r"/deployments/backend$", cluster="dev", status=503,
                       count=2)
 
-    def annotated(requests: list) -> bool:
-        """The run has applied and recorded its change-cause: the waits start next."""
-        return any(r.method == "PATCH" and r.path.endswith("/deployments/backend")
-                   and "change-cause" in (r.body or "") for r in requests)
+    def captured_after_apply(requests: list) -> bool:
+        """The apply has patched the backend and the capture after it has listed jobs: the
+        next request for the Deployment list is the wait's watch."""
+        patched = next((i for i, r in enumerate(requests) if r.method == "PATCH"
+                        and r.path.endswith("/deployments/backend")), None)
+        return patched is not None and any(r.path.endswith("/jobs")
+                                           for r in requests[patched:])
 
-    when_request(project, annotated, lambda: sandbox.add_fault(
-        method="GET", path=r"/deployments/backend$", cluster="dev", status=500, count=1))
+    when_request(project, captured_after_apply, lambda: sandbox.add_fault(
+        method="GET", path=r"/deployments$", cluster="dev", status=500, count=1))
     result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
     assert result.returncode == 0, output(result)
     text = result.stdout
     assert "(ServiceUnavailable)" in text and "kubectl apply retried in" in text
     assert "(attempt 3 of 3)" in text
-    assert "(InternalError)" in text and "kubectl rollout status resumed in" in text
+    assert "(InternalError)" in text and "kubectl get resumed in" in text
     assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
 
 
@@ -531,9 +534,9 @@ def test_watch_dropped_mid_wait_survived(project):
         method="GET", path=r"/deployments$", cluster="dev", status=None, close=True, count=2))
     result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
     assert result.returncode == 0, output(result)
-    watches = [r for r in sandbox.requests if r.watch and r.path.endswith("/deployments")]
-    assert len(watches) >= 3  # two cut short, then the ones that saw the rollouts through
-    assert "Unexpected watch close" in result.stdout
+    reads = [r for r in sandbox.requests if r.method == "GET" and r.path.endswith("/deployments")]
+    assert len(reads) >= 3  # two cut short, then the one that saw the rollouts through
+    assert "kubectl get resumed in" in result.stdout
     assert "ready: deployment/backend" in result.stdout
     assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
 

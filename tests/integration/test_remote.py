@@ -75,7 +75,8 @@ def test_deploy_rollback_and_status_through_ssh(project, sshd):
         result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:{tag}")
         assert result.returncode == 0, output(result)
     text = output(result)
-    assert f"host {sshd.address}" in text and f"apply -f (rendered here) on {sshd.address}" in text
+    assert f"host {sshd.address}" in text
+    assert "apply: kubectl apply -f, rendered from" in text and f" on {sshd.address}" in text
     assert project.image("dev", "backend") == f"{BACKEND}:1.5.2"
     assert sshd.logins() >= 2
     assert any((sshd.dir / "remote-kubecache").iterdir()), "kubectl did not run on the host"
@@ -127,7 +128,7 @@ def test_dry_run_prints_remote_commands_and_never_connects(project, sshd):
     remote = [line for line in result.stdout.splitlines()
               if line.startswith(f"+ [{sshd.address}] ")]
     assert any(" apply -f /tmp/globepay." in line for line in remote), result.stdout
-    assert any(" rollout status deployment/backend " in line for line in remote)
+    assert any(" get deployment --watch " in line for line in remote)
     assert "ssh libraries: []" in result.stdout
     assert sshd.connections() == []
 
@@ -198,20 +199,20 @@ def test_bad_host_flag_is_a_usage_error(project):
 
 
 def _stall_rollouts(project) -> None:
-    """A broken image then keeps `rollout status` waiting (no progress deadline in reach)."""
+    """A broken image then keeps the wait waiting (no progress deadline in reach)."""
     for manifest in (project.root / "k8s" / "base").glob("*-deployment.yaml"):
         manifest.write_text(manifest.read_text().replace("progressDeadlineSeconds: 30",
                                                          "progressDeadlineSeconds: 6000"))
 
 
 def _when_waiting(project, env: str, name: str, action) -> threading.Thread:
-    """Call ``action`` once ``kubectl rollout status`` is watching ``name`` in ``env``."""
+    """Call ``action`` once the wait is watching ``env``'s Deployments (``name`` among them)."""
     project.sandbox.clear_requests()
 
     def watch() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if any(r.watch and r.cluster == env and name in str(r.query)
+            if any(r.watch and r.cluster == env and r.path.endswith("/deployments")
                    for r in project.sandbox.requests):
                 action()
                 return

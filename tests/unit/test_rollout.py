@@ -95,3 +95,12 @@ def test_event_lines_drop_an_event_cut_off_by_a_dropped_stream():
     lines.feed('{"type": "ADDED", "object": {"metadata": {"na')
     lines.feed('{"type":"MODIFIED","object":{}}')
     assert [e["type"] for e in events] == ["MODIFIED"]
+
+
+def test_event_lines_ignore_kubectl_messages_between_the_lines_of_an_event():
+    events: list[dict] = []
+    lines = EventLines(events.append)
+    lines.feed('{"type": "ADDED", "object": {"metadata":')
+    lines.feed("Warning: something the server said")
+    lines.feed('  {"name": "web"}}}')
+    assert [e["object"]["metadata"]["name"] for e in events] == ["web"]

@@ -51,3 +51,11 @@ def test_cancel_stops_the_whole_process_group():
     result = running.join()
     assert not result.ok and "never" not in result.stdout
     assert time.monotonic() - started < 3
+
+
+def test_long_output_lines_reach_the_sink_whole():
+    """Invoke reads output in chunks and flushes after each: lines are not cut at them."""
+    lines: list[str] = []
+    Runner(Context()).run(["python3", "-c", "print('a' * 2500); print('b' * 10, end='')"],
+                          on_line=lines.append)
+    assert [len(line) for line in lines] == [2500, 10]
