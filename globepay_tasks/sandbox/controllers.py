@@ -15,6 +15,7 @@ import threading
 from typing import Protocol
 
 from .clock import SimClock
+from .errors import ApiError
 from .resources import ResourceType, by_kind
 from .store import Event, Store, clone
 
@@ -183,6 +184,8 @@ class ControllerManager:
                 with self.store.lock:
                     due = self._reconcilers[kind].reconcile(namespace, name, now)
             except Exception as exc:  # noqa: BLE001 - keep the loop alive, remember the bug
+                if isinstance(exc, ApiError) and exc.code == 403 and "being terminated" in str(exc):
+                    continue  # as a real controller sees it: the namespace is going away
                 log.exception("reconcile %s %s/%s failed", kind, namespace, name)
                 self.errors.append(f"{kind} {namespace}/{name}: {exc!r}")
                 continue
