@@ -10,10 +10,11 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from . import images, kubectl
-from .errors import ClusterError, ConfigError
+from . import images
+from .errors import ConfigError
 from .kubectl import Target
 from .runner import Runner
+from .workloads import read_optional
 
 CONFIGMAP = "globepay-bad-images"
 KEY = "marks.json"
@@ -43,14 +44,10 @@ class Mark:
 
 def read(runner: Runner, target: Target) -> list[Mark]:
     """The marks of the target's namespace (none when the ConfigMap does not exist)."""
-    result = runner.at(target).run(kubectl.get_optional(target, "configmap", CONFIGMAP),
-                                   idempotent=True)
-    if not result.ok:
-        raise ClusterError(f"reading {CONFIGMAP} in {target.namespace} failed: "
-                           f"{result.error_line()}")
-    if not result.stdout.strip():
+    configmap = read_optional(runner, target, "configmap", CONFIGMAP)
+    if configmap is None:
         return []
-    data = (json.loads(result.stdout).get("data") or {}).get(KEY) or "[]"
+    data = (configmap.get("data") or {}).get(KEY) or "[]"
     fields = set(Mark.__dataclass_fields__)
     return [Mark(**{k: v for k, v in item.items() if k in fields}) for item in json.loads(data)
             if isinstance(item, dict) and item.get("image")]

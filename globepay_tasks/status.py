@@ -3,34 +3,25 @@ drift between adjacent environments (what each would receive from the one before
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from . import artifacts, audit, images, kubectl
+from . import artifacts, audit, images
 from .config import Environment, Settings
-from .errors import ClusterError, ConfigError, PromotionError
+from .errors import ConfigError, PromotionError
 from .kubectl import Target
 from .runner import Runner
-from .workloads import WorkloadState
+from .workloads import WorkloadState, read_optional
 
 LOCK_LEASE = "globepay-promotion"
 
 
-def target_of(settings: Settings, env: Environment) -> Target:
-    return settings.target(env)
-
-
 def read_lock(runner: Runner, target: Target, name: str = LOCK_LEASE) -> dict[str, Any] | None:
     """The holder of the environment's promotion Lease, or None when there is none."""
-    result = runner.at(target).run(kubectl.get_optional(target, "lease", name),
-                                  idempotent=True)
-    if not result.ok:
-        raise ClusterError(f"reading the lock in {target.namespace} failed: "
-                           f"{result.error_line()}")
-    if not result.stdout.strip():
+    lease = read_optional(runner, target, "lease", name)
+    if lease is None:
         return None
-    spec = json.loads(result.stdout).get("spec") or {}
+    spec = lease.get("spec") or {}
     return {"holder": spec.get("holderIdentity") or "unknown holder",
             "since": spec.get("acquireTime") or spec.get("renewTime"),
             "renewed": spec.get("renewTime"),
@@ -47,7 +38,7 @@ def _last(records: list[dict]) -> dict[str, Any] | None:
 def environment_status(runner: Runner, settings: Settings, env: Environment) -> dict[str, Any]:
     """One environment: workloads (image, digest-pinned reference, ready, revision), the
     images it would hand on, its last promotion and its lock."""
-    target = target_of(settings, env)
+    target = settings.target(env)
     live = artifacts.read_live(runner, target)
     running = live.running()
     digests = {(str(r.workload), r.container): r.digest for r in running}

@@ -356,3 +356,12 @@ def _undo_outcome(dry_run: bool, result: CommandResult, ref: WorkloadRef) -> tup
                 f'"{ref.name}"' in line or f"/{ref.name} " in line):
             return False, line.strip()
     return False, result.error_line()
+
+
+def read_optional(runner: Runner, target: Target, resource: str, name: str) -> dict | None:
+    """One object of the target's namespace as JSON, or None when it does not exist."""
+    result = runner.at(target).run(kubectl.get_optional(target, resource, name), idempotent=True)
+    if not result.ok:
+        raise ClusterError(f"reading {resource}/{name} in {target.namespace} failed: "
+                           f"{result.error_line()}")
+    return json.loads(result.stdout) if result.stdout.strip() else None
