@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from . import images, kubectl
 from .errors import ClusterError, ConfigError
 from .kubectl import Target, WorkloadRef
-from .runner import Runner, Running
+from .runner import Runner
 
 Intended = Mapping[WorkloadRef, Mapping[str, str]]
 
@@ -120,17 +120,18 @@ class Live:
 
 
 def read_live(runner: Runner, target: Target) -> Live:
-    """Workloads and pods of the target's namespace (two kubectl calls, at once)."""
-    runner = runner.at(target)
-    running = [Running(lambda argv=argv: runner.run(argv, idempotent=True), argv)
-               for argv in (kubectl.get_workloads(target), kubectl.get_pods(target))]
-    objects = []
-    for command in running:
-        result = command.join()
-        if not result.ok:
-            raise ClusterError(f"reading {target.namespace} failed: {result.error_line()}")
-        objects.append(tuple(kubectl.parse_list(result.stdout)))
-    return Live(*objects)
+    """Workloads and pods of the target's namespace, in one kubectl call."""
+    result = runner.at(target).run(kubectl.get_live(target), idempotent=True)
+    if not result.ok:
+        raise ClusterError(f"reading {target.namespace} failed: {result.error_line()}")
+    return live_of(kubectl.parse_list(result.stdout))
+
+
+def live_of(objects: Iterable[dict]) -> Live:
+    """The workloads and pods among ``objects``."""
+    objects = list(objects)
+    return Live(tuple(o for o in objects if o.get("kind") in kubectl.WORKLOAD_KINDS),
+                tuple(o for o in objects if o.get("kind") == "Pod"))
 
 
 def offered(running: Iterable[RunningImage]) -> dict[str, str]:

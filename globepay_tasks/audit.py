@@ -10,25 +10,25 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import badimages, images, kubectl, workloads
+from . import badimages, images, kubectl
 from .config import Environment
 from .errors import ClusterError
 from .kubectl import Target
 from .progress import Progress
 from .promotion import EnvResult
-from .remote import staged
 from .runner import Runner
-from .workloads import WorkloadState
+from .workloads import Snapshot, WorkloadState
 
 KEY = "record.json"
 NAME_PREFIX = "globepay-history-"
 SELECTOR = "globepay.dev/record=promotion"
 LABELS = {"app.kubernetes.io/managed-by": "globepay-tasks", "globepay.dev/record": "promotion"}
-CHANGE_CAUSE = "kubernetes.io/change-cause"
+CHANGE_CAUSE = kubectl.CHANGE_CAUSE
 #: Failures that say something about the image: its rollout or a post-promotion hook.
 IMAGE_FAILURES = ("RolloutFailed", "HookFailed")
 
@@ -134,23 +134,41 @@ def build_record(result: EnvResult, env: Environment, *, actor_name: str, ci: st
     }
 
 
-def manifest(namespace: str, record: Mapping[str, Any]) -> dict:
+def manifest(namespace: str, record: Mapping[str, Any], name: str) -> dict:
+    """The ConfigMap ``name`` holding ``record``."""
     labels = {**LABELS, "globepay.dev/action": record["action"]}
     return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": NAME_PREFIX + record["id"], "namespace": namespace,
-                         "labels": labels},
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
             "data": {KEY: json.dumps(record, indent=1)}}
 
 
-def _write(runner: Runner, argv_for: Any, target: Target, obj: dict) -> None:
-    """Write ``obj`` to a temporary file where the target's kubectl runs and run
-    ``argv_for(target, path)`` on it."""
-    runner = runner.at(target)
-    with staged(runner, "object.json", json.dumps(obj)) as path:
-        result = runner.run(argv_for(target, path))
-    if not result.ok:
-        raise ClusterError(f"writing {obj['kind']} {obj['metadata']['name']} failed: "
-                           f"{result.error_line()}")
+def slot(records: list[dict[str, Any]], limit: int) -> tuple[str, list[str]]:
+    """Where a new record goes when ``records`` (newest first) are kept, at most ``limit``
+    with it: the name of a slot ``globepay-history-N`` (N < ``limit``) no kept record uses
+    (normally the oldest record's, overwritten), and the names of the records to delete
+    (normally none: only after ``history_limit`` was lowered, or records of other names)."""
+    kept = records[:max(limit - 1, 0)]
+    used = {record["_name"] for record in kept}
+    name = next(f"{NAME_PREFIX}{n}" for n in range(limit + 1) if f"{NAME_PREFIX}{n}" not in used)
+    stale = [r["_name"] for r in records[len(kept):] if r["_name"] != name]
+    return name, stale
+
+
+def records_in(objects: Iterable[dict]) -> list[dict[str, Any]]:
+    """The history records among ConfigMaps, newest first (each with its ``_name``)."""
+    records = []
+    for obj in objects:
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        if obj.get("kind") != "ConfigMap" or labels.get("globepay.dev/record") != "promotion":
+            continue
+        try:
+            record = json.loads((obj.get("data") or {}).get(KEY) or "")
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("id"):
+            record["_name"] = obj["metadata"]["name"]
+            records.append(record)
+    return sorted(records, key=lambda r: (r.get("started") or "", r["id"]), reverse=True)
 
 
 def read_records(runner: Runner, target: Target) -> list[dict[str, Any]]:
@@ -160,16 +178,17 @@ def read_records(runner: Runner, target: Target) -> list[dict[str, Any]]:
     if not result.ok:
         raise ClusterError(f"reading history in {target.namespace} failed: "
                            f"{result.error_line()}")
-    records = []
-    for obj in kubectl.parse_list(result.stdout):
-        try:
-            record = json.loads((obj.get("data") or {}).get(KEY) or "")
-        except ValueError:
-            continue
-        if isinstance(record, dict) and record.get("id"):
-            record["_name"] = obj["metadata"]["name"]
-            records.append(record)
-    return sorted(records, key=lambda r: (r.get("started") or "", r["id"]), reverse=True)
+    return records_in(kubectl.parse_list(result.stdout))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What one environment's record takes: the objects to apply, the records to delete,
+    and what to say once they are written."""
+
+    objects: list[dict]
+    stale: list[str]
+    said: list[tuple[str, str, str]]
 
 
 class Audit:
@@ -192,29 +211,33 @@ class Audit:
         return self._ids.setdefault(env, new_id())
 
     def change_cause(self, env: str, workload_images: Mapping[str, str]) -> dict[str, str]:
-        """The change-cause annotation of a workload this promotion changed."""
+        """The change-cause annotation of a workload this promotion changes."""
         return {CHANGE_CAUSE: change_cause(self.id_for(env), env, list(workload_images.values()))}
 
-    def finish(self, env: Environment, target: Target, result: EnvResult) -> None:
-        """Mark what a rollback left as bad, write the record, keep the last N."""
+    def entry(self, env: Environment, result: EnvResult, after: Iterable[dict],
+              known: Snapshot) -> Entry:
+        """The record of ``result`` (``after``: the workloads as the run left them), the
+        marks a rollback leaves on the known-bad list and the marks ``--allow-bad`` cleared
+        (``known``: the list and the records as read before the run)."""
         if self._git is None:
             self._git = git_state(self.runner, self.project_root)
-        after = {str(s.ref): s for s in workloads.list_workloads(self.runner, target)}
-        marks = self._marks(result, after)
+        states = {str(s.ref): s for s in map(WorkloadState.from_object, after)}
+        marks = self._marks(result, states)
         cleared = list(result.allowed_bad) if result.outcome == "succeeded" else []
+        objects, said = [], []
         if marks or cleared:
-            current = badimages.read(self.runner, target)
-            _write(self.runner, kubectl.apply_file, target, badimages.manifest(
-                env.namespace, badimages.merged(current, marks, cleared)))
-        for mark in marks:
-            self.progress.step(env.name, "marked bad", f"{mark.image} ({mark.workload})", "warn")
-        for ref in cleared:
-            self.progress.step(env.name, "bad mark cleared", f"{ref} passed with --allow-bad")
+            current = badimages.marks_in(known.find("ConfigMap", badimages.CONFIGMAP))
+            objects.append(badimages.manifest(env.namespace,
+                                              badimages.merged(current, marks, cleared)))
+        said += [("marked bad", f"{mark.image} ({mark.workload})", "warn") for mark in marks]
+        said += [("bad mark cleared", f"{ref} passed with --allow-bad", "info")
+                 for ref in cleared]
         record = build_record(result, env, actor_name=self.actor, ci=self.ci, git=self._git,
-                              after=after, marked=[m.image for m in marks])
-        _write(self.runner, kubectl.create_file, target, manifest(env.namespace, record))
-        self.progress.step(env.name, "history", f"recorded {record['id']} ({record['outcome']})")
-        self._prune(target)
+                              after=states, marked=[m.image for m in marks])
+        name, stale = slot(records_in(known.of_kind("ConfigMap")), self.history_limit)
+        objects.append(manifest(env.namespace, record, name))
+        said.append(("history", f"recorded {record['id']} ({record['outcome']})", "info"))
+        return Entry(objects, stale, said)
 
     def _marks(self, result: EnvResult, after: Mapping[str, WorkloadState]) -> list[
             badimages.Mark]:
@@ -228,10 +251,9 @@ class Audit:
                                actor=self.actor, reason=reason)
                 for workload, image in rolled_away(result, after)]
 
-    def _prune(self, target: Target) -> None:
-        stale = read_records(self.runner, target)[self.history_limit:]
-        if stale:
-            result = self.runner.at(target).run(kubectl.delete(target, "configmaps",
-                                                    [r["_name"] for r in stale]))
+    def prune(self, target: Target, names: list[str]) -> None:
+        """Delete the records ``names`` (beyond ``history_limit``)."""
+        if names:
+            result = self.runner.at(target).run(kubectl.delete(target, "configmaps", names))
             if not result.ok:
                 raise ClusterError(f"pruning history failed: {result.error_line()}")

@@ -44,7 +44,11 @@ class Mark:
 
 def read(runner: Runner, target: Target) -> list[Mark]:
     """The marks of the target's namespace (none when the ConfigMap does not exist)."""
-    configmap = read_optional(runner, target, "configmap", CONFIGMAP)
+    return marks_in(read_optional(runner, target, "configmap", CONFIGMAP))
+
+
+def marks_in(configmap: dict | None) -> list[Mark]:
+    """The marks a ``globepay-bad-images`` ConfigMap holds (none for None)."""
     if configmap is None:
         return []
     data = (configmap.get("data") or {}).get(KEY) or "[]"

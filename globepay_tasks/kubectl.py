@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .hosts import Remote
@@ -18,6 +18,7 @@ RESOURCE_OF_KIND = {
     "Job": "job",
 }
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 
 
@@ -71,6 +72,12 @@ def apply_file(target: Target, path: str) -> list[str]:
     return [*target.base(), "apply", "-f", path]
 
 
+def apply_file_json(target: Target, path: str) -> list[str]:
+    """``kubectl apply -f PATH -o json``: applied, and every object printed as the server
+    answered (a List; nothing when any object was refused)."""
+    return [*apply_file(target, path), "--output", "json"]
+
+
 def apply_kustomize(target: Target, overlay: str) -> list[str]:
     return [*target.base(), "apply", "-k", overlay]
 
@@ -83,9 +90,24 @@ def diff_file(target: Target, path: str) -> list[str]:
     return [*target.base(), "diff", "-f", path]
 
 
+WORKLOAD_RESOURCES = ("deployments", "statefulsets", "daemonsets", "jobs")
+
+
 def get_workloads(target: Target) -> list[str]:
     """One call listing every workload of the namespace as JSON."""
-    return [*target.base(), "get", "deployments,statefulsets,daemonsets,jobs", "--output", "json"]
+    return get_resources(target, WORKLOAD_RESOURCES)
+
+
+def get_resources(target: Target, resources: Iterable[str]) -> list[str]:
+    """One call listing every object of several resource types in the namespace as JSON."""
+    return [*target.base(), "get", ",".join(resources), "--output", "json"]
+
+
+def resource_of(obj: dict) -> str:
+    """The ``kubectl get`` name of an object's type: ``service``, ``deployment.apps``."""
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    kind = str(obj.get("kind", "")).lower()
+    return f"{kind}.{group}" if group else kind
 
 
 def get_object(target: Target, resource: str, name: str) -> list[str]:
@@ -97,25 +119,17 @@ def get_optional(target: Target, resource: str, name: str) -> list[str]:
     return [*get_object(target, resource, name), "--ignore-not-found"]
 
 
-def get_pods(target: Target) -> list[str]:
-    return [*target.base(), "get", "pods", "--output", "json"]
+def get_live(target: Target) -> list[str]:
+    """Every workload and pod of the namespace, in one call."""
+    return get_resources(target, (*WORKLOAD_RESOURCES, "pods"))
 
 
 def get_labelled(target: Target, resource: str, selector: str) -> list[str]:
     return [*target.base(), "get", resource, "--selector", selector, "--output", "json"]
 
 
-def create_file(target: Target, path: str) -> list[str]:
-    return [*target.base(), "create", "-f", path, "--output", "name"]
-
-
 def delete(target: Target, resource: str, names: Sequence[str]) -> list[str]:
     return [*target.base(), "delete", resource, *names, "--ignore-not-found"]
-
-
-def annotate(target: Target, workload: WorkloadRef, annotations: Mapping[str, str]) -> list[str]:
-    pairs = [f"{key}={value}" for key, value in annotations.items()]
-    return [*target.base(), "annotate", workload.ref, *pairs, "--overwrite"]
 
 
 def watch_workloads(target: Target, kind: str) -> list[str]:
@@ -138,12 +152,12 @@ def rollout_undo(
 
 def create_stdin(target: Target) -> list[str]:
     """``kubectl create -f -``: create the object given on stdin (fails if it exists)."""
-    return [*target.base(), "create", "--filename", "-", "--output", "json"]
+    return [*target.base(), "create", "--filename", "-", "--save-config", "--output", "json"]
 
 
 def replace_stdin(target: Target) -> list[str]:
     """``kubectl replace -f -``: replace the object on stdin (its resourceVersion must match)."""
-    return [*target.base(), "replace", "--filename", "-", "--output", "json"]
+    return [*target.base(), "replace", "--filename", "-", "--save-config", "--output", "json"]
 
 
 def apply_stdin(target: Target) -> list[str]:

@@ -1,9 +1,13 @@
 """The per-environment promotion lock: a ``coordination.k8s.io/v1`` Lease in the env's namespace.
 
-Taken atomically by creating the Lease (the server answers AlreadyExists when another run holds
-it); a Lease older than its ``leaseDurationSeconds`` is stale and taken over by replacing it at
-the resourceVersion that was read (a Conflict means another run was quicker). Every kubectl call
-goes through the `Runner`; the Lease body is passed on stdin.
+The Lease stays in place between runs; a run holds it while ``spec.holderIdentity`` names it.
+It is taken from the state the run read with the rest of the environment (`Snapshot`): created
+when there was none, replaced at the resourceVersion read when it was free or stale (past its
+``leaseDurationSeconds`` since the last renewal). The server refuses both when anyone wrote
+the Lease since (AlreadyExists, Conflict): the run then reads the environment again
+(`LockMoved`), so what it read is never older than its hold on the lock. Released by clearing
+the holder at the resourceVersion this run last wrote, in the same ``kubectl apply`` as the
+run's history record. Every kubectl call goes through the `Runner`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -39,6 +44,15 @@ CI_RUN_VARIABLES = (
 
 class NamespaceMissing(ClusterError):
     """The environment's namespace does not exist yet (a first deploy)."""
+
+
+class LockMoved(ClusterError):
+    """The Lease was written since it was read: read the environment again, then retry."""
+
+
+def is_held(lease: dict | None) -> bool:
+    """Whether a Lease names a holder (a released one does not)."""
+    return bool(lease and (lease.get("spec") or {}).get("holderIdentity"))
 
 
 def ci_run_id(environ: Mapping[str, str] | None = None) -> str:
@@ -217,37 +231,34 @@ class EnvLock:
                                              name=f"lock-{self.env}")
             self._renewer.start()
 
-    def acquire(self) -> None:
-        """Take the lock; `EnvironmentLocked` (exit 5) if another run holds it,
-        `NamespaceMissing` when the namespace does not exist yet."""
+    def acquire(self, seen: dict | None) -> None:
+        """Take the lock, ``seen`` being the Lease as read with the environment (None: there
+        was none). `EnvironmentLocked` (exit 5) if another run holds it, `LockMoved` if the
+        Lease changed since it was read, `NamespaceMissing` when the namespace does not
+        exist yet."""
+        if seen is not None:
+            return self._replace(seen)
         attempts = self.runner.retry.attempts
-        attempt = 1
-        while True:
+        for attempt in range(1, attempts + 1):
             result = self.runner.run(kubectl.create_stdin(self.target), stdin=self._body())
             if result.ok:
                 return self._took(_version_of(result))
             reason = _reason(result)
             if reason == "AlreadyExists":
-                lease = self._read()
-                if lease is not None:
-                    return self._held_elsewhere(lease)
-                attempt += 1  # released in the meantime: try again
-                if attempt > attempts:
-                    raise EnvironmentLocked(f"{self.env}: the lock ({self.where}) keeps "
-                                            "changing hands; try again")
-                continue
+                # another run's, or this one's if an earlier attempt reached the server: the
+                # token in the Lease read again tells
+                raise LockMoved(f"{self.env}: the lock ({self.where}) was created since "
+                                "the environment was read")
             if reason == "NotFound" and "namespaces" in result.stderr:
                 raise NamespaceMissing(f"{self.env}: namespace {self.target.namespace} does "
                                        "not exist")
             if not result.transient or attempt >= attempts:
-                raise ClusterError(f"{self.env}: could not take the lock ({self.where}): "
-                                   f"{result.error_line()}; nothing was changed")
-            # A create that failed in transit may still have reached the server: the retry
-            # then sees AlreadyExists, and the token tells whether the Lease is this run's.
+                break
             self.warn(f"taking the lock failed transiently ({result.error_line()}); trying "
                       f"again (attempt {attempt + 1} of {attempts})")
             self.runner.pause(self.runner.retry.delay(attempt))
-            attempt += 1
+        raise ClusterError(f"{self.env}: could not take the lock ({self.where}): "
+                           f"{result.error_line()}; nothing was changed")
 
     def _read(self) -> dict | None:
         result = self.runner.run(kubectl.get_object(self.target, LEASE_RESOURCE, self.name),
@@ -259,13 +270,15 @@ class EnvLock:
         raise ClusterError(f"{self.env}: could not read the lock ({self.where}): "
                            f"{result.error_line()}")
 
-    def _held_elsewhere(self, lease: dict) -> None:
-        """The Lease exists: ours (a retried create), live (exit 5) or stale (taken over)."""
+    def _replace(self, lease: dict) -> None:
+        """The Lease exists: this run's (a retried create), free, live (exit 5) or stale
+        (taken over)."""
         holder = Holder.of(lease)
         version = (lease.get("metadata") or {}).get("resourceVersion")
-        if holder.token == self.me.token:
+        held = is_held(lease)
+        if held and holder.token == self.me.token:
             return self._took(version or "")
-        if not holder.expired():
+        if held and not holder.expired():
             raise EnvironmentLocked(
                 f"{self.env} is locked by {holder.describe()}: another promotion is running "
                 f"({self.where}); wait for it, or remove a dead lock with "
@@ -273,12 +286,14 @@ class EnvLock:
         result = self.runner.run(kubectl.replace_stdin(self.target), stdin=self._body(version))
         if not result.ok:
             if _reason(result) in ("Conflict", "NotFound"):
-                raise EnvironmentLocked(f"{self.env}: another promotion took over the stale "
-                                        f"lock first ({self.where})")
-            raise ClusterError(f"{self.env}: could not take over the stale lock "
-                               f"({self.where}): {result.error_line()}")
+                raise LockMoved(f"{self.env}: the lock ({self.where}) changed since the "
+                                "environment was read")
+            raise ClusterError(f"{self.env}: could not take the lock ({self.where}): "
+                               f"{result.error_line()}; nothing was changed")
         self._took(_version_of(result))
-        self.warn(f"took over a stale lock: it was held by {holder.describe()}, past its TTL")
+        if held:
+            self.warn(f"took over a stale lock: it was held by {holder.describe()}, past its "
+                      "TTL")
 
     def _keep_alive(self) -> None:
         interval = max(1.0, self.me.ttl / 3)
@@ -296,34 +311,39 @@ class EnvLock:
                 return
             # other failures (a transient one): the next renewal tries again
 
-    def release(self) -> bool:
-        """Remove the Lease if it is still this run's; warns (never raises) otherwise."""
+    def stop(self) -> dict | None:
+        """Stop renewing; the Lease that releases the lock (holder cleared, at the
+        resourceVersion this run last wrote: refused if anyone else wrote it since), or None
+        when the lock is not held."""
         if not self.held:
-            return False
+            return None
         self.held = False
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join(timeout=30)
-        try:
-            lease = self._read()
-            if lease is None:
-                self.warn(f"the lock ({self.where}) was already gone")
-                return False
-            holder = Holder.of(lease)
-            if holder.token != self.me.token:
-                self.warn(f"the lock ({self.where}) is now held by {holder.describe()}; "
-                          "left it in place")
-                return False
-            result = self.runner.run(kubectl.delete_object(self.target, LEASE_RESOURCE,
-                                                           self.name), idempotent=True)
-            if not result.ok:
-                raise ClusterError(result.error_line())
+        released = self.me.lease(self.name, self.target.namespace, self._version)
+        released["metadata"].pop("annotations")
+        released["spec"] = {"leaseDurationSeconds": int(self.me.ttl)}
+        return released
+
+    def released(self, applied: CommandResult, error: str = "") -> bool:
+        """Whether the apply of the `stop` Lease released the lock; warns (never raises)
+        otherwise, naming who holds it now."""
+        if f"lease.coordination.k8s.io/{self.name} " in applied.stdout + " ":
             return True
-        except (ClusterError, KeyboardInterrupt) as error:
-            detail = error.message if isinstance(error, ClusterError) else "interrupted"
-            self.warn(f"could not release the lock ({self.where}): {detail}; remove it with "
-                      f"`invoke unlock --env {self.hint}`")
-            return False
+        with suppress(ClusterError, KeyboardInterrupt):
+            lease = self._read()
+            if not is_held(lease):
+                self.warn(f"the lock ({self.where}) was already released or removed")
+                return False
+            if Holder.of(lease or {}).token != self.me.token:
+                self.warn(f"the lock ({self.where}) is now held by "
+                          f"{Holder.of(lease or {}).describe()}; left it in place")
+                return False
+        self.warn(f"could not release the lock ({self.where}): "
+                  f"{error or applied.error_line()}; remove it with "
+                  f"`invoke unlock --env {self.hint}`")
+        return False
 
 
 def _version_of(result: CommandResult) -> str:
@@ -338,10 +358,10 @@ def unlock(runner: Runner, target: Target, name: str, env: str) -> Holder | None
     """Remove an environment's lock by hand; the holder it removed, or None if there was none."""
     lock = EnvLock(runner, target, name, env, 0, lambda _: None)
     lease = lock._read()
-    if lease is None:
+    if not is_held(lease):
         return None
     result = runner.run(kubectl.delete_object(target, LEASE_RESOURCE, name), idempotent=True)
     if not result.ok:
         raise ClusterError(f"{env}: could not remove the lock ({lock.where}): "
                            f"{result.error_line()}")
-    return Holder.of(lease)
+    return Holder.of(lease or {})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field, replace
@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import artifacts, badimages, guards, kubectl, workloads
+from .artifacts import Live
 from .config import Environment, Settings
 from .errors import (
     ApplyFailed,
     ClusterError,
     ConfigError,
+    EnvironmentLocked,
     HookFailed,
     Interrupted,
     PromotionError,
@@ -29,15 +31,15 @@ from .errors import (
 )
 from .hooks import HookContext, HookResult, run_hook
 from .kubectl import Target, WorkloadRef, apply_stdin
-from .lock import EnvLock, NamespaceMissing, duration
+from .lock import EnvLock, LockMoved, NamespaceMissing, duration
 from .lock import unlock as remove_lock
-from .plan import PlannedChange, predict, summarize
+from .plan import CHANGE, NEW, UNKNOWN, PlannedChange, predict, summarize
 from .progress import Progress
-from .runner import Runner, clear_interrupt
-from .workloads import Rendered, WorkloadState
+from .runner import CommandResult, Runner, clear_interrupt
+from .workloads import Rendered, Snapshot, WorkloadState
 
 if TYPE_CHECKING:
-    from .audit import Audit
+    from .audit import Audit, Entry
 
 
 @dataclass
@@ -135,7 +137,7 @@ class Promoter:
         self.allow_bad = allow_bad
         self.results: list[EnvResult] = []
         self.requested: dict[str, dict[str, str]] = {}
-        self._marks: dict[str, list[badimages.Mark]] = {}
+        self._snapshots: dict[str, Snapshot] = {}
         self._stack = ExitStack()
         runner.retry = settings.retries
         self.guard = guards.TargetGuard(runner, settings)
@@ -208,13 +210,28 @@ class Promoter:
             self.progress.step(env.name, "preflight", f"renders {names}")
         return rendered
 
+    def snapshot(self, env: Environment, rendered: Rendered | None) -> Snapshot:
+        """The env's namespace as read once (`workloads.read_snapshot`): kept from the
+        preflight's check until the env's deploy takes it (`_take_snapshot`)."""
+        if env.name not in self._snapshots:
+            self._snapshots[env.name] = workloads.read_snapshot(self.runner, self.target(env),
+                                                                rendered)
+        return self._snapshots[env.name]
+
+    def _take_snapshot(self, env: Environment, rendered: Rendered) -> Snapshot:
+        """The snapshot read for ``env`` (read now if there is none); the next call reads
+        the namespace again."""
+        snapshot = self.snapshot(env, rendered)
+        del self._snapshots[env.name]
+        return snapshot
+
     def check_bad(self, env: Environment, rendered: Rendered, *,
                   announce: bool = True) -> list[str]:
         """Refuse images marked bad in ``env`` (`ConfigError`), unless ``allow_bad``: then
         the allowed references."""
-        if env.name not in self._marks:
-            self._marks[env.name] = badimages.read(self.runner, self.target(env))
-        hits = badimages.refused(self._marks[env.name], workloads.rendered_images(rendered))
+        marks = badimages.marks_in(self.snapshot(env, rendered).find("ConfigMap",
+                                                                     badimages.CONFIGMAP))
+        hits = badimages.refused(marks, workloads.rendered_images(rendered))
         if hits and not self.allow_bad:
             raise badimages.refusal(env.name, hits)
         for _, mark in hits if announce else ():
@@ -235,63 +252,65 @@ class Promoter:
         changes: list[WorkloadChange] | None = None
         before: dict[WorkloadRef, WorkloadState] = {}
         lock: EnvLock | None = None
+        known = Snapshot(())
+        final: Live | None = None
         try:
-            self._plan(env, target, rendered, result)
+            known = self._plan(env, target, rendered, result)
             try:
                 result.allowed_bad = self.check_bad(env, rendered)
             except ConfigError as error:
                 result.outcome, result.reason, result.exit_code = "refused", error.message, 1
                 raise
             self._hooks(env, "pre", result)
-            lock = self._lock(env, target, rendered)
-            rollout_refs = list(rendered.workloads)
-            before = workloads.capture(self.runner, target, rollout_refs)
-            applied = self._apply(env, target, rendered)
-            after = workloads.capture(self.runner, target, rollout_refs)
-            changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in rollout_refs]
+            lock, known = self._lock(env, target, rendered, known)
+            refs = list(rendered.workloads)
+            before = known.states(refs)
+            applied, after = self._apply(env, target, rendered, result.plan, known)
+            changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in refs]
             result.changes = changes
             if applied is not None:
                 self._fail(env, target, result, changes, applied)
             self._describe_changes(env, changes)
-            annotating = self._annotate(env, target, changes)
-            self._wait(env, target, rendered.workloads, result, changes, annotating)
-            self._verify(env, target, rendered, result, changes)
+            self._wait(env, target, refs, result, changes)
+            final = self._verify(env, target, rendered, result, changes)
             self._hooks(env, "post", result, changes)
-            self._finish(env, target, result, "succeeded")
+            self._finish(env, target, result, "succeeded", final)
         except KeyboardInterrupt:
             self._interrupted(env, target, result, rendered.workloads, before, changes)
         except PromotionError as error:
             if not result.reason:
                 result.outcome, result.reason, result.exit_code = (
                     "failed", error.message, error.exit_code)
+            final = None  # a rollback may have changed what the verification read
             if result.changes and not self.runner.dry_run:
                 with suppress(PromotionError):
-                    self._record_final(target, result)
+                    final = self._record_final(target, result)
             raise
         finally:
             result.seconds = time.monotonic() - started
-            self._record(env, result)
-            self._unlock(env, lock)
+            self._close(env, target, result, lock, known, final)
         return result
 
     def _plan(self, env: Environment, target: Target, rendered: Rendered,
-              result: EnvResult) -> None:
-        """The env's header: where it goes and what the apply will change."""
+              result: EnvResult) -> Snapshot:
+        """The env's header: where it goes and what the apply will change; the snapshot
+        it was read from."""
         host = f", host {target.remote}" if target.remote else ""
         where = (f"{env.name}: context {env.context or '(current)'}{host}, "
                  f"namespace {env.namespace}")
         if self.runner.dry_run:
             self.progress.header(f"{where}, {len(rendered.workloads)} workloads (dry run)")
-            return
+            return Snapshot(())
         try:
-            before = workloads.capture(self.runner, target, list(rendered.workloads))
+            known = self._take_snapshot(env, rendered)
         except ClusterError:
             self.progress.header(where)
             raise
-        result.plan = predict(rendered, before)
+        result.plan = predict(rendered, known.states(rendered.workloads))
         self.progress.header(f"{where}: {summarize(result.plan)}")
         for item in result.plan:
             self.progress.step(env.name, "plan", item.describe())
+        return known
 
     def _interrupted(self, env: Environment, target: Target, result: EnvResult,
                      refs: Sequence[WorkloadRef], before: dict[WorkloadRef, WorkloadState],
@@ -336,33 +355,44 @@ class Promoter:
 
     # -- the environment's lock --------------------------------------------------------------
 
-    def _lock(self, env: Environment, target: Target,
-              rendered: Rendered | None) -> EnvLock | None:
-        """Take the env's lock (exit 5 if another run holds it). On a first deploy the
-        namespace does not exist yet: the overlay's Namespace object is applied alone first."""
+    def _lock(self, env: Environment, target: Target, rendered: Rendered | None,
+              known: Snapshot) -> tuple[EnvLock | None, Snapshot]:
+        """Take the env's lock (exit 5 if another run holds it) from the Lease in ``known``;
+        the snapshot to go on from (read again when the Lease changed since). On a first
+        deploy the namespace does not exist yet: the overlay's Namespace object is applied
+        alone first."""
         settings = self.settings.lock
         where = f"lease {env.namespace}/{settings.name}"
         if not settings.enabled:
-            return None
+            return None, known
         if self.runner.dry_run:
             self.progress.step(env.name, "lock", f"would take {where}")
-            return None
+            return None, known
         lock = EnvLock(self.runner.at(target), target, settings.name, env.name,
                        env.timeout + settings.ttl_margin,
                        lambda text: self.progress.step(env.name, "lock", text, "warn"))
         try:
-            self._acquire(env, target, rendered, lock)
+            for attempt in range(1, 4):
+                try:
+                    self._acquire(env, target, rendered, lock, known.find("Lease",
+                                                                          settings.name))
+                    break
+                except LockMoved as moved:
+                    if attempt == 3:
+                        raise EnvironmentLocked(f"{moved.message}; it keeps changing hands, "
+                                                "try again") from None
+                    known = workloads.read_snapshot(self.runner, target, rendered)
         except BaseException:
-            lock.release()  # interrupted right after the Lease was created
+            self._close(env, target, None, lock, known, None)  # interrupted once it was taken
             raise
         self.progress.step(env.name, "lock",
                            f"took {where} as {lock.me.who}, TTL {duration(lock.me.ttl)}")
-        return lock
+        return lock, known
 
     def _acquire(self, env: Environment, target: Target, rendered: Rendered | None,
-                 lock: EnvLock) -> None:
+                 lock: EnvLock, lease: dict | None) -> None:
         try:
-            lock.acquire()
+            lock.acquire(lease)
         except NamespaceMissing:
             namespace = next((obj for obj in (rendered.objects if rendered else ())
                               if obj.get("kind") == "Namespace"), None)
@@ -376,30 +406,95 @@ class Promoter:
             if not outcome.ok and "(AlreadyExists)" not in outcome.stderr:  # a parallel run
                 raise ClusterError(f"{env.name}: creating namespace {env.namespace} failed: "
                                    f"{outcome.error_line()}") from None
-            lock.acquire()
+            lock.acquire(None)
 
-    def _unlock(self, env: Environment, lock: EnvLock | None) -> None:
-        if lock is None or not lock.held:
-            return
+    def _close(self, env: Environment, target: Target, result: EnvResult | None,
+               lock: EnvLock | None, known: Snapshot, final: Live | None) -> None:
+        """Write the history record of a run that reached the cluster's workloads (not of a
+        dry run, a refusal or a pre-promotion hook that stopped it) and release the lock, in
+        one ``kubectl apply``; ``result.id`` stays set only when the record was written."""
         clear_interrupt()
-        if lock.release():
+        entry = self._entry(env, target, result, known, final) if result else None
+        objects = entry.objects if entry else []
+        released = lock.stop() if lock else None
+        if released is not None:
+            objects = [released, *objects]
+        if not objects:
+            return
+        try:
+            applied = workloads.apply_objects(self.runner, target, objects)
+        except KeyboardInterrupt:
+            applied = CommandResult("", "interrupted", 130)
+        if lock is not None and released is not None and lock.released(applied):
             self.progress.step(env.name, "lock", f"released {lock.where}")
+        if entry is None or result is None:
+            return
+        record = entry.objects[-1]["metadata"]["name"]
+        if f"configmap/{record} " not in applied.stdout + " ":
+            result.id = ""
+            self.progress.step(env.name, "history", f"not recorded: {applied.error_line()}",
+                               "warn")
+            return
+        for step, text, status in entry.said:
+            self.progress.step(env.name, step, text, status)
+        try:
+            self.audit.prune(target, entry.stale)  # type: ignore[union-attr]
+        except PromotionError as error:
+            self.progress.step(env.name, "history", error.message, "warn")
 
-    def _apply(self, env: Environment, target: Target,
-               rendered: Rendered) -> ApplyFailed | None:
-        """Apply the rendered overlay; the error to fail with (after undoing) if the server
+    def _entry(self, env: Environment, target: Target, result: EnvResult, known: Snapshot,
+               final: Live | None) -> Entry | None:
+        """The history record of ``result``, or None (and no id) when there is none."""
+        if self.audit is None or self.runner.dry_run or not result.changes:
+            result.id = ""
+            return None
+        try:
+            final = final or artifacts.read_live(self.runner, target)
+            return self.audit.entry(env, result, final.workloads, known)
+        except PromotionError as error:
+            result.id = ""
+            self.progress.step(env.name, "history", f"not recorded: {error.message}", "warn")
+            return None
+
+    def _apply(self, env: Environment, target: Target, rendered: Rendered,
+               plan: Sequence[PlannedChange], known: Snapshot,
+               ) -> tuple[ApplyFailed | None, dict[WorkloadRef, WorkloadState]]:
+        """Apply the rendered overlay, each workload the plan changes carrying this run's
+        change-cause (its new revision shows it in ``kubectl rollout history``); each
+        workload's state after it, and the error to fail with (after undoing) if the server
         refused."""
         where = f" on {target.remote}" if target.remote else ""
         self.progress.step(env.name, "apply",
                            f"kubectl apply -f, rendered from {rendered.overlay}{where}")
-        outcome = workloads.apply(
-            self.runner, target, rendered,
-            on_line=lambda line: self.progress.output(env.name, "apply", line),
-        )
+        outcome, objects = workloads.apply(self.runner, target, rendered,
+                                           self._causes(env, plan, known))
+        refs = list(rendered.workloads)
+        if outcome.ok and (objects or self.runner.dry_run):
+            for line in applied_lines(objects, known):
+                self.progress.output(env.name, "apply", line)
+            return None, Snapshot(tuple(objects)).states(refs)
+        after = workloads.capture(self.runner, target, refs)
         if outcome.ok:
-            return None
+            return None, after
         self.progress.step(env.name, "apply failed", outcome.error_line(), "fail")
-        return ApplyFailed(f"{env.name}: apply failed: {outcome.error_line()}")
+        return ApplyFailed(f"{env.name}: apply failed: {outcome.error_line()}"), after
+
+    def _causes(self, env: Environment, plan: Sequence[PlannedChange],
+                known: Snapshot) -> dict[WorkloadRef, dict[str, str]]:
+        """The change-cause of each workload the plan changes; the one it has for the others
+        (so that the apply leaves it as it is)."""
+        causes: dict[WorkloadRef, dict[str, str]] = {}
+        for item in plan if self.audit else ():
+            if not item.ref.can_roll_back:
+                continue
+            if item.action in (CHANGE, NEW, UNKNOWN):
+                causes[item.ref] = self.audit.change_cause(env.name, item.images_after)
+                continue
+            live = (known.find(item.ref.kind, item.ref.name) or {}).get("metadata") or {}
+            cause = (live.get("annotations") or {}).get(kubectl.CHANGE_CAUSE)
+            if cause:
+                causes[item.ref] = {kubectl.CHANGE_CAUSE: cause}
+        return causes
 
     def _describe_changes(self, env: Environment, changes: list[WorkloadChange]) -> None:
         if self.runner.dry_run:
@@ -411,48 +506,16 @@ class Promoter:
             text += f"; unchanged: {', '.join(unchanged)}"
         self.progress.step(env.name, "changes", text)
 
-    def _annotate(self, env: Environment, target: Target,
-                  changes: list[WorkloadChange]) -> Callable[[bool], None]:
-        """Start setting the change-cause (promotion id and images) on each workload this run
-        changed (its new revision shows it in ``kubectl rollout history``), while the rollout
-        goes on. The returned function waits for that to be done, or (``False``: the run is
-        to be rolled back, which restores the annotations of the revision it goes back to)
-        stops what is still running."""
-        if self.audit is None:
-            return lambda keep: None
-        running = [(change.ref, self.runner.at(target).start(kubectl.annotate(
-            target, change.ref, self.audit.change_cause(env.name, change.after.images))))
-            for change in changes if change.changed and change.ref.can_roll_back]
-
-        def settle(keep: bool) -> None:
-            if not keep:
-                with ThreadPoolExecutor(max_workers=max(1, min(16, len(running)))) as pool:
-                    list(pool.map(lambda item: item[1].cancel(), running))
-            for ref, command in running:
-                outcome = command.join()
-                if keep and not outcome.ok:
-                    self.progress.step(env.name, "change-cause",
-                                       f"{ref}: {outcome.error_line()}", "warn")
-
-        return settle
-
     def _wait(self, env: Environment, target: Target, refs: Sequence[WorkloadRef],
-              result: EnvResult, changes: list[WorkloadChange],
-              annotating: Callable[[bool], None] = lambda keep: None) -> None:
-        """Wait for ``refs``, then let the change-cause annotations finish (``annotating``), or
-        stop them before a rollback."""
+              result: EnvResult, changes: list[WorkloadChange]) -> None:
+        """Wait for ``refs``; the first to fail fails the env (after undoing)."""
         self.progress.step(env.name, "wait", f"{len(refs)} workloads, timeout {env.timeout:g}s")
         with self.progress.waiting(env.name, [ref.name for ref in refs]):
-            try:
-                outcomes = workloads.wait_all(
-                    self.runner, target, refs, env.timeout,
-                    on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line),
-                )
-            except BaseException:
-                annotating(False)
-                raise
+            outcomes = workloads.wait_all(
+                self.runner, target, refs, env.timeout,
+                on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line),
+            )
         failures = [o for o in outcomes if not o.ok]
-        annotating(not failures)
         for outcome in outcomes:
             if outcome.ok:
                 self.progress.step(env.name, "ready", f"{outcome.ref} ({outcome.seconds:.1f}s)",
@@ -466,10 +529,11 @@ class Promoter:
                 f"{env.name}: {first.ref} did not roll out: {first.message}"))
 
     def _verify(self, env: Environment, target: Target, rendered: Rendered,
-                result: EnvResult, changes: list[WorkloadChange]) -> None:
-        """The rolled-out workloads and their pods run exactly the rendered images."""
+                result: EnvResult, changes: list[WorkloadChange]) -> Live | None:
+        """The rolled-out workloads and their pods run exactly the rendered images; what
+        was read."""
         if self.runner.dry_run:
-            return
+            return None
         live = artifacts.read_live(self.runner, target)
         result.digests = {r.image: r.digest for r in live.running() if r.digest}
         problems = live.mismatches(artifacts.intended_images(rendered.objects))
@@ -480,19 +544,7 @@ class Promoter:
                 f"{env.name}: not running the promoted images: {problems[0]}{more}"))
         self.progress.step(env.name, "verified", "workloads and pods run the promoted images",
                            "ok")
-
-    def _record(self, env: Environment, result: EnvResult) -> None:
-        """Write the history record of a run that reached the cluster's workloads (not of a
-        dry run, a refusal or a pre-promotion hook that stopped it); ``result.id`` stays set
-        only when the record was written."""
-        if self.audit is None or self.runner.dry_run or not result.changes:
-            result.id = ""
-            return
-        try:
-            self.audit.finish(env, self.target(env), result)
-        except PromotionError as error:
-            result.id = ""
-            self.progress.step(env.name, "history", f"not recorded: {error.message}", "warn")
+        return live
 
     def _hooks(self, env: Environment, phase: str, result: EnvResult,
                changes: list[WorkloadChange] | None = None) -> None:
@@ -591,23 +643,26 @@ class Promoter:
         self.progress.step(env.name, "rollback", f"done: {', '.join(result.rolled_back)}", "ok")
 
     def _finish(self, env: Environment, target: Target, result: EnvResult,
-                outcome: str) -> None:
+                outcome: str, live: Live | None = None) -> None:
         result.outcome = "dry run" if self.runner.dry_run else outcome
         if self.runner.dry_run:
             return
-        self._record_final(target, result)
+        self._record_final(target, result, live)
         self.progress.step(env.name, "done", outcome, "ok")
 
-    def _record_final(self, target: Target, result: EnvResult) -> None:
+    def _record_final(self, target: Target, result: EnvResult,
+                      live: Live | None = None) -> Live:
         """Revisions (before -> now) and images of the workloads the run applied, and the
-        (digest-pinned) images every workload runs now."""
-        live = artifacts.read_live(self.runner, target)
+        (digest-pinned) images every workload runs now (``live``: as just read); what was
+        read."""
+        live = live or artifacts.read_live(self.runner, target)
         final = {s.ref: s for s in map(WorkloadState.from_object, live.workloads)}
         for change in result.changes:
             state = final.get(change.ref, WorkloadState(change.ref, exists=False))
             result.revisions[str(change.ref)] = (change.before.revision, state.revision)
             result.images[str(change.ref)] = dict(state.images)
         result.running = live.running()
+        return live
 
     # -- multi-cluster environments (globepay_tasks.multicluster) --------------------------
 
@@ -638,6 +693,7 @@ class Promoter:
         self.progress.header(f"{env.name}: context {env.context or '(current)'}, "
                              f"namespace {env.namespace}: rollback")
         lock: EnvLock | None = None
+        known = Snapshot(())
         try:
             if self.runner.dry_run:
                 if not only:
@@ -649,15 +705,10 @@ class Promoter:
                     workloads.undo(self.runner, target, ref, to_revision)
                 result.outcome = "dry run"
                 return result
-            states = [s for s in workloads.list_workloads(self.runner, target)
-                      if s.ref.can_roll_back]
-            if only:
-                states = [s for s in states if s.ref.name == only]
-                if not states:
-                    raise ConfigError(f"--only {only}: {env.name} has no workload {only!r}")
-            if not states:
-                raise ConfigError(f"{env.name}: no workloads to roll back in {env.namespace}")
-            lock = self._lock(env, target, None)
+            known = workloads.read_snapshot(self.runner, target, None)
+            _rollable(env, known, only)
+            lock, known = self._lock(env, target, None, known)
+            states = _rollable(env, known, only)
             undone, skipped = [], []
             for state in states:
                 outcome = workloads.undo(self.runner, target, state.ref, to_revision)
@@ -703,8 +754,7 @@ class Promoter:
             raise
         finally:
             result.seconds = time.monotonic() - started
-            self._record(env, result)
-            self._unlock(env, lock)
+            self._close(env, target, result, lock, known, None)
 
     # -- unlock ------------------------------------------------------------------------------
 
@@ -724,6 +774,37 @@ class Promoter:
                 self.progress.step(part.name, "unlock",
                                    f"removed the lock held by {holder.describe()} ({where})",
                                    "warn")
+
+
+def _rollable(env: Environment, known: Snapshot, only: str | None) -> list[WorkloadState]:
+    """The workloads of ``known`` that ``invoke rollback`` undoes (`ConfigError`: none)."""
+    states = [WorkloadState.from_object(obj) for obj in known.objects
+              if obj.get("kind") in kubectl.ROLLOUT_KINDS]
+    if only:
+        states = [s for s in states if s.ref.name == only]
+        if not states:
+            raise ConfigError(f"--only {only}: {env.name} has no workload {only!r}")
+    if not states:
+        raise ConfigError(f"{env.name}: no workloads to roll back in {env.namespace}")
+    return states
+
+
+def applied_lines(objects: Sequence[dict], known: Snapshot) -> list[str]:
+    """kubectl's own lines for an apply (``deployment.apps/backend configured``), from the
+    objects it returned and the snapshot read before it."""
+    lines = []
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        name = f"{kubectl.resource_of(obj)}/{meta.get('name')}"
+        seen = known.find(obj.get("kind", ""), meta.get("name", ""))
+        if seen is None:
+            verb = "created" if obj.get("kind") != "Namespace" else "applied"
+        else:
+            same = (seen.get("metadata") or {}).get("resourceVersion") == meta.get(
+                "resourceVersion")
+            verb = "unchanged" if same else "configured"
+        lines.append(f"{name} {verb}")
+    return lines
 
 
 __all__ = ["ClusterError", "EnvResult", "Promoter", "WorkloadChange", "needs_confirmation"]

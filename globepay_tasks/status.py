@@ -10,6 +10,7 @@ from . import artifacts, audit, images
 from .config import Environment, Settings
 from .errors import ConfigError, PromotionError
 from .kubectl import Target
+from .lock import is_held
 from .runner import Runner
 from .workloads import WorkloadState, read_optional
 
@@ -19,7 +20,7 @@ LOCK_LEASE = "globepay-promotion"
 def read_lock(runner: Runner, target: Target, name: str = LOCK_LEASE) -> dict[str, Any] | None:
     """The holder of the environment's promotion Lease, or None when there is none."""
     lease = read_optional(runner, target, "lease", name)
-    if lease is None:
+    if lease is None or not is_held(lease):
         return None
     spec = lease.get("spec") or {}
     return {"holder": spec.get("holderIdentity") or "unknown holder",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,8 +15,6 @@ from . import images, kubectl, watch
 from .errors import ClusterError, ConfigError
 from .kubectl import Target, WorkloadRef
 from .runner import CommandResult, Runner, Running
-
-LineSink = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -218,15 +217,6 @@ def capture(runner: Runner, target: Target, refs: Sequence[WorkloadRef]) -> dict
     return {ref: found.get(ref, WorkloadState(ref, exists=False)) for ref in refs}
 
 
-def list_workloads(runner: Runner, target: Target) -> list[WorkloadState]:
-    """Every workload in the target's namespace."""
-    result = runner.at(target).run(kubectl.get_workloads(target), idempotent=True)
-    if not result.ok:
-        raise ClusterError(f"reading workloads in {target.namespace} failed: "
-                           f"{result.error_line()}")
-    return [WorkloadState.from_object(obj) for obj in kubectl.parse_list(result.stdout)]
-
-
 @dataclass(frozen=True)
 class WaitOutcome:
     ref: WorkloadRef
@@ -275,37 +265,68 @@ def undo(
 
 
 def apply(runner: Runner, target: Target, rendered: Rendered,
-          on_line: LineSink | None = None) -> CommandResult:
+          annotations: Mapping[WorkloadRef, Mapping[str, str]] | None = None,
+          ) -> tuple[CommandResult, list[dict]]:
     """``kubectl apply -f`` the manifest the preflight rendered and checked (on a remote
     target, uploaded to a private temporary directory on the host): exactly that is applied,
-    and kustomize does not run a second time inside kubectl."""
-    return _with_rendered(runner, target, rendered, kubectl.apply_kustomize,
-                          kubectl.apply_file, on_line, file_here=True)
+    and kustomize does not run a second time inside kubectl. ``annotations`` are added to
+    the named workloads' metadata. With the result, the objects as the server stored them
+    (none when the server refused any)."""
+    manifest = annotated(rendered, annotations or {})
+    result = _with_file(runner, target, manifest, kubectl.apply_file_json)
+    objects = []
+    if result.ok and not runner.dry_run:
+        with suppress(ValueError):
+            objects = kubectl.parse_list(result.stdout)
+    return result, objects
+
+
+def apply_objects(runner: Runner, target: Target, objects: Sequence[dict]) -> CommandResult:
+    """``kubectl apply -f`` of ``objects`` (a List) where the target's kubectl runs; kubectl
+    prints a line for each object it wrote and goes on past one the server refused."""
+    manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)})
+    return _with_file(runner, target, manifest, kubectl.apply_file)
+
+
+def annotated(rendered: Rendered, annotations: Mapping[WorkloadRef, Mapping[str, str]]) -> str:
+    """The rendered manifest with ``annotations`` added to the named workloads (each such
+    document written again as JSON; the others as kustomize rendered them)."""
+    if not annotations:
+        return rendered.manifest
+    import yaml
+
+    documents = []
+    for text in re.split(r"(?m)^---[ \t]*\n", rendered.manifest):
+        obj = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        if not isinstance(obj, dict):
+            continue
+        ref = WorkloadRef(obj.get("kind", ""), (obj.get("metadata") or {}).get("name", ""))
+        if ref in annotations:
+            metadata = obj.setdefault("metadata", {})
+            metadata["annotations"] = {**(metadata.get("annotations") or {}),
+                                       **annotations[ref]}
+            text = json.dumps(obj) + "\n"
+        documents.append(text)
+    return "---\n".join(documents)
 
 
 def diff(runner: Runner, target: Target, rendered: Rendered) -> CommandResult:
     """``kubectl diff`` of the rendered overlay against the target (as `apply` sends it)."""
-    return _with_rendered(runner, target, rendered, kubectl.diff_kustomize, kubectl.diff_file,
-                          None)
+    if runner.at(target).remote:
+        return _with_file(runner, target, rendered.manifest, kubectl.diff_file)
+    return runner.at(target).run(kubectl.diff_kustomize(target, rendered.kustomization),
+                                 idempotent=True)
 
 
-def _with_rendered(runner: Runner, target: Target, rendered: Rendered,
-                   with_overlay: Callable[[Target, str], list[str]],
-                   with_file: Callable[[Target, str], list[str]],
-                   on_line: LineSink | None, *, file_here: bool = False) -> CommandResult:
-    runner = runner.at(target)
-    if not runner.remote and not file_here:
-        return runner.run(with_overlay(target, rendered.kustomization), on_line=on_line,
-                          idempotent=True)
-    if not runner.remote:
-        with tempfile.TemporaryDirectory(prefix="globepay-apply-") as tmp:
-            path = Path(tmp, "manifest.yaml")
-            path.write_text(rendered.manifest)
-            return runner.run(with_file(target, str(path)), on_line=on_line, idempotent=True)
+def _with_file(runner: Runner, target: Target, manifest: str,
+               with_file: Callable[[Target, str], list[str]]) -> CommandResult:
+    """``with_file(target, PATH)`` run where the target's kubectl runs, PATH holding
+    ``manifest`` (a private temporary file, removed afterwards)."""
     from .remote import staged
 
-    with staged(runner, "manifest.yaml", rendered.manifest) as path:
-        return runner.run(with_file(target, path), on_line=on_line, idempotent=True)
+    runner = runner.at(target)
+    with staged(runner, "manifest.yaml", manifest) as path:
+        return runner.run(with_file(target, path), idempotent=True)
 
 
 #: Workloads per ``kubectl rollout undo`` call: each takes four requests, and kubectl holds
@@ -365,3 +386,57 @@ def read_optional(runner: Runner, target: Target, resource: str, name: str) -> d
         raise ClusterError(f"reading {resource}/{name} in {target.namespace} failed: "
                            f"{result.error_line()}")
     return json.loads(result.stdout) if result.stdout.strip() else None
+
+
+#: Resource types every snapshot reads besides the workloads: the lock's Lease, and the
+#: ConfigMaps holding the history records and the known-bad marks.
+SNAPSHOT_EXTRAS = ("configmaps", "leases.coordination.k8s.io")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One read of an environment's namespace: its workloads, ConfigMaps and Leases, and the
+    objects of every other namespaced type the overlay renders."""
+
+    objects: tuple[dict, ...]
+
+    def find(self, kind: str, name: str) -> dict | None:
+        return next((obj for obj in self.objects
+                     if obj.get("kind") == kind and obj["metadata"]["name"] == name), None)
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [obj for obj in self.objects if obj.get("kind") == kind]
+
+    def states(self, refs: Iterable[WorkloadRef]) -> dict[WorkloadRef, WorkloadState]:
+        """The state of each of ``refs`` (absent ones have ``exists=False``)."""
+        return {ref: (WorkloadState.from_object(obj) if (obj := self.find(ref.kind, ref.name))
+                      else WorkloadState(ref, exists=False)) for ref in refs}
+
+
+def snapshot_resources(rendered: Rendered | None) -> list[str]:
+    """What a snapshot lists: workloads, ConfigMaps, Leases, and the namespaced types among
+    the rendered objects."""
+    from .guards import CLUSTER_SCOPED_KINDS
+
+    resources = [*kubectl.WORKLOAD_RESOURCES, *SNAPSHOT_EXTRAS]
+    for obj in rendered.objects if rendered else ():
+        if obj.get("kind") in CLUSTER_SCOPED_KINDS or obj.get("kind") in kubectl.WORKLOAD_KINDS:
+            continue
+        resource = kubectl.resource_of(obj)
+        if resource not in ("configmap", "lease.coordination.k8s.io") and (
+                resource not in resources):
+            resources.append(resource)
+    return resources
+
+
+def read_snapshot(runner: Runner, target: Target, rendered: Rendered | None) -> Snapshot:
+    """The target's namespace as `snapshot_resources` lists it, in one kubectl call (empty
+    when the namespace does not exist yet)."""
+    runner = runner.at(target)
+    result = runner.run(kubectl.get_resources(target, snapshot_resources(rendered)),
+                        idempotent=True)
+    if runner.dry_run:
+        return Snapshot(())
+    if not result.ok:
+        raise ClusterError(f"reading {target.namespace} failed: {result.error_line()}")
+    return Snapshot(tuple(kubectl.parse_list(result.stdout)))

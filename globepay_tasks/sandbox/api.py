@@ -93,6 +93,11 @@ class ClusterApi:
         obj = self._check_identity(rt, clone(body), namespace, None)
         check_fields(rt, obj, field_validation)
         meta = obj["metadata"]
+        if str(meta.get("resourceVersion") or "0").isdigit() and int(
+                meta.get("resourceVersion") or 0):
+            # the API server's storage refuses it (an InternalError without a reason)
+            raise ApiError(500, "", "resourceVersion should not be set on objects to be "
+                           "created")
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         uid = str(uuid.uuid4())

@@ -148,9 +148,27 @@ def test_record_actor_and_change_cause():
     assert record["images_after"] == {"deployment/backend": {"backend": f"{REPO}:1.6.0"}}
     assert (record["revisions_before"], record["revisions_after"]) == (
         {"deployment/backend": "1"}, {"deployment/backend": "2"})
-    manifest = audit.manifest("globepay-dev", record)
-    assert manifest["metadata"]["name"] == "globepay-history-20250101-000000-abcdef"
+    manifest = audit.manifest("globepay-dev", record, "globepay-history-3")
+    assert manifest["metadata"]["name"] == "globepay-history-3"
     assert manifest["metadata"]["labels"]["globepay.dev/record"] == "promotion"
+    assert audit.records_in([manifest])[0]["id"] == "20250101-000000-abcdef"
+
+
+def test_history_records_take_turns_in_slots():
+    def records(*names: str) -> list[dict]:  # newest first
+        return [{"_name": name} for name in names]
+
+    # fewer than the limit: the first free slot, nothing deleted
+    assert audit.slot([], 3) == ("globepay-history-0", [])
+    assert audit.slot(records("globepay-history-1", "globepay-history-0"), 3) == (
+        "globepay-history-2", [])
+    # at the limit: the oldest record's slot is written over
+    assert audit.slot(records("globepay-history-0", "globepay-history-2",
+                              "globepay-history-1"), 3) == ("globepay-history-1", [])
+    # the limit lowered, or records of other names: the oldest beyond it are deleted
+    assert audit.slot(records("globepay-history-4", "globepay-history-0", "old-a", "old-b"),
+                      2) == ("globepay-history-0", ["old-a", "old-b"])
+    assert audit.slot(records("globepay-history-0"), 1) == ("globepay-history-0", [])
 
 
 def test_drift_between_two_environments():
@@ -190,8 +208,11 @@ def test_configuration_keys():
 
 def test_argument_lists_for_records():
     target = Target("kubectl", "globepay-dev", "dev")
-    assert kubectl.annotate(target, BACKEND, {"kubernetes.io/change-cause": "a b"})[-4:] == [
-        "annotate", "deployment/backend", "kubernetes.io/change-cause=a b", "--overwrite"]
+    assert kubectl.get_resources(target, ["deployments", "leases.coordination.k8s.io"])[-4:] == [
+        "get", "deployments,leases.coordination.k8s.io", "--output", "json"]
+    assert kubectl.resource_of({"apiVersion": "apps/v1", "kind": "Deployment"}) == (
+        "deployment.apps")
+    assert kubectl.resource_of({"apiVersion": "v1", "kind": "Service"}) == "service"
     assert kubectl.get_optional(target, "lease", "globepay-promotion")[-5:] == [
         "lease", "globepay-promotion", "--output", "json", "--ignore-not-found"]
     assert kubectl.delete(target, "configmaps", ["a", "b"])[-4:] == [
