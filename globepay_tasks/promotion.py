@@ -423,8 +423,10 @@ class Promoter:
             return
         try:
             applied = workloads.apply_objects(self.runner, target, objects)
+        except PromotionError as error:
+            applied = CommandResult("kubectl apply", 1, stderr=error.message)
         except KeyboardInterrupt:
-            applied = CommandResult("", "interrupted", 130)
+            applied = CommandResult("kubectl apply", 130, stderr="interrupted")
         if lock is not None and released is not None and lock.released(applied):
             self.progress.step(env.name, "lock", f"released {lock.where}")
         if entry is None or result is None:

@@ -438,5 +438,6 @@ def read_snapshot(runner: Runner, target: Target, rendered: Rendered | None) -> 
     if runner.dry_run:
         return Snapshot(())
     if not result.ok:
-        raise ClusterError(f"reading {target.namespace} failed: {result.error_line()}")
+        raise ClusterError(f"reading the objects in {target.namespace} failed: "
+                           f"{result.error_line()}")
     return Snapshot(tuple(kubectl.parse_list(result.stdout)))

@@ -187,6 +187,15 @@ class Sandbox:
         namespace = (obj.get("metadata") or {}).get("namespace")
         return self._cluster(cluster).api.create(rt, obj, namespace)
 
+    def put(self, cluster: str, obj: dict) -> dict:
+        """Create an object directly, or replace the one of that name (as a PUT would)."""
+        rt = self._rt(obj.get("apiVersion", ""), obj.get("kind", ""))
+        meta = obj.get("metadata") or {}
+        api = self._cluster(cluster).api
+        if api.store.get(rt, meta.get("namespace"), meta["name"]) is None:
+            return api.create(rt, obj, meta.get("namespace"))
+        return api.replace(rt, meta.get("namespace"), meta["name"], obj)
+
     # --- requests ------------------------------------------------------------------------
 
     @property

@@ -83,7 +83,7 @@ def test_promote_staging_to_prod_with_status_and_drift(project, monkeypatch):
     result = project.invoke("deploy-staging", "--image", f"backend={BACKEND}:1.7.0")
     assert result.returncode == 0, output(result)
     assert project.invoke("deploy-prod", "--yes").returncode == 0
-    project.sandbox.create("prod", {
+    project.sandbox.put("prod", {
         "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
         "metadata": {"name": "globepay-promotion", "namespace": "globepay-prod"},
         "spec": {"holderIdentity": "alice@laptop", "leaseDurationSeconds": 600}})

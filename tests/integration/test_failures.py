@@ -65,7 +65,9 @@ def refused(project, code: int, *args: str) -> str:
 
 
 def lease(project, env: str = "dev") -> dict | None:
-    return project.sandbox.get(env, *LEASE, f"globepay-{env}", "globepay-promotion")
+    """The env's promotion Lease while a run holds it (None: no Lease, or a released one)."""
+    found = project.sandbox.get(env, *LEASE, f"globepay-{env}", "globepay-promotion")
+    return found if found and found["spec"].get("holderIdentity") else None
 
 
 def versions(project, env: str = "dev") -> dict[str, str]:
@@ -122,7 +124,7 @@ def micro_time(when: datetime) -> str:
 
 def put_lease(project, holder: str, age: float, ttl: int, env: str = "dev") -> dict:
     acquired = micro_time(datetime.now(timezone.utc) - timedelta(seconds=age))
-    return project.sandbox.create(env, {
+    return project.sandbox.put(env, {
         "apiVersion": LEASE[0], "kind": LEASE[1],
         "metadata": {"name": "globepay-promotion", "namespace": f"globepay-{env}",
                      "annotations": {"globepay.dev/pid": "4242", "globepay.dev/ci-run": "77"}},
@@ -498,19 +500,17 @@ def test_5xx_bursts_during_apply_and_during_wait_survived(project):
                       count=2)
 
     def captured_after_apply(requests: list) -> bool:
-        """The apply has patched the backend and the capture after it has listed jobs: the
-        next request for the Deployment list is the wait's watch."""
-        patched = next((i for i, r in enumerate(requests) if r.method == "PATCH"
-                        and r.path.endswith("/deployments/backend")), None)
-        return patched is not None and any(r.path.endswith("/jobs")
-                                           for r in requests[patched:])
+        """The apply has patched the backend: the next request for the Deployment list is
+        the wait's watch (the apply's answer is the state after it)."""
+        return any(r.method == "PATCH" and r.path.endswith("/deployments/backend")
+                   for r in requests)
 
     when_request(project, captured_after_apply, lambda: sandbox.add_fault(
         method="GET", path=r"/deployments$", cluster="dev", status=500, count=1))
     result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
     assert result.returncode == 0, output(result)
     text = result.stdout
-    assert "(ServiceUnavailable)" in text and "kubectl apply retried in" in text
+    assert "injected fault (503)" in text and "kubectl apply retried in" in text, text
     assert "(attempt 3 of 3)" in text
     assert "(InternalError)" in text and "kubectl get resumed in" in text
     assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
@@ -523,12 +523,10 @@ def test_watch_dropped_mid_wait_survived(project):
     sandbox.clear_requests()
 
     def captured_after_apply(requests: list) -> bool:
-        """The apply has patched the backend and the capture after it has listed jobs: the
-        next requests for the Deployment list are the rollout waits' watches."""
-        patched = next((i for i, r in enumerate(requests) if r.method == "PATCH"
-                        and r.path.endswith("/deployments/backend")), None)
-        return patched is not None and any(r.path.endswith("/jobs")
-                                           for r in requests[patched:])
+        """The apply has patched the backend: the next request for the Deployment list is
+        the wait's watch (the apply's answer is the state after it)."""
+        return any(r.method == "PATCH" and r.path.endswith("/deployments/backend")
+                   for r in requests)
 
     when_request(project, captured_after_apply, lambda: sandbox.add_fault(
         method="GET", path=r"/deployments$", cluster="dev", status=None, close=True, count=2))

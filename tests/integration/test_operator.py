@@ -102,7 +102,8 @@ def test_success_report_matches_schema_and_hides_secrets(project, tmp_path):
         assert name in steps
     assert [s["at"] for s in data["steps"]] == sorted(s["at"] for s in data["steps"])
     applies = [c for c in data["commands"] if " apply -f " in c["command"]]
-    assert len(applies) == 1 and applies[0]["exit_code"] == 0 and applies[0]["seconds"] > 0
+    assert len(applies) == 2 and all(c["exit_code"] == 0 and c["seconds"] > 0 for c in applies)
+    assert "--output json" in applies[0]["command"]  # the manifest; then record and lock
     assert dev["hooks"][0]["output_tail"].startswith("used ***")
     everything = path.read_text() + output(result) + summary.read_text()
     for secret in (token, "abc.def.ghi", "hunter2hunter2"):
