@@ -18,9 +18,11 @@ def prepare(promoter: Promoter, envs: Sequence[Environment], *,
             carry: bool = False) -> dict[str, Rendered]:
     """Render every environment and refuse known-bad images before anything is touched."""
     rendered = promoter.preflight(envs, carry=carry)
-    for env in envs:
-        for part in env.clusters():
-            promoter.check_bad(part, rendered[env.name], announce=False)
+    parts = [(part, rendered[env.name]) for env in envs for part in env.clusters()]
+    if not promoter.runner.dry_run:
+        promoter.read_snapshots(parts)
+    for part, each in parts:
+        promoter.check_bad(part, each, announce=False)
     return rendered
 
 
@@ -50,6 +52,7 @@ def deploy_chain(promoter: Promoter, envs: Sequence[Environment], confirm: Confi
     carry = promoter.settings.promote_images
     rendered = prepare(promoter, envs, carry=carry)
     confirm()
+    promoter.hold([(part, rendered[env.name]) for env in envs for part in env.clusters()])
     previous: EnvResult | None = None
     for env in envs:
         if carry and previous is not None:

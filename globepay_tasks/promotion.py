@@ -138,6 +138,11 @@ class Promoter:
         self.results: list[EnvResult] = []
         self.requested: dict[str, dict[str, str]] = {}
         self._snapshots: dict[str, Snapshot] = {}
+        #: env name -> the env, its lock taken ahead of its deploy (`hold`), and the snapshot
+        #: the lock was taken on
+        self._held: dict[str, tuple[Environment, EnvLock | None, Snapshot]] = {}
+        #: each overlay as kustomize renders it, without this run's images (rendered once)
+        self._plain: dict[str, Rendered] = {}
         self._stack = ExitStack()
         runner.retry = settings.retries
         self.guard = guards.TargetGuard(runner, settings)
@@ -146,6 +151,7 @@ class Promoter:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release_held()
         self._stack.close()
 
     def target(self, env: Environment) -> Target:
@@ -161,7 +167,10 @@ class Promoter:
         overlay = Path(env.overlay)
         if not overlay.is_absolute():
             overlay = self.project_root / overlay
-        plain = workloads.render(self.runner, self.settings.kubectl, str(overlay))
+        plain = self._plain.get(str(overlay))
+        if plain is None:
+            plain = self._plain[str(overlay)] = workloads.render(
+                self.runner, self.settings.kubectl, str(overlay))
         available = workloads.rendered_images(plain)
         overrides = dict(self.images if overrides is None else overrides)
         if carried:
@@ -218,6 +227,11 @@ class Promoter:
                                                                 rendered)
         return self._snapshots[env.name]
 
+    def read_snapshots(self, envs: Sequence[tuple[Environment, Rendered]]) -> None:
+        """`snapshot` of several environments, read at once."""
+        with ThreadPoolExecutor(max_workers=max(1, len(envs))) as pool:
+            list(pool.map(lambda pair: self.snapshot(*pair), envs))
+
     def _take_snapshot(self, env: Environment, rendered: Rendered) -> Snapshot:
         """The snapshot read for ``env`` (read now if there is none); the next call reads
         the namespace again."""
@@ -225,12 +239,37 @@ class Promoter:
         del self._snapshots[env.name]
         return snapshot
 
-    def check_bad(self, env: Environment, rendered: Rendered, *,
-                  announce: bool = True) -> list[str]:
-        """Refuse images marked bad in ``env`` (`ConfigError`), unless ``allow_bad``: then
-        the allowed references."""
-        marks = badimages.marks_in(self.snapshot(env, rendered).find("ConfigMap",
-                                                                     badimages.CONFIGMAP))
+    def hold(self, envs: Sequence[tuple[Environment, Rendered]]) -> None:
+        """Take the locks of all ``envs`` at once, before the first is deployed (a chain holds
+        every environment it will change until it is done with it); if any cannot be taken,
+        release those taken and raise."""
+        if self.runner.dry_run or not self.settings.lock.enabled:
+            return
+
+        def take(pair: tuple[Environment, Rendered]) -> None:
+            env, rendered = pair
+            known = self._take_snapshot(env, rendered)
+            self._held[env.name] = (env, *self._lock(env, self.target(env), rendered, known))
+
+        with ThreadPoolExecutor(max_workers=max(1, len(envs))) as pool:
+            futures = [pool.submit(take, pair) for pair in envs]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            self.release_held()
+            raise errors[0]
+
+    def release_held(self) -> None:
+        """Release the locks `hold` took for environments that were not deployed."""
+        while self._held:
+            _, (env, lock, known) = self._held.popitem()
+            self._close(env, self.target(env), None, lock, known, None)
+
+    def check_bad(self, env: Environment, rendered: Rendered, *, announce: bool = True,
+                  known: Snapshot | None = None) -> list[str]:
+        """Refuse images marked bad in ``env`` (as ``known``, or the env's `snapshot`, has
+        them: `ConfigError`), unless ``allow_bad``: then the allowed references."""
+        known = known or self.snapshot(env, rendered)
+        marks = badimages.marks_in(known.find("ConfigMap", badimages.CONFIGMAP))
         hits = badimages.refused(marks, workloads.rendered_images(rendered))
         if hits and not self.allow_bad:
             raise badimages.refusal(env.name, hits)
@@ -254,15 +293,19 @@ class Promoter:
         lock: EnvLock | None = None
         known = Snapshot(())
         final: Live | None = None
+        held = self._held.pop(env.name, None)
         try:
-            known = self._plan(env, target, rendered, result)
+            if held is not None:
+                _, lock, known = held
+            known = self._plan(env, target, rendered, result, held[2] if held else None)
             try:
-                result.allowed_bad = self.check_bad(env, rendered)
+                result.allowed_bad = self.check_bad(env, rendered, known=known)
             except ConfigError as error:
                 result.outcome, result.reason, result.exit_code = "refused", error.message, 1
                 raise
             self._hooks(env, "pre", result)
-            lock, known = self._lock(env, target, rendered, known)
+            if held is None:
+                lock, known = self._lock(env, target, rendered, known)
             refs = list(rendered.workloads)
             before = known.states(refs)
             applied, after = self._apply(env, target, rendered, result.plan, known)
@@ -292,9 +335,9 @@ class Promoter:
         return result
 
     def _plan(self, env: Environment, target: Target, rendered: Rendered,
-              result: EnvResult) -> Snapshot:
-        """The env's header: where it goes and what the apply will change; the snapshot
-        it was read from."""
+              result: EnvResult, known: Snapshot | None) -> Snapshot:
+        """The env's header: where it goes and what the apply will change, from ``known``
+        (None: the env's snapshot, read now unless the preflight read it); that snapshot."""
         host = f", host {target.remote}" if target.remote else ""
         where = (f"{env.name}: context {env.context or '(current)'}{host}, "
                  f"namespace {env.namespace}")
@@ -302,7 +345,7 @@ class Promoter:
             self.progress.header(f"{where}, {len(rendered.workloads)} workloads (dry run)")
             return Snapshot(())
         try:
-            known = self._take_snapshot(env, rendered)
+            known = known or self._take_snapshot(env, rendered)
         except ClusterError:
             self.progress.header(where)
             raise

@@ -104,6 +104,11 @@ class Project:
     def writes(self, env: str | None = None) -> list:
         return self.sandbox.writes(env)
 
+    def changes(self, env: str) -> list:
+        """Writes to ``env`` other than to the promotion lock's Lease (a chain takes the
+        locks of all its environments before it deploys the first)."""
+        return [r for r in self.writes(env) if "/leases" not in r.path]
+
 
 def output(result: subprocess.CompletedProcess) -> str:
     return result.stdout + result.stderr

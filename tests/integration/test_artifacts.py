@@ -212,4 +212,4 @@ def test_carried_images_render_again_before_the_next_env(project):
     assert "staging: rendering with the images of dev failed" in result.stderr
     assert "staging was not changed" in result.stderr
     assert project.deployment("dev", "backend") is not None
-    assert project.writes("staging") == []
+    assert project.changes("staging") == []

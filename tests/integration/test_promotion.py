@@ -71,7 +71,7 @@ def test_broken_image_in_staging_stops_the_chain_and_rolls_back(project):
     assert project.image("dev", "backend") == f"{BACKEND}:1.6.0"
     assert project.image("staging", "backend") == good_image
     assert int(project.revision("staging", "backend")) > int(good_revision)
-    assert project.writes("prod") == []
+    assert project.changes("prod") == []
     assert project.deployment("prod", "backend")["metadata"]["resourceVersion"] == prod_before
 
 
