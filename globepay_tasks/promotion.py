@@ -249,7 +249,10 @@ class Promoter:
         def take(pair: tuple[Environment, Rendered]) -> None:
             env, rendered = pair
             known = self._take_snapshot(env, rendered)
-            self._held[env.name] = (env, *self._lock(env, self.target(env), rendered, known))
+            try:
+                self._held[env.name] = (env, *self._lock(env, self.target(env), None, known))
+            except NamespaceMissing:  # a first deploy: the namespace is created in its turn
+                self._snapshots[env.name] = known
 
         with ThreadPoolExecutor(max_workers=max(1, len(envs))) as pool:
             futures = [pool.submit(take, pair) for pair in envs]
@@ -437,7 +440,9 @@ class Promoter:
         try:
             lock.acquire(lease)
         except NamespaceMissing:
-            namespace = next((obj for obj in (rendered.objects if rendered else ())
+            if rendered is None:
+                raise
+            namespace = next((obj for obj in rendered.objects
                               if obj.get("kind") == "Namespace"), None)
             if namespace is None:
                 raise ClusterError(f"{env.name}: namespace {env.namespace} does not exist and "

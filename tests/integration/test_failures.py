@@ -423,6 +423,55 @@ def test_lock_held(project):
     deployed(project, "dev", "--image", f"backend={BACKEND}:1.7.0")
 
 
+def test_a_chain_holds_the_locks_of_all_its_environments(project, tmp_path):
+    assert project.invoke("deploy-all", "--yes").returncode == 0
+    started, release = tmp_path / "started", tmp_path / "release"
+    project.env_settings("dev")["post_promotion"] = [gate(started, release)]
+    chain = start(project, "deploy-all", "--yes", "--image", f"backend={BACKEND}:1.7.0")
+    wait_for(started.exists)
+    project.env_settings("dev")["post_promotion"] = []
+    before = versions(project, "prod")
+    other = project.invoke("deploy-prod", "--yes", "--image", f"backend={BACKEND}:1.8.0")
+    assert other.returncode == 5, output(other)
+    assert "prod is locked by" in error_line(other)
+    assert versions(project, "prod") == before
+    release.touch()
+    text, _ = chain.communicate(timeout=120)
+    assert chain.returncode == 0, text
+    assert project.image("prod", "backend") == project.image("staging", "backend")
+    assert "1.8.0" not in project.image("prod", "backend")
+    assert all(lease(project, env) is None for env in ("dev", "staging", "prod"))
+
+
+def test_lock_changed_since_the_environment_was_read(project):
+    """Another run takes and releases the lock between this run's read and its take: the
+    take is refused (Conflict), the environment is read again and the run goes on."""
+    seeded(project)
+    sandbox = project.sandbox
+    sandbox.clear_requests()
+
+    def read_dev(requests: list) -> bool:
+        return any(r.method == "GET" and r.path.endswith("/leases") and r.cluster == "dev"
+                   for r in requests)
+
+    def other_run() -> None:
+        put_lease(project, "bob@laptop", age=0, ttl=60)
+        put_lease(project, "", age=0, ttl=60)  # ...and released it again
+
+    project.env_settings("dev")["pre_promotion"] = ["sleep 1"]
+    when_request(project, read_dev, other_run)
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 0, output(result)
+    takes = [(r.method, r.status) for r in sandbox.writes("dev") if "/leases" in r.path
+             and r.method in ("POST", "PUT")]
+    reads = [r for r in sandbox.requests if r.cluster == "dev" and r.method == "GET"
+             and r.path.endswith("/leases")]
+    # no Lease when read: created, refused (bob's is there now), read again, taken from it
+    assert takes == [("POST", 409), ("PUT", 200)] and len(reads) == 2
+    assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
+    assert lease(project) is None
+
+
 def test_stale_lock_taken_over(project):
     seeded(project)
     put_lease(project, "bob@laptop", age=3600, ttl=300)
