@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from . import artifacts, images, multicluster
+from . import artifacts, images, multicluster, workloads
 from .config import Environment
 from .errors import ConfigError
 from .promotion import EnvResult, Promoter
@@ -26,23 +26,21 @@ def prepare(promoter: Promoter, envs: Sequence[Environment], *,
     return rendered
 
 
-def render_with(promoter: Promoter, env: Environment, source: str,
+def render_with(promoter: Promoter, env: Environment, rendered: Rendered, source: str,
                 running: Sequence[artifacts.RunningImage]) -> Rendered:
-    """``env`` rendered with the images ``source`` runs (except those ``env`` keeps)."""
+    """``env`` as the preflight ``rendered`` it, with the images ``source`` runs (those of
+    its images ``env`` does not keep as its own) set in its workloads."""
     offered = artifacts.offered(running)
-    try:
-        rendered = promoter.render(env, offered, carried=True)
-    except ConfigError as error:
-        raise ConfigError(f"{env.name}: rendering with the images of {source} failed: "
-                          f"{error.message}; {env.name} was not changed") from None
-    carried = promoter.requested.get(env.name, {})
+    carried = artifacts.applicable(offered, workloads.rendered_images(rendered),
+                                   env.keep_images)
+    promoter.requested[env.name] = carried
     kept = sorted(name for name, ref in offered.items() if images.selected(env.keep_images, ref))
     text = ", ".join(f"{name}={ref}" for name, ref in carried.items()) or "none"
     if promoter.runner.dry_run:
         text = "read at run time (dry run)"
     promoter.progress.step(env.name, f"images from {source}", text
                            + (f"; keeps its own {', '.join(kept)}" if kept else ""))
-    return rendered
+    return workloads.with_images(rendered, carried)
 
 
 def deploy_chain(promoter: Promoter, envs: Sequence[Environment], confirm: Confirm) -> None:
@@ -56,7 +54,8 @@ def deploy_chain(promoter: Promoter, envs: Sequence[Environment], confirm: Confi
     previous: EnvResult | None = None
     for env in envs:
         if carry and previous is not None:
-            received = render_with(promoter, env, previous.env, previous.running)
+            received = render_with(promoter, env, rendered[env.name], previous.env,
+                                   previous.running)
             previous = multicluster.deploy(promoter, env, received, action="promote",
                                            source=previous.env)
         else:
@@ -74,7 +73,7 @@ def promote(promoter: Promoter, source: Environment, dest: Environment,
     if not running and not promoter.runner.dry_run:
         raise ConfigError(f"{source.name} runs no workloads to promote "
                           f"(namespace {source.namespace})")
-    rendered = render_with(promoter, dest, source.name, running)
+    rendered = render_with(promoter, dest, promoter.render(dest, {}), source.name, running)
     for part in dest.clusters():
         promoter.check_bad(part, rendered, announce=False)
     confirm()

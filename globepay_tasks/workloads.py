@@ -291,23 +291,57 @@ def apply_objects(runner: Runner, target: Target, objects: Sequence[dict]) -> Co
 def annotated(rendered: Rendered, annotations: Mapping[WorkloadRef, Mapping[str, str]]) -> str:
     """The rendered manifest with ``annotations`` added to the named workloads (each such
     document written again as JSON; the others as kustomize rendered them)."""
-    if not annotations:
-        return rendered.manifest
+
+    def annotate(obj: dict) -> bool:
+        ref = WorkloadRef(obj.get("kind", ""), (obj.get("metadata") or {}).get("name", ""))
+        if ref not in annotations:
+            return False
+        metadata = obj.setdefault("metadata", {})
+        metadata["annotations"] = {**(metadata.get("annotations") or {}), **annotations[ref]}
+        return True
+
+    return _rewritten(rendered.manifest, annotate)[0] if annotations else rendered.manifest
+
+
+def with_images(rendered: Rendered, overrides: Mapping[str, str]) -> Rendered:
+    """``rendered`` with the images ``overrides`` names (short name or repository -> full
+    reference) set in the workloads' pod templates, containers and init containers, as
+    ``kubectl set image`` would set them; everything else as kustomize rendered it."""
+
+    def set_images(obj: dict) -> bool:
+        if obj.get("kind") not in kubectl.WORKLOAD_KINDS:
+            return False
+        spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        changed = False
+        for container in (*(spec.get("initContainers") or ()), *(spec.get("containers") or ())):
+            image = container.get("image", "")
+            ref = next((ref for name, ref in overrides.items() if images.selects(name, image)),
+                       None)
+            if ref is not None and ref != image:
+                container["image"], changed = ref, True
+        return changed
+
+    manifest, objects = _rewritten(rendered.manifest, set_images)
+    return Rendered(rendered.overlay, tuple(objects), rendered.workloads,
+                    rendered.kustomization, manifest)
+
+
+def _rewritten(manifest: str, edit: Callable[[dict], bool]) -> tuple[str, list[dict]]:
+    """A multi-document manifest with each object ``edit`` changed (it says so) written
+    again as JSON, the others as they were; and its objects."""
     import yaml
 
-    documents = []
-    for text in re.split(r"(?m)^---[ \t]*\n", rendered.manifest):
-        obj = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    documents, objects = [], []
+    for text in re.split(r"(?m)^---[ \t]*\n", manifest):
+        obj = yaml.load(text, Loader=loader)
         if not isinstance(obj, dict):
             continue
-        ref = WorkloadRef(obj.get("kind", ""), (obj.get("metadata") or {}).get("name", ""))
-        if ref in annotations:
-            metadata = obj.setdefault("metadata", {})
-            metadata["annotations"] = {**(metadata.get("annotations") or {}),
-                                       **annotations[ref]}
+        if edit(obj):
             text = json.dumps(obj) + "\n"
         documents.append(text)
-    return "---\n".join(documents)
+        objects.append(obj)
+    return "---\n".join(documents), objects
 
 
 def diff(runner: Runner, target: Target, rendered: Rendered) -> CommandResult:

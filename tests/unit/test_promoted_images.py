@@ -226,3 +226,54 @@ def test_digest_override_drops_the_tag(tmp_path: Path):
                                      [f"{REPO}:1.4.0"]) as directory:
         document = yaml.safe_load(Path(directory, "kustomization.yaml").read_text())
     assert document["images"] == [{"name": REPO, "newName": REPO, "digest": DIGEST}]
+
+
+MANIFEST = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  image: registry.example/app/backend:1.0
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: backend
+spec:
+  template:
+    spec:
+      initContainers:
+      - name: migrate
+        image: registry.example/app/backend:1.0
+      containers:
+      - name: backend
+        image: registry.example/app/backend:1.0
+      - name: proxy
+        image: registry.example/app/proxy:2.0
+"""
+
+
+def rendered_manifest() -> workloads.Rendered:
+    objects = tuple(kubectl.parse_manifest(MANIFEST))
+    return workloads.Rendered("overlay", objects, tuple(kubectl.workloads_in(objects)),
+                              "overlay", MANIFEST)
+
+
+def test_carried_images_are_set_in_workload_pod_templates_only():
+    pinned = f"registry.example/app/backend@{DIGEST}"
+    carried = workloads.with_images(rendered_manifest(), {"backend": pinned})
+    deployment = carried.objects[1]["spec"]["template"]["spec"]
+    assert [c["image"] for c in deployment["initContainers"] + deployment["containers"]] == [
+        pinned, pinned, "registry.example/app/proxy:2.0"]
+    assert carried.objects[0]["data"]["image"] == "registry.example/app/backend:1.0"
+    assert carried.manifest.startswith(MANIFEST.split("---")[0])  # left as rendered
+    assert kubectl.parse_manifest(carried.manifest) == list(carried.objects)
+    assert workloads.with_images(rendered_manifest(), {}).manifest == MANIFEST
+
+
+def test_change_cause_is_added_to_the_named_workloads():
+    ref = kubectl.WorkloadRef("Deployment", "backend")
+    text = workloads.annotated(rendered_manifest(), {ref: {kubectl.CHANGE_CAUSE: "globepay x"}})
+    objects = kubectl.parse_manifest(text)
+    assert objects[1]["metadata"]["annotations"] == {kubectl.CHANGE_CAUSE: "globepay x"}
+    assert "annotations" not in objects[0]["metadata"]
