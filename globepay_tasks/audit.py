@@ -4,7 +4,9 @@ rollback leaves."""
 
 from __future__ import annotations
 
+import base64
 import getpass
+import gzip
 import json
 import os
 import secrets
@@ -24,7 +26,11 @@ from .promotion import EnvResult
 from .runner import Runner
 from .workloads import Snapshot, WorkloadState
 
-KEY = "record.json"
+#: The record: gzip-compressed JSON in ``binaryData`` (a record names every workload's images
+#: and revisions; compressed, a namespace's records stay small enough to read with the rest
+#: of the environment on every run). ``record.json`` in ``data`` is read too.
+KEY = "record.json.gz"
+PLAIN_KEY = "record.json"
 NAME_PREFIX = "globepay-history-"
 SELECTOR = "globepay.dev/record=promotion"
 LABELS = {"app.kubernetes.io/managed-by": "globepay-tasks", "globepay.dev/record": "promotion"}
@@ -139,7 +145,20 @@ def manifest(namespace: str, record: Mapping[str, Any], name: str) -> dict:
     labels = {**LABELS, "globepay.dev/action": record["action"]}
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": name, "namespace": namespace, "labels": labels},
-            "data": {KEY: json.dumps(record, indent=1)}}
+            "binaryData": {KEY: base64.b64encode(gzip.compress(
+                json.dumps(record).encode(), mtime=0)).decode()}}
+
+
+def decode(obj: dict) -> dict[str, Any] | None:
+    """The record a history ConfigMap holds (None when it holds none)."""
+    try:
+        packed = (obj.get("binaryData") or {}).get(KEY)
+        text = (gzip.decompress(base64.b64decode(packed)).decode() if packed
+                else (obj.get("data") or {}).get(PLAIN_KEY) or "")
+        record = json.loads(text)
+    except (ValueError, OSError, EOFError):
+        return None
+    return record if isinstance(record, dict) and record.get("id") else None
 
 
 def slot(records: list[dict[str, Any]], limit: int) -> tuple[str, list[str]]:
@@ -161,11 +180,8 @@ def records_in(objects: Iterable[dict]) -> list[dict[str, Any]]:
         labels = (obj.get("metadata") or {}).get("labels") or {}
         if obj.get("kind") != "ConfigMap" or labels.get("globepay.dev/record") != "promotion":
             continue
-        try:
-            record = json.loads((obj.get("data") or {}).get(KEY) or "")
-        except ValueError:
-            continue
-        if isinstance(record, dict) and record.get("id"):
+        record = decode(obj)
+        if record is not None:
             record["_name"] = obj["metadata"]["name"]
             records.append(record)
     return sorted(records, key=lambda r: (r.get("started") or "", r["id"]), reverse=True)

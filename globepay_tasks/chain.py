@@ -17,12 +17,10 @@ Confirm = Callable[[], None]
 def prepare(promoter: Promoter, envs: Sequence[Environment], *,
             carry: bool = False) -> dict[str, Rendered]:
     """Render every environment and refuse known-bad images before anything is touched."""
-    rendered = promoter.preflight(envs, carry=carry)
-    parts = [(part, rendered[env.name]) for env in envs for part in env.clusters()]
-    if not promoter.runner.dry_run:
-        promoter.read_snapshots(parts)
-    for part, each in parts:
-        promoter.check_bad(part, each, announce=False)
+    rendered = promoter.preflight(envs, carry=carry, read=True)
+    for env in envs:
+        for part in env.clusters():
+            promoter.check_bad(part, rendered[env.name], announce=False)
     return rendered
 
 

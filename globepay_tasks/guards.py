@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Sequence
+from contextlib import suppress
 from urllib.parse import urlsplit
 
 from . import kubectl
@@ -67,9 +70,23 @@ class TargetGuard:
         self.runner = runner
         self.settings = settings
         self._configs: dict[object, dict] = {}
+        self._reading = threading.Lock()
+
+    def preload(self, envs: Sequence[Environment]) -> None:
+        """Read the kubeconfig of each host ``envs`` run on (errors are left to `check`)."""
+        for env in envs:
+            for part in env.clusters():
+                target = self.settings.target(part)
+                if target.remote is None or not self.runner.dry_run:
+                    with suppress(ConfigError):
+                        self.kubeconfig(target)
 
     def kubeconfig(self, target: Target) -> dict:
         """``kubectl config view`` as JSON (read once per host; credentials are left out)."""
+        with self._reading:
+            return self._kubeconfig(target)
+
+    def _kubeconfig(self, target: Target) -> dict:
         if target.remote not in self._configs:
             result = self.runner.at(target).run(
                 kubectl.config_view(self.settings.kubectl, self.settings.kubeconfig),

@@ -193,23 +193,33 @@ class Promoter:
         for env in envs:
             self.guard.check(env)
 
-    def preflight(self, envs: Sequence[Environment], *,
-                  carry: bool = False, targets: bool = True) -> dict[str, Rendered]:
+    def preflight(self, envs: Sequence[Environment], *, carry: bool = False,
+                  targets: bool = True, read: bool = False) -> dict[str, Rendered]:
         """Render every environment (all at once; and, with ``targets``, check where each would
         be deployed, and that an env outside ``order`` is not gated on a previous one it does
         not have) before any is touched; the first failure, in order, stops all.
         ``carry``: the environments after the first will receive the images of the one
-        before them (rendered here with this run's images where they apply)."""
-        with ThreadPoolExecutor(max_workers=max(1, len(envs))) as pool:
-            futures = [pool.submit(self.render, env, carried=carry and index > 0)
-                       for index, env in enumerate(envs)]
+        before them (rendered here with this run's images where they apply). ``read``: each
+        env's `snapshot` is read as soon as it passed its checks."""
+
+        def prepare(index: int, env: Environment) -> Rendered:
+            rendered = self.render(env, carried=carry and index > 0)
+            if targets:
+                guards.check_order(self.settings, env)
+                self.check_targets([env])
+            if read and not self.runner.dry_run:
+                for part in env.clusters():
+                    self.snapshot(part, rendered)
+            return rendered
+
+        with ThreadPoolExecutor(max_workers=len(envs) + 1) as pool:
+            if targets:  # the kubeconfigs are read while the overlays render
+                pool.submit(self.guard.preload, envs)
+            futures = [pool.submit(prepare, index, env) for index, env in enumerate(envs)]
         rendered = {}
         for env, future in zip(envs, futures, strict=True):
             try:
                 rendered[env.name] = future.result()
-                if targets:
-                    guards.check_order(self.settings, env)
-                    self.check_targets([env])
             except ConfigError as error:
                 message = error.message
                 if not message.startswith(f"{env.name}:"):
@@ -226,11 +236,6 @@ class Promoter:
             self._snapshots[env.name] = workloads.read_snapshot(self.runner, self.target(env),
                                                                 rendered)
         return self._snapshots[env.name]
-
-    def read_snapshots(self, envs: Sequence[tuple[Environment, Rendered]]) -> None:
-        """`snapshot` of several environments, read at once."""
-        with ThreadPoolExecutor(max_workers=max(1, len(envs))) as pool:
-            list(pool.map(lambda pair: self.snapshot(*pair), envs))
 
     def _take_snapshot(self, env: Environment, rendered: Rendered) -> Snapshot:
         """The snapshot read for ``env`` (read now if there is none); the next call reads

@@ -1,6 +1,7 @@
 """Image references, live images, verification, carried images, bad marks, records, drift."""
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -152,6 +153,11 @@ def test_record_actor_and_change_cause():
     assert manifest["metadata"]["name"] == "globepay-history-3"
     assert manifest["metadata"]["labels"]["globepay.dev/record"] == "promotion"
     assert audit.records_in([manifest])[0]["id"] == "20250101-000000-abcdef"
+    assert "data" not in manifest and len(manifest["binaryData"]["record.json.gz"]) < len(
+        json.dumps(record))
+    plain = {**manifest, "data": {"record.json": json.dumps(record)}, "binaryData": {}}
+    assert audit.records_in([plain])[0]["requested_images"] == record["requested_images"]
+    assert audit.records_in([{**manifest, "binaryData": {"record.json.gz": "bm90IGd6aXA="}}]) == []
 
 
 def test_history_records_take_turns_in_slots():
