@@ -443,6 +443,18 @@ def test_a_chain_holds_the_locks_of_all_its_environments(project, tmp_path):
     assert all(lease(project, env) is None for env in ("dev", "staging", "prod"))
 
 
+def test_a_chain_stops_before_dev_when_prod_is_locked(project):
+    assert project.invoke("deploy-all", "--yes").returncode == 0
+    before = {env: versions(project, env) for env in ("dev", "staging")}
+    put_lease(project, "alice@ci-runner-7", age=10, ttl=600, env="prod")
+    result = project.invoke("deploy-all", "--yes", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 5, output(result)
+    assert "prod is locked by alice@ci-runner-7" in error_line(result)
+    assert {env: versions(project, env) for env in ("dev", "staging")} == before
+    assert lease(project, "dev") is None and lease(project, "staging") is None
+    assert lease(project, "prod")["spec"]["holderIdentity"] == "alice@ci-runner-7"
+
+
 def test_lock_changed_since_the_environment_was_read(project):
     """Another run takes and releases the lock between this run's read and its take: the
     take is refused (Conflict), the environment is read again and the run goes on."""
