@@ -199,12 +199,22 @@ def read_records(runner: Runner, target: Target) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Entry:
-    """What one environment's record takes: the objects to apply, the records to delete,
-    and what to say once they are written."""
+    """What one environment's record takes: the objects to apply, what to say once they are
+    written, and the records to delete then (`prune`)."""
 
     objects: list[dict]
-    stale: list[str]
     said: list[tuple[str, str, str]]
+    runner: Runner
+    target: Target
+    stale: list[str]
+
+    def prune(self) -> None:
+        """Delete the records beyond ``history_limit`` (normally none)."""
+        if self.stale:
+            result = self.runner.at(self.target).run(
+                kubectl.delete(self.target, "configmaps", self.stale))
+            if not result.ok:
+                raise ClusterError(f"pruning history failed: {result.error_line()}")
 
 
 class Audit:
@@ -230,8 +240,8 @@ class Audit:
         """The change-cause annotation of a workload this promotion changes."""
         return {CHANGE_CAUSE: change_cause(self.id_for(env), env, list(workload_images.values()))}
 
-    def entry(self, env: Environment, result: EnvResult, after: Iterable[dict],
-              known: Snapshot) -> Entry:
+    def entry(self, env: Environment, target: Target, result: EnvResult,
+              after: Iterable[dict], known: Snapshot) -> Entry:
         """The record of ``result`` (``after``: the workloads as the run left them), the
         marks a rollback leaves on the known-bad list and the marks ``--allow-bad`` cleared
         (``known``: the list and the records as read before the run)."""
@@ -253,7 +263,7 @@ class Audit:
         name, stale = slot(records_in(known.of_kind("ConfigMap")), self.history_limit)
         objects.append(manifest(env.namespace, record, name))
         said.append(("history", f"recorded {record['id']} ({record['outcome']})", "info"))
-        return Entry(objects, stale, said)
+        return Entry(objects, said, self.runner, target, stale)
 
     def _marks(self, result: EnvResult, after: Mapping[str, WorkloadState]) -> list[
             badimages.Mark]:
@@ -266,10 +276,3 @@ class Audit:
                                workload=workload, marked_at=now, record=result.id,
                                actor=self.actor, reason=reason)
                 for workload, image in rolled_away(result, after)]
-
-    def prune(self, target: Target, names: list[str]) -> None:
-        """Delete the records ``names`` (beyond ``history_limit``)."""
-        if names:
-            result = self.runner.at(target).run(kubectl.delete(target, "configmaps", names))
-            if not result.ok:
-                raise ClusterError(f"pruning history failed: {result.error_line()}")

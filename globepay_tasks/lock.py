@@ -326,23 +326,23 @@ class EnvLock:
         released["spec"] = {"leaseDurationSeconds": int(self.me.ttl)}
         return released
 
-    def released(self, applied: CommandResult, error: str = "") -> bool:
+    def released(self, applied: CommandResult) -> bool:
         """Whether the apply of the `stop` Lease released the lock; warns (never raises)
         otherwise, naming who holds it now."""
         if f"lease.coordination.k8s.io/{self.name} " in applied.stdout + " ":
             return True
         with suppress(ClusterError, KeyboardInterrupt):
             lease = self._read()
-            if not is_held(lease):
+            if lease is None or not is_held(lease):
                 self.warn(f"the lock ({self.where}) was already released or removed")
                 return False
-            if Holder.of(lease or {}).token != self.me.token:
-                self.warn(f"the lock ({self.where}) is now held by "
-                          f"{Holder.of(lease or {}).describe()}; left it in place")
+            holder = Holder.of(lease)
+            if holder.token != self.me.token:
+                self.warn(f"the lock ({self.where}) is now held by {holder.describe()}; "
+                          "left it in place")
                 return False
-        self.warn(f"could not release the lock ({self.where}): "
-                  f"{error or applied.error_line()}; remove it with "
-                  f"`invoke unlock --env {self.hint}`")
+        self.warn(f"could not release the lock ({self.where}): {applied.error_line()}; "
+                  f"remove it with `invoke unlock --env {self.hint}`")
         return False
 
 
@@ -358,10 +358,10 @@ def unlock(runner: Runner, target: Target, name: str, env: str) -> Holder | None
     """Remove an environment's lock by hand; the holder it removed, or None if there was none."""
     lock = EnvLock(runner, target, name, env, 0, lambda _: None)
     lease = lock._read()
-    if not is_held(lease):
+    if lease is None or not is_held(lease):
         return None
     result = runner.run(kubectl.delete_object(target, LEASE_RESOURCE, name), idempotent=True)
     if not result.ok:
         raise ClusterError(f"{env}: could not remove the lock ({lock.where}): "
                            f"{result.error_line()}")
-    return Holder.of(lease or {})
+    return Holder.of(lease)

@@ -255,7 +255,8 @@ class Promoter:
             env, rendered = pair
             known = self._take_snapshot(env, rendered)
             try:
-                self._held[env.name] = (env, *self._lock(env, self.target(env), None, known))
+                self._held[env.name] = (env, *self._lock(env, self.target(env), rendered, known,
+                                                         create_namespace=False))
             except NamespaceMissing:  # a first deploy: the namespace is created in its turn
                 self._snapshots[env.name] = known
 
@@ -303,8 +304,7 @@ class Promoter:
         final: Live | None = None
         held = self._held.pop(env.name, None)
         try:
-            if held is not None:
-                _, lock, known = held
+            lock = held[1] if held else None
             known = self._plan(env, target, rendered, result, held[2] if held else None)
             try:
                 result.allowed_bad = self.check_bad(env, rendered, known=known)
@@ -407,11 +407,12 @@ class Promoter:
     # -- the environment's lock --------------------------------------------------------------
 
     def _lock(self, env: Environment, target: Target, rendered: Rendered | None,
-              known: Snapshot) -> tuple[EnvLock | None, Snapshot]:
+              known: Snapshot, *, create_namespace: bool = True,
+              ) -> tuple[EnvLock | None, Snapshot]:
         """Take the env's lock (exit 5 if another run holds it) from the Lease in ``known``;
         the snapshot to go on from (read again when the Lease changed since). On a first
         deploy the namespace does not exist yet: the overlay's Namespace object is applied
-        alone first."""
+        alone first (``create_namespace``; else `NamespaceMissing`)."""
         settings = self.settings.lock
         where = f"lease {env.namespace}/{settings.name}"
         if not settings.enabled:
@@ -425,8 +426,8 @@ class Promoter:
         try:
             for attempt in range(1, 4):
                 try:
-                    self._acquire(env, target, rendered, lock, known.find("Lease",
-                                                                          settings.name))
+                    self._acquire(env, target, rendered, lock,
+                                  known.find("Lease", settings.name), create_namespace)
                     break
                 except LockMoved as moved:
                     if attempt == 3:
@@ -441,13 +442,13 @@ class Promoter:
         return lock, known
 
     def _acquire(self, env: Environment, target: Target, rendered: Rendered | None,
-                 lock: EnvLock, lease: dict | None) -> None:
+                 lock: EnvLock, lease: dict | None, create_namespace: bool) -> None:
         try:
             lock.acquire(lease)
         except NamespaceMissing:
-            if rendered is None:
+            if not create_namespace:
                 raise
-            namespace = next((obj for obj in rendered.objects
+            namespace = next((obj for obj in (rendered.objects if rendered else ())
                               if obj.get("kind") == "Namespace"), None)
             if namespace is None:
                 raise ClusterError(f"{env.name}: namespace {env.namespace} does not exist and "
@@ -484,8 +485,8 @@ class Promoter:
             self.progress.step(env.name, "lock", f"released {lock.where}")
         if entry is None or result is None:
             return
-        record = entry.objects[-1]["metadata"]["name"]
-        if f"configmap/{record} " not in applied.stdout + " ":
+        written = applied.stdout + " "
+        if not all(f"configmap/{obj['metadata']['name']} " in written for obj in entry.objects):
             result.id = ""
             self.progress.step(env.name, "history", f"not recorded: {applied.error_line()}",
                                "warn")
@@ -493,7 +494,7 @@ class Promoter:
         for step, text, status in entry.said:
             self.progress.step(env.name, step, text, status)
         try:
-            self.audit.prune(target, entry.stale)  # type: ignore[union-attr]
+            entry.prune()
         except PromotionError as error:
             self.progress.step(env.name, "history", error.message, "warn")
 
@@ -505,7 +506,7 @@ class Promoter:
             return None
         try:
             final = final or artifacts.read_live(self.runner, target)
-            return self.audit.entry(env, result, final.workloads, known)
+            return self.audit.entry(env, target, result, final.workloads, known)
         except PromotionError as error:
             result.id = ""
             self.progress.step(env.name, "history", f"not recorded: {error.message}", "warn")
@@ -852,8 +853,10 @@ def applied_lines(objects: Sequence[dict], known: Snapshot) -> list[str]:
         meta = obj.get("metadata") or {}
         name = f"{kubectl.resource_of(obj)}/{meta.get('name')}"
         seen = known.find(obj.get("kind", ""), meta.get("name", ""))
-        if seen is None:
-            verb = "created" if obj.get("kind") != "Namespace" else "applied"
+        if obj.get("kind") in guards.CLUSTER_SCOPED_KINDS:  # not in the snapshot
+            verb = "applied"
+        elif seen is None:
+            verb = "created"
         else:
             same = (seen.get("metadata") or {}).get("resourceVersion") == meta.get(
                 "resourceVersion")
