@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from . import deploy, failure, startup, waits
-from .project import BenchProject
+from .project import BenchProject, workload_names
 from .report import Results, render
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -89,8 +89,9 @@ def run_waits(args: argparse.Namespace, tmp: Path, results: Results) -> None:
 def run_failures(args: argparse.Namespace, tmp: Path, results: Results) -> None:
     trials = max(1, min(3, args.repetitions))
     for w in (min(args.workloads), max(args.workloads)):
-        with BenchProject(tmp / f"failure-w{w}", w, args.rollout_seconds,
-                          broken_deadline=2) as project:
+        # staging keeps the broken image its overlay sets, instead of receiving dev's
+        with BenchProject(tmp / f"failure-w{w}", w, args.rollout_seconds, broken_deadline=2,
+                          keep={failure.ENV: [workload_names(w)[0]]}) as project:
             deploy.measure(project, "tasks", "0.0.0")
             for rep in range(trials):
                 result = failure.trial(project, f"3.{rep}.0")

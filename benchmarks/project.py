@@ -97,12 +97,15 @@ class BenchProject:
     """The generated project and the in-process sandbox it promotes to."""
 
     def __init__(self, root: Path, workloads: int, rollout_seconds: float, *,
-                 deadline: int = 600, broken_deadline: int | None = None) -> None:
+                 deadline: int = 600, broken_deadline: int | None = None,
+                 keep: dict[str, list[str]] | None = None) -> None:
         self.root = root
         self.workloads = workload_names(workloads)
         self.rollout_seconds = rollout_seconds
         self.deadline = deadline
         self.broken_deadline = broken_deadline
+        #: env -> images it keeps as its own overlay sets them (not received from the one before)
+        self.keep = keep or {}
         self.kubectl_log = root / "kubectl.log"
         self.cache = root / "kubecache"
         self.timeline = Timeline()
@@ -137,7 +140,8 @@ class BenchProject:
         noop = [{"run": "true", "name": "no-op"}]
         environments = {
             env: {"context": self.sandbox.context(env), "timeout": 300, "confirm": env == "prod",
-                  "pre_promotion": noop, "post_promotion": noop}
+                  "pre_promotion": noop, "post_promotion": noop,
+                  "keep_images": self.keep.get(env, [])}
             for env in ENVS
         }
         config = {"globepay": {"kubectl": str(wrapper), "kubeconfig": str(self.sandbox.kubeconfig),
