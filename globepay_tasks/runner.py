@@ -372,6 +372,7 @@ class Runner:
             options["in_stream"] = _WholeStream(stdin)
         if timeout is not None:
             options["timeout"] = max(1, int(timeout + 0.999))
+        started = time.monotonic()
         try:
             result = self._execute(command, options)
         except CommandTimedOut as timed_out:
@@ -385,6 +386,11 @@ class Runner:
             raise KeyboardInterrupt
         if result is None:
             return CommandResult(command, 0)
+        if (timeout is not None and result.exited != 0
+                and time.monotonic() - started >= options["timeout"]):
+            # Invoke's timer killed it (over SSH: closed the channel, exit -1) but had not
+            # finished when Invoke asked whether it timed out
+            return CommandResult(command, TIMED_OUT, result.stdout, result.stderr)
         return CommandResult(command, result.exited, result.stdout, result.stderr)
 
     def _execute(self, command: str, options: dict[str, Any]) -> Any:
