@@ -312,9 +312,12 @@ class Promoter:
                 result.outcome, result.reason, result.exit_code = "refused", error.message, 1
                 raise
             self._hooks(env, "pre", result)
-            if held is None:
-                lock, known = self._lock(env, target, rendered, known)
             refs = list(rendered.workloads)
+            if held is None:
+                lock, fresh = self._lock(env, target, rendered, known)
+                if fresh is not known:  # read again to take the lock: plan from that read
+                    known, result.plan = fresh, predict(rendered, fresh.states(refs))
+                    self.progress.step(env.name, "plan", f"read again: {summarize(result.plan)}")
             before = known.states(refs)
             applied, after = self._apply(env, target, rendered, result.plan, known)
             changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in refs]
