@@ -124,12 +124,7 @@ def read_live(runner: Runner, target: Target) -> Live:
     result = runner.at(target).run(kubectl.get_live(target), idempotent=True)
     if not result.ok:
         raise ClusterError(f"reading {target.namespace} failed: {result.error_line()}")
-    return live_of(kubectl.parse_list(result.stdout))
-
-
-def live_of(objects: Iterable[dict]) -> Live:
-    """The workloads and pods among ``objects``."""
-    objects = list(objects)
+    objects = kubectl.parse_list(result.stdout)
     return Live(tuple(o for o in objects if o.get("kind") in kubectl.WORKLOAD_KINDS),
                 tuple(o for o in objects if o.get("kind") == "Pod"))
 

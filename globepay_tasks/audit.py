@@ -34,7 +34,6 @@ PLAIN_KEY = "record.json"
 NAME_PREFIX = "globepay-history-"
 SELECTOR = "globepay.dev/record=promotion"
 LABELS = {"app.kubernetes.io/managed-by": "globepay-tasks", "globepay.dev/record": "promotion"}
-CHANGE_CAUSE = kubectl.CHANGE_CAUSE
 #: Failures that say something about the image: its rollout or a post-promotion hook.
 IMAGE_FAILURES = ("RolloutFailed", "HookFailed")
 
@@ -238,7 +237,8 @@ class Audit:
 
     def change_cause(self, env: str, workload_images: Mapping[str, str]) -> dict[str, str]:
         """The change-cause annotation of a workload this promotion changes."""
-        return {CHANGE_CAUSE: change_cause(self.id_for(env), env, list(workload_images.values()))}
+        cause = change_cause(self.id_for(env), env, list(workload_images.values()))
+        return {kubectl.CHANGE_CAUSE: cause}
 
     def entry(self, env: Environment, target: Target, result: EnvResult,
               after: Iterable[dict], known: Snapshot) -> Entry:

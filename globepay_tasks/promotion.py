@@ -262,7 +262,7 @@ class Promoter:
 
         with ThreadPoolExecutor(max_workers=max(1, len(envs))) as pool:
             futures = [pool.submit(take, pair) for pair in envs]
-        errors = [f.exception() for f in futures if f.exception() is not None]
+        errors = [e for e in (f.exception() for f in futures) if e is not None]
         if errors:
             self.release_held()
             raise errors[0]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import images, kubectl, watch
 from .errors import ClusterError, ConfigError
+from .guards import CLUSTER_SCOPED_KINDS
 from .kubectl import Target, WorkloadRef
 from .runner import CommandResult, Runner, Running
 
@@ -450,8 +451,6 @@ class Snapshot:
 def snapshot_resources(rendered: Rendered | None) -> list[str]:
     """What a snapshot lists: workloads, ConfigMaps, Leases, and the namespaced types among
     the rendered objects."""
-    from .guards import CLUSTER_SCOPED_KINDS
-
     resources = [*kubectl.WORKLOAD_RESOURCES, *SNAPSHOT_EXTRAS]
     for obj in rendered.objects if rendered else ():
         if obj.get("kind") in CLUSTER_SCOPED_KINDS or obj.get("kind") in kubectl.WORKLOAD_KINDS:
