@@ -146,7 +146,7 @@ def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], o
 def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
             image: list[str] | None, report: str | None, allow_bad: bool, host: str | None,
             task_name: str = "deploy") -> None:
-    from . import chain, multicluster
+    from .promotion import chain, multicluster
 
     def body(promoter: Promoter) -> None:
         env = promoter.settings.environment(env_name)
@@ -202,7 +202,7 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
     post-promotion hooks passed (digest-pinned).
     """
 
-    from . import chain
+    from .promotion import chain
 
     def body(promoter: Promoter) -> None:
         envs = list(promoter.settings.chain())
@@ -222,7 +222,7 @@ def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad
             report=None, host=None):
     """Promote exactly what one environment runs now (digest-pinned) to another."""
 
-    from . import chain
+    from .promotion import chain
 
     def body(promoter: Promoter) -> None:
         source, dest = promoter.settings.environment(from_), promoter.settings.environment(to)
@@ -249,7 +249,7 @@ def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, repo
     130 interrupted.
     """
 
-    from . import multicluster
+    from .promotion import multicluster
     from .validation import check_revision, check_workload_name
 
     def body(promoter: Promoter) -> None:

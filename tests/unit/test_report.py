@@ -14,9 +14,9 @@ from globepay_tasks import github
 from globepay_tasks.errors import ConfigError
 from globepay_tasks.hooks import HookResult
 from globepay_tasks.kubectl import WorkloadRef
-from globepay_tasks.plan import predict, summarize
 from globepay_tasks.progress import Progress, use_color
 from globepay_tasks.promotion import EnvResult, WorkloadChange
+from globepay_tasks.promotion.plan import predict, summarize
 from globepay_tasks.readiness import ReadinessTracker
 from globepay_tasks.redact import MASK, Redactor
 from globepay_tasks.report import (

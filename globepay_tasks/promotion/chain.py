@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from . import artifacts, images, multicluster, workloads
-from .config import Environment
-from .errors import ConfigError
-from .promotion import EnvResult, Promoter
-from .workloads import Rendered
+from .. import artifacts, images, workloads
+from ..config import Environment
+from ..errors import ConfigError
+from ..workloads import Rendered
+from . import EnvResult, Promoter, multicluster
 
 Confirm = Callable[[], None]
 

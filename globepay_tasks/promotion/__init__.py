@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import artifacts, badimages, guards, kubectl, workloads
-from .artifacts import Live
-from .config import Environment, Settings
-from .errors import (
+from .. import artifacts, badimages, guards, kubectl, workloads
+from ..artifacts import Live
+from ..config import Environment, Settings
+from ..errors import (
     ApplyFailed,
     ClusterError,
     ConfigError,
@@ -29,17 +29,17 @@ from .errors import (
     RolloutFailed,
     VerificationFailed,
 )
-from .hooks import HookContext, HookResult, run_hook
-from .kubectl import Target, WorkloadRef, apply_stdin
-from .lock import EnvLock, LockMoved, NamespaceMissing, duration
-from .lock import unlock as remove_lock
+from ..hooks import HookContext, HookResult, run_hook
+from ..kubectl import Target, WorkloadRef, apply_stdin
+from ..lock import EnvLock, LockMoved, NamespaceMissing, duration
+from ..lock import unlock as remove_lock
+from ..progress import Progress
+from ..runner import CommandResult, Runner, clear_interrupt
+from ..workloads import Rendered, Snapshot, WorkloadState
 from .plan import CHANGE, NEW, UNKNOWN, PlannedChange, predict, summarize
-from .progress import Progress
-from .runner import CommandResult, Runner, clear_interrupt
-from .workloads import Rendered, Snapshot, WorkloadState
 
 if TYPE_CHECKING:
-    from .audit import Audit, Entry
+    from ..audit import Audit, Entry
 
 
 @dataclass

@@ -12,11 +12,11 @@ import copy
 import threading
 import time
 
-from .config import Environment
-from .errors import Interrupted, PromotionError, RollbackFailed
-from .promotion import EnvResult, Promoter
-from .runner import clear_interrupt, request_interrupt
-from .workloads import Rendered
+from ..config import Environment
+from ..errors import Interrupted, PromotionError, RollbackFailed
+from ..runner import clear_interrupt, request_interrupt
+from ..workloads import Rendered
+from . import EnvResult, Promoter
 
 
 class _TargetRun:

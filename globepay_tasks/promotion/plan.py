@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import kubectl
-from .kubectl import WorkloadRef
-from .workloads import Rendered, WorkloadState, template_key
+from .. import kubectl
+from ..kubectl import WorkloadRef
+from ..workloads import Rendered, WorkloadState, template_key
 
 NEW, CHANGE, SAME, UNKNOWN = "new", "change", "unchanged", "unknown"
 
