@@ -2,11 +2,49 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """The process status of every task, one per failure kind (documented in ``--help``,
+    the README and the report's ``exit_meaning``)."""
+
+    SUCCESS = 0
+    ERROR = 1
+    ROLLOUT_FAILED = 2
+    HOOK_FAILED = 3
+    ROLLBACK_FAILED = 4
+    LOCKED = 5
+    INTERRUPTED = 130
+
+    @property
+    def meaning(self) -> str:
+        return _MEANINGS[self]
+
+    @classmethod
+    def describe(cls, code: int) -> str:
+        """The meaning of ``code`` (``unknown`` for a status no task produces)."""
+        try:
+            return cls(code).meaning
+        except ValueError:
+            return "unknown"
+
+
+_MEANINGS = {
+    ExitStatus.SUCCESS: "success",
+    ExitStatus.ERROR: "usage, configuration or render error; nothing was touched",
+    ExitStatus.ROLLOUT_FAILED: "rollout failed; what the run changed was rolled back",
+    ExitStatus.HOOK_FAILED: "hook failed (pre: nothing changed; post: rolled back)",
+    ExitStatus.ROLLBACK_FAILED: "rollback failed; the environment needs attention",
+    ExitStatus.LOCKED: "environment locked by another promotion",
+    ExitStatus.INTERRUPTED: "interrupted",
+}
+
 
 class PromotionError(Exception):
     """Base of every error the tasks report to the user; ``exit_code`` is the process status."""
 
-    exit_code = 1
+    exit_code: ExitStatus = ExitStatus.ERROR
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -16,19 +54,19 @@ class PromotionError(Exception):
 class ConfigError(PromotionError):
     """Bad configuration, bad input or an overlay that does not render: nothing was touched."""
 
-    exit_code = 1
+    exit_code: ExitStatus = ExitStatus.ERROR
 
 
 class ClusterError(PromotionError):
     """A kubectl call failed before anything was changed (unreachable server, rejected object)."""
 
-    exit_code = 1
+    exit_code: ExitStatus = ExitStatus.ERROR
 
 
 class RolloutFailed(PromotionError):
     """A workload did not roll out in time; what this run changed was rolled back."""
 
-    exit_code = 2
+    exit_code: ExitStatus = ExitStatus.ROLLOUT_FAILED
 
 
 class ApplyFailed(RolloutFailed):
@@ -42,33 +80,22 @@ class VerificationFailed(RolloutFailed):
 class HookFailed(PromotionError):
     """A pre- or post-promotion hook failed."""
 
-    exit_code = 3
+    exit_code: ExitStatus = ExitStatus.HOOK_FAILED
 
 
 class RollbackFailed(PromotionError):
     """Undoing a change failed: the environment needs attention."""
 
-    exit_code = 4
+    exit_code: ExitStatus = ExitStatus.ROLLBACK_FAILED
 
 
 class EnvironmentLocked(PromotionError):
     """Another promotion holds the environment's lock."""
 
-    exit_code = 5
+    exit_code: ExitStatus = ExitStatus.LOCKED
 
 
 class Interrupted(PromotionError):
     """SIGINT or SIGTERM stopped the run."""
 
-    exit_code = 130
-
-
-EXIT_CODES: dict[int, str] = {
-    0: "success",
-    1: "usage, configuration or render error; nothing was touched",
-    2: "rollout failed; what the run changed was rolled back",
-    3: "hook failed (pre: nothing changed; post: rolled back)",
-    4: "rollback failed; the environment needs attention",
-    5: "environment locked by another promotion",
-    130: "interrupted",
-}
+    exit_code: ExitStatus = ExitStatus.INTERRUPTED

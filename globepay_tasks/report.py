@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .errors import EXIT_CODES, ConfigError
+from .errors import ConfigError, ExitStatus
 from .progress import Progress, utc_timestamp
 from .promotion import EnvResult
 
@@ -22,7 +22,7 @@ def run_outcome(exit_code: int, dry_run: bool) -> str:
     """``succeeded``, ``dry run``, ``interrupted`` or ``failed``."""
     if exit_code == 0:
         return "dry run" if dry_run else "succeeded"
-    return "interrupted" if exit_code == 130 else "failed"
+    return "interrupted" if exit_code == ExitStatus.INTERRUPTED else "failed"
 
 
 def _version() -> str:
@@ -46,7 +46,7 @@ def build_report(task: str, argv: list[str], progress: Progress, results: list[E
         "duration_seconds": round(progress.elapsed(), 3),
         "outcome": run_outcome(exit_code, dry_run),
         "exit_code": exit_code,
-        "exit_meaning": EXIT_CODES.get(exit_code, "unknown"),
+        "exit_meaning": ExitStatus.describe(exit_code),
         "message": message,
         "environments": [_env(result) for result in results],
         "steps": [
