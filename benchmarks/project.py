@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from globepay_tasks import rollout
+from globepay_tasks import kinds
 from globepay_tasks.sandbox import Sandbox
 
 ENVS = ("dev", "staging", "prod")
@@ -85,12 +85,12 @@ class Timeline:
 
 def _complete(obj: dict) -> bool:
     """The Deployment has rolled out, by ``kubectl rollout status``'s rules."""
-    verdict = rollout.deployment_status(obj)
+    verdict = kinds.DEPLOYMENT.rollout(obj)
     return verdict.done and not verdict.failed
 
 
 def _deadline_exceeded(obj: dict) -> bool:
-    return rollout.deployment_status(obj).failed
+    return kinds.DEPLOYMENT.rollout(obj).failed
 
 
 class BenchProject:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from . import images, kubectl
+from . import images, kinds, kubectl
 from .errors import ClusterError, ConfigError
 from .kubectl import Target, WorkloadRef
 from .runner import Runner
@@ -32,8 +32,8 @@ class RunningImage:
 
 def intended_images(objects: Iterable[dict]) -> dict[WorkloadRef, dict[str, str]]:
     """Workload -> container -> image of rendered objects."""
-    return {WorkloadRef(obj["kind"], obj["metadata"]["name"]): kubectl.images_of(obj)
-            for obj in objects if obj.get("kind") in kubectl.WORKLOAD_KINDS}
+    return {WorkloadRef(obj["kind"], obj["metadata"]["name"]): kinds.images_of(obj)
+            for obj in objects if obj.get("kind") in kinds.WORKLOAD_KINDS}
 
 
 def _selected(workload: dict, pod: dict) -> bool:
@@ -71,7 +71,7 @@ class Live:
         return None
 
     def _pods(self, workload: dict) -> list[dict]:
-        if workload.get("kind") not in kubectl.ROLLOUT_KINDS:
+        if workload.get("kind") not in kinds.ROLLOUT_KINDS:
             return []
         return [pod for pod in self.pods if _alive(pod) and _selected(workload, pod)]
 
@@ -80,11 +80,11 @@ class Live:
         when all of its pods running the spec image report the same one."""
         found = []
         for obj in self.workloads:
-            if obj.get("kind") not in kubectl.ROLLOUT_KINDS:
+            if obj.get("kind") not in kinds.ROLLOUT_KINDS:
                 continue
             ref = WorkloadRef(obj["kind"], obj["metadata"]["name"])
             pods = [_containers(pod) for pod in self._pods(obj)]
-            for container, image in kubectl.images_of(obj).items():
+            for container, image in kinds.images_of(obj).items():
                 digests = {pod[container][1] for pod in pods
                            if container in pod and pod[container][0] == image}
                 digest = digests.pop() if len(digests) == 1 else ""
@@ -100,7 +100,7 @@ class Live:
             if obj is None:
                 problems.append(f"{ref} not found")
                 continue
-            live = kubectl.images_of(obj)
+            live = kinds.images_of(obj)
             for container, want in containers.items():
                 if live.get(container) != want:
                     problems.append(f"{ref} container {container} is set to "
@@ -125,7 +125,7 @@ def read_live(runner: Runner, target: Target) -> Live:
     if not result.ok:
         raise ClusterError(f"reading {target.namespace} failed: {result.error_line()}")
     objects = kubectl.parse_list(result.stdout)
-    return Live(tuple(o for o in objects if o.get("kind") in kubectl.WORKLOAD_KINDS),
+    return Live(tuple(o for o in objects if o.get("kind") in kinds.WORKLOAD_KINDS),
                 tuple(o for o in objects if o.get("kind") == "Pod"))
 
 

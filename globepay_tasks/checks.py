@@ -6,33 +6,9 @@ Use them as ``{python: "globepay_tasks.checks:healthy"}`` and friends.
 
 from __future__ import annotations
 
-from . import kubectl
+from . import kinds, kubectl
 from .config import Environment
 from .hooks import CheckFailed, HookContext
-
-
-def _available(obj: dict) -> tuple[bool, str]:
-    kind, name = obj["kind"], obj["metadata"]["name"]
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    generation = obj["metadata"].get("generation", 0)
-    if status.get("observedGeneration", 0) < generation:
-        return False, f"{kind.lower()}/{name}: not yet observed"
-    if kind == "Deployment":
-        want = spec.get("replicas", 1)
-        have = min(status.get("availableReplicas", 0), status.get("updatedReplicas", 0))
-        return have >= want, f"deployment/{name}: {have}/{want} available"
-    if kind == "StatefulSet":
-        want = spec.get("replicas", 1)
-        have = min(status.get("readyReplicas", 0), status.get("updatedReplicas", 0))
-        return have >= want, f"statefulset/{name}: {have}/{want} ready"
-    if kind == "DaemonSet":
-        want = status.get("desiredNumberScheduled", 0)
-        have = min(status.get("numberAvailable", 0), status.get("updatedNumberScheduled", 0))
-        return have >= want, f"daemonset/{name}: {have}/{want} available"
-    conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
-    if conditions.get("Failed") == "True":
-        return False, f"job/{name}: failed"
-    return True, f"job/{name}: {'complete' if conditions.get('Complete') == 'True' else 'running'}"
 
 
 def check_health(context: HookContext, env: Environment) -> str:
@@ -50,7 +26,7 @@ def _health(context: HookContext, env: Environment) -> str:
     objects = kubectl.parse_list(result.stdout)
     if not objects:
         raise CheckFailed(f"{env.name}: no workloads in namespace {env.namespace}")
-    verdicts = [_available(obj) for obj in objects]
+    verdicts = [kinds.of(obj["kind"]).health(obj) for obj in objects]
     bad = [text for ok, text in verdicts if not ok]
     if bad:
         raise CheckFailed(f"{env.name} not healthy: {'; '.join(bad)}")

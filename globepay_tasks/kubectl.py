@@ -6,18 +6,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from . import kinds
 from .hosts import Remote
 
-#: Kinds whose rollout the tasks wait for and undo.
-ROLLOUT_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
-WORKLOAD_KINDS = (*ROLLOUT_KINDS, "Job")
-RESOURCE_OF_KIND = {
-    "Deployment": "deployment",
-    "StatefulSet": "statefulset",
-    "DaemonSet": "daemonset",
-    "Job": "job",
-}
-REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -53,11 +44,16 @@ class WorkloadRef:
 
     @property
     def ref(self) -> str:
-        return f"{RESOURCE_OF_KIND[self.kind]}/{self.name}"
+        return f"{kinds.of(self.kind).resource}/{self.name}"
+
+    @property
+    def rules(self) -> kinds.WorkloadKind:
+        """What its kind means (`globepay_tasks.kinds`)."""
+        return kinds.of(self.kind)
 
     @property
     def can_roll_back(self) -> bool:
-        return self.kind in ROLLOUT_KINDS
+        return self.rules.rollable
 
     def __str__(self) -> str:
         return self.ref
@@ -134,7 +130,7 @@ def delete(target: Target, resource: str, names: Sequence[str]) -> list[str]:
 
 def watch_workloads(target: Target, kind: str) -> list[str]:
     """Every object of one workload kind in the namespace, then each change, as JSON events."""
-    return [*target.base(), "get", RESOURCE_OF_KIND[kind], "--watch", "--output", "json",
+    return [*target.base(), "get", kinds.of(kind).resource, "--watch", "--output", "json",
             "--output-watch-events"]
 
 
@@ -179,7 +175,7 @@ def config_view(kubectl: str, kubeconfig: str | None) -> list[str]:
 def names_object(line: str, workload: WorkloadRef) -> bool:
     """Whether a line of kubectl's output is about ``workload`` (``deployment.apps/NAME ...``)."""
     resource, _, rest = line.partition("/")
-    return resource.split(".", 1)[0] == RESOURCE_OF_KIND[workload.kind] and (
+    return resource.split(".", 1)[0] == workload.rules.resource and (
         rest.split(" ", 1)[0] == workload.name)
 
 
@@ -204,7 +200,7 @@ def workloads_in(objects: Iterable[dict]) -> list[WorkloadRef]:
     return [
         WorkloadRef(obj["kind"], obj["metadata"]["name"])
         for obj in objects
-        if obj.get("kind") in WORKLOAD_KINDS and obj.get("metadata", {}).get("name")
+        if kinds.is_workload(obj) and obj.get("metadata", {}).get("name")
     ]
 
 
@@ -214,12 +210,6 @@ def parse_list(text: str) -> list[dict]:
     if data.get("kind", "").endswith("List") or "items" in data:
         return list(data.get("items") or [])
     return [data] if data else []
-
-
-def images_of(obj: dict) -> dict[str, str]:
-    """Container name -> image of a workload's pod template."""
-    spec = obj.get("spec", {}).get("template", {}).get("spec", {})
-    return {c["name"]: c.get("image", "") for c in spec.get("containers", [])}
 
 
 #: kubectl's global flags that take a value, skipped when naming a command's verb.

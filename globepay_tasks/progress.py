@@ -9,10 +9,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from .readiness import ReadinessTracker
 from .redact import Redactor
+
+if TYPE_CHECKING:
+    from .kinds import Rollout
 
 COLORS = {"ok": "32", "fail": "31", "warn": "33", "head": "1"}
 #: Seconds between "still waiting" lines while workloads roll out.
@@ -46,6 +48,45 @@ class Step:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+class Readiness:
+    """The last readiness line of every awaited workload (``backend 2/3 ready``), and which
+    have rolled out. Thread-safe: parallel waits share it."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], str] = {}
+        self._done: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def reset(self, env: str, workloads: list[str]) -> None:
+        """Forget what earlier waits said about these workloads (a new wait begins)."""
+        with self._lock:
+            for workload in workloads:
+                self._last.pop((env, workload), None)
+                self._done.discard((env, workload))
+
+    def pending(self, env: str, workloads: list[str]) -> list[str]:
+        """The last readiness of each workload not yet rolled out."""
+        with self._lock:
+            return [self._last.get((env, w), f"{w} no progress reported yet")
+                    for w in workloads if (env, w) not in self._done]
+
+    def line(self, env: str, workload: str, status: Rollout) -> tuple[str, str] | None:
+        """(message, status) for a new state of ``workload``; None when it says the same as
+        the workload's previous one."""
+        if status.failed:
+            message, level = f"{workload}: {status.error}", "fail"
+        else:
+            message = f"{workload} {status.readiness or status.message}"
+            level = "ok" if status.done else "info"
+        with self._lock:
+            if self._last.get((env, workload)) == message:
+                return None
+            self._last[(env, workload)] = message
+            if level == "ok":
+                self._done.add((env, workload))
+        return message, level
+
+
 @dataclass(frozen=True)
 class CommandRecord:
     """One command the run executed (or, in a dry run, announced): already redacted."""
@@ -73,7 +114,7 @@ class Progress:
         self.started_at = utc_timestamp()
         self.steps: list[Step] = []
         self.commands: list[CommandRecord] = []
-        self._readiness = ReadinessTracker()
+        self._readiness = Readiness()
         self._lock = threading.Lock()
 
     def elapsed(self) -> float:
@@ -102,10 +143,10 @@ class Progress:
         """A line of a command's own output, prefixed with the env and what produced it."""
         self.write(f"[{self.elapsed():6.1f}s] {env:<8} {source} | {line}")
 
-    def rollout(self, env: str, workload: str, line: str) -> None:
-        """A ``kubectl rollout status`` line as a readiness step: ``wait: backend 2/3 ready``
-        (a line that says what the workload's previous one said is not repeated)."""
-        readiness = self._readiness.line(env, workload, line)
+    def rollout(self, env: str, workload: str, status: Rollout) -> None:
+        """A workload's new rollout state as a readiness step: ``wait: backend 2/3 ready``
+        (a state that reads as the workload's previous one is not repeated)."""
+        readiness = self._readiness.line(env, workload, status)
         if readiness:
             self.step(env, "wait", *readiness)
 

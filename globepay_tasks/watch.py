@@ -1,7 +1,8 @@
 """Waiting for many workloads at once with one ``kubectl get KIND --watch`` per kind.
 
 Each watch streams the namespace's objects of one kind as JSON events; every event is judged
-with ``kubectl rollout status``'s rules (`globepay_tasks.rollout`). The number of kubectl
+with ``kubectl rollout status``'s rules (`globepay_tasks.kinds`), and each change of a
+workload's `Rollout` is handed on as it is. The number of kubectl
 processes depends on the kinds present, not on how many workloads there are, and a verdict is
 known as soon as the event that decides it arrives.
 """
@@ -14,9 +15,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from . import kubectl, rollout
+from . import kinds, kubectl
+from .kinds import Rollout
 from .kubectl import Target, WorkloadRef
-from .rollout import Status
 from .runner import Runner, Running
 
 #: A watch that ends cleanly (the server closed the stream) is started again this many times.
@@ -24,15 +25,16 @@ MAX_RESTARTS = 5
 #: How often the waiting thread looks at the watch processes between events.
 POLL_SECONDS = 0.05
 _MAX_EVENT_CHARS = 16 * 1024 * 1024
-_KIND_ORDER = {kind: index for index, kind in enumerate(kubectl.WORKLOAD_KINDS)}
-_GROUP = {"Deployment": "apps", "StatefulSet": "apps", "DaemonSet": "apps", "Job": "batch"}
+_KIND_ORDER = {kind: index for index, kind in enumerate(kinds.WORKLOAD_KINDS)}
+#: Called with each new state of an awaited workload.
+OnStatus = Callable[[WorkloadRef, Rollout], None]
 
 
 @dataclass(frozen=True)
 class Verdict:
     """The final word on one workload: its status and when (seconds after the wait began)."""
 
-    status: Status
+    status: Rollout
     seconds: float
     last: dict | None = None
 
@@ -68,14 +70,13 @@ class EventLines:
 class Board:
     """The latest status of every awaited workload, shared by the watch threads."""
 
-    def __init__(self, refs: Sequence[WorkloadRef],
-                 on_line: Callable[[WorkloadRef, str], None] | None) -> None:
+    def __init__(self, refs: Sequence[WorkloadRef], on_status: OnStatus | None) -> None:
         self.started = time.monotonic()
         self.wanted = set(refs)
-        self.on_line = on_line
+        self.on_status = on_status
         self.seen: set[WorkloadRef] = set()
         self.final: dict[WorkloadRef, Verdict] = {}
-        self._messages: dict[WorkloadRef, str] = {}
+        self._last: dict[WorkloadRef, Rollout] = {}
         self.changed = threading.Condition()
 
     def event(self, kind: str, event: dict) -> None:
@@ -85,9 +86,9 @@ class Board:
         if ref not in self.wanted:
             return
         if event.get("type") == "DELETED":
-            verdict = rollout.deleted()
+            verdict = kinds.deleted()
         elif event.get("type") in ("ADDED", "MODIFIED"):
-            verdict = rollout.status({**obj, "kind": kind})
+            verdict = kinds.rollout({**obj, "kind": kind})
         else:
             return
         say = None
@@ -95,15 +96,15 @@ class Board:
             if ref in self.final:
                 return
             self.seen.add(ref)
-            if verdict.message and verdict.message != self._messages.get(ref):
-                self._messages[ref] = say = verdict.message
+            if verdict.message and verdict != self._last.get(ref):
+                self._last[ref] = say = verdict
             if verdict.done:
                 self.final[ref] = Verdict(verdict, time.monotonic() - self.started, obj)
             self.changed.notify_all()
-        if say and self.on_line:
-            self.on_line(ref, say)
+        if say and self.on_status:
+            self.on_status(ref, say)
 
-    def fail(self, refs: Sequence[WorkloadRef], status: Status) -> None:
+    def fail(self, refs: Sequence[WorkloadRef], status: Rollout) -> None:
         with self.changed:
             for ref in refs:
                 self.final.setdefault(ref, Verdict(status, time.monotonic() - self.started))
@@ -159,7 +160,7 @@ class KindWatch:
             self.running = self._start()
             return
         message = result.error_line() if not result.ok else "the watch ended"
-        self.board.fail(pending, Status("", done=True, error=message))
+        self.board.fail(pending, Rollout("", done=True, error=message))
 
     def cancel(self) -> None:
         self.running.cancel()
@@ -167,8 +168,8 @@ class KindWatch:
 
 def not_found(ref: WorkloadRef) -> str:
     """kubectl's message for a workload the server does not have."""
-    return (f'Error from server (NotFound): {kubectl.RESOURCE_OF_KIND[ref.kind]}s.'
-            f'{_GROUP[ref.kind]} "{ref.name}" not found')
+    return (f'Error from server (NotFound): {ref.rules.resource}s.{ref.rules.group} '
+            f'"{ref.name}" not found')
 
 
 def wait_for(
@@ -176,19 +177,19 @@ def wait_for(
     target: Target,
     refs: Sequence[WorkloadRef],
     timeout: float,
-    on_line: Callable[[WorkloadRef, str], None] | None = None,
+    on_status: OnStatus | None = None,
 ) -> dict[WorkloadRef, Verdict]:
     """Watch ``refs`` until each has rolled out, one has failed, or ``timeout`` has passed.
 
     Returns a verdict per workload: done, failed with kubectl's message, or, for those still
     pending at the end, "stopped: another workload failed" or kubectl's timeout message.
     """
-    board = Board(refs, on_line)
+    board = Board(refs, on_status)
     kinds = sorted({ref.kind for ref in refs}, key=_KIND_ORDER.get)
     if runner.dry_run:
         for kind in kinds:
             runner.run(kubectl.watch_workloads(target, kind))
-        return {ref: Verdict(Status("dry run", done=True), 0.0) for ref in refs}
+        return {ref: Verdict(Rollout("dry run", done=True), 0.0) for ref in refs}
     deadline = board.started + timeout
     watches = [KindWatch(runner, target, kind, board, timeout) for kind in kinds]
     try:
@@ -207,10 +208,10 @@ def wait_for(
     verdicts = dict(board.final)
     for ref in board.pending():
         if failed:
-            status = Status("", done=True, error="stopped: another workload failed")
+            status = Rollout("", done=True, error="stopped: another workload failed")
         elif ref not in board.seen:
-            status = Status("", done=True, error=not_found(ref))
+            status = Rollout("", done=True, error=not_found(ref))
         else:
-            status = rollout.timed_out(ref.kind, ref.name)
+            status = ref.rules.timed_out(ref.name)
         verdicts[ref] = Verdict(status, elapsed)
     return verdicts

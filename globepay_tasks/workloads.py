@@ -11,7 +11,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import images, kubectl, watch
+from . import images, kinds, kubectl, watch
 from .errors import ClusterError, ConfigError
 from .guards import CLUSTER_SCOPED_KINDS
 from .kubectl import Target, WorkloadRef
@@ -50,16 +50,16 @@ class WorkloadState:
     @classmethod
     def from_object(cls, obj: dict) -> WorkloadState:
         ref = WorkloadRef(obj["kind"], obj["metadata"]["name"])
-        template = obj.get("spec", {}).get("template", {})
+        rules = ref.rules
         return cls(
             ref=ref,
             exists=True,
-            template=template_key(template),
-            revision=_revision(obj),
-            images=kubectl.images_of(obj),
-            ready=_ready(obj),
+            template=template_key(rules.pod_template(obj)),
+            revision=rules.revision(obj),
+            images=rules.images(obj),
+            ready=rules.ready(obj),
             applied=_applied_template(obj),
-            progress=_progress(obj),
+            progress=rules.progress(obj),
         )
 
 
@@ -72,7 +72,8 @@ def _applied_template(obj: dict) -> str:
     annotations = obj.get("metadata", {}).get("annotations") or {}
     try:
         applied = json.loads(annotations.get(kubectl.LAST_APPLIED_ANNOTATION) or "{}")
-        return template_key(applied["spec"]["template"]) if applied else ""
+        template = kinds.of(obj["kind"]).pod_template(applied) if applied else None
+        return template_key(template) if template else ""
     except (ValueError, KeyError, TypeError):
         return ""
 
@@ -84,42 +85,6 @@ def _without_volatile(template: dict) -> dict:
     (metadata.get("labels") or {}).pop("pod-template-hash", None)
     clean["metadata"] = metadata
     return clean
-
-
-def _revision(obj: dict) -> str:
-    annotations = obj.get("metadata", {}).get("annotations") or {}
-    if kubectl.REVISION_ANNOTATION in annotations:
-        return annotations[kubectl.REVISION_ANNOTATION]
-    status = obj.get("status") or {}
-    return status.get("updateRevision") or str(obj.get("metadata", {}).get("generation", ""))
-
-
-def _progress(obj: dict) -> str:
-    """Where a rollout stands: ``1/2 updated, 1 available`` (a Job: complete/failed/running)."""
-    status = obj.get("status") or {}
-    if obj.get("kind") == "Job":
-        conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
-        return next((kind.lower() for kind in ("Complete", "Failed")
-                     if conditions.get(kind) == "True"), "running")
-    if obj.get("kind") == "DaemonSet":
-        desired, updated = (status.get("desiredNumberScheduled", 0),
-                            status.get("updatedNumberScheduled", 0))
-        available = status.get("numberAvailable", 0)
-    else:
-        desired = obj.get("spec", {}).get("replicas", 1)
-        updated = status.get("updatedReplicas", 0)
-        available = status.get("availableReplicas", status.get("readyReplicas", 0))
-    return f"{updated}/{desired} updated, {available} available"
-
-
-def _ready(obj: dict) -> str:
-    status = obj.get("status") or {}
-    kind = obj.get("kind")
-    if kind == "DaemonSet":
-        return f"{status.get('numberReady', 0)}/{status.get('desiredNumberScheduled', 0)}"
-    if kind == "Job":
-        return f"{status.get('succeeded', 0)}/{obj.get('spec', {}).get('completions', 1)}"
-    return f"{status.get('readyReplicas', 0)}/{obj.get('spec', {}).get('replicas', 1)}"
 
 
 def parse_image_overrides(values: Iterable[str]) -> dict[str, str]:
@@ -196,8 +161,8 @@ def render(runner: Runner, kubectl_bin: str, directory: str) -> Rendered:
 def rendered_images(rendered: Rendered) -> set[str]:
     images: set[str] = set()
     for obj in rendered.objects:
-        if obj.get("kind") in kubectl.WORKLOAD_KINDS:
-            images.update(kubectl.images_of(obj).values())
+        if obj.get("kind") in kinds.WORKLOAD_KINDS:
+            images.update(kinds.images_of(obj).values())
     return images
 
 
@@ -233,7 +198,7 @@ def wait_all(
     target: Target,
     refs: Sequence[WorkloadRef],
     timeout: float,
-    on_line: Callable[[WorkloadRef, str], None] | None = None,
+    on_status: watch.OnStatus | None = None,
 ) -> list[WaitOutcome]:
     """Wait for every workload at once, all within ``timeout`` seconds.
 
@@ -243,14 +208,14 @@ def wait_all(
     of workloads. The first failure stops the remaining waits. A watch cut short by a
     transient error (a dropped connection, a 5xx) resumes with the time left.
     """
-    verdicts = watch.wait_for(runner.at(target), target, refs, timeout, on_line)
+    verdicts = watch.wait_for(runner.at(target), target, refs, timeout, on_status)
     outcomes = []
     for ref in refs:
         verdict = verdicts[ref]
         if verdict.status.failed:
             message = verdict.status.error
         else:
-            message = "complete" if ref.kind == "Job" else "rolled out"
+            message = "rolled out" if ref.can_roll_back else "complete"
         outcomes.append(WaitOutcome(ref, not verdict.status.failed, message, verdict.seconds,
                                     verdict.last))
     return outcomes
@@ -310,11 +275,10 @@ def with_images(rendered: Rendered, overrides: Mapping[str, str]) -> Rendered:
     ``kubectl set image`` would set them; everything else as kustomize rendered it."""
 
     def set_images(obj: dict) -> bool:
-        if obj.get("kind") not in kubectl.WORKLOAD_KINDS:
+        if not kinds.is_workload(obj):
             return False
-        spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
         changed = False
-        for container in (*(spec.get("initContainers") or ()), *(spec.get("containers") or ())):
+        for container in kinds.containers_of(obj):
             image = container.get("image", "")
             ref = next((ref for name, ref in overrides.items() if images.selects(name, image)),
                        None)
@@ -453,7 +417,7 @@ def snapshot_resources(rendered: Rendered | None) -> list[str]:
     the rendered objects."""
     resources = [*kubectl.WORKLOAD_RESOURCES, *SNAPSHOT_EXTRAS]
     for obj in rendered.objects if rendered else ():
-        if obj.get("kind") in CLUSTER_SCOPED_KINDS or obj.get("kind") in kubectl.WORKLOAD_KINDS:
+        if obj.get("kind") in CLUSTER_SCOPED_KINDS or obj.get("kind") in kinds.WORKLOAD_KINDS:
             continue
         resource = kubectl.resource_of(obj)
         if resource not in ("configmap", "lease.coordination.k8s.io") and (

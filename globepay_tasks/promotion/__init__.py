@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import artifacts, badimages, guards, kubectl, workloads
+from .. import artifacts, badimages, guards, kinds, kubectl, workloads
 from ..artifacts import Live
 from ..config import Environment, Settings
 from ..errors import (
@@ -572,7 +572,7 @@ class Promoter:
         with self.progress.waiting(env.name, [ref.name for ref in refs]):
             outcomes = workloads.wait_all(
                 self.runner, target, refs, env.timeout,
-                on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line),
+                on_status=lambda ref, state: self.progress.rollout(env.name, ref.name, state),
             )
         failures = [o for o in outcomes if not o.ok]
         for outcome in outcomes:
@@ -690,7 +690,7 @@ class Promoter:
             with self.progress.waiting(env.name, [ref.name for ref in undone]):
                 outcomes = workloads.wait_all(
                     self.runner, target, undone, env.timeout,
-                    on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line))
+                    on_status=lambda ref, state: self.progress.rollout(env.name, ref.name, state))
             failed += [f"{o.ref}: {o.message}" for o in outcomes if not o.ok]
             result.rolled_back = [str(o.ref) for o in outcomes if o.ok]
         if failed:
@@ -785,7 +785,7 @@ class Promoter:
             with self.progress.waiting(env.name, [s.ref.name for s in undone]):
                 outcomes = workloads.wait_all(
                     self.runner, target, [s.ref for s in undone], env.timeout,
-                    on_line=lambda ref, line: self.progress.rollout(env.name, ref.name, line))
+                    on_status=lambda ref, state: self.progress.rollout(env.name, ref.name, state))
             bad = [f"{o.ref}: {o.message}" for o in outcomes if not o.ok]
             final = {o.ref: WorkloadState.from_object(o.last) for o in outcomes if o.last}
             if len(final) < len(undone):
@@ -838,7 +838,7 @@ class Promoter:
 def _rollable(env: Environment, known: Snapshot, only: str | None) -> list[WorkloadState]:
     """The workloads of ``known`` that ``invoke rollback`` undoes (`ConfigError`: none)."""
     states = [WorkloadState.from_object(obj) for obj in known.objects
-              if obj.get("kind") in kubectl.ROLLOUT_KINDS]
+              if obj.get("kind") in kinds.ROLLOUT_KINDS]
     if only:
         states = [s for s in states if s.ref.name == only]
         if not states:

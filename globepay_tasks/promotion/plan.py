@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .. import kubectl
+from .. import kinds
 from ..kubectl import WorkloadRef
 from ..workloads import Rendered, WorkloadState, template_key
 
@@ -47,13 +47,13 @@ def predict(rendered: Rendered, before: Mapping[WorkloadRef, WorkloadState]) -> 
     """Compare each rendered workload with what the cluster runs and last had applied."""
     objects = {
         WorkloadRef(obj["kind"], obj["metadata"]["name"]): obj for obj in rendered.objects
-        if obj.get("kind") in kubectl.WORKLOAD_KINDS
+        if obj.get("kind") in kinds.WORKLOAD_KINDS
     }
     planned = []
     for ref in rendered.workloads:
         obj = objects[ref]
         state = before.get(ref) or WorkloadState(ref, exists=False)
-        images = kubectl.images_of(obj)
+        images = kinds.images_of(obj)
         if not state.exists:
             action = NEW
         elif dict(state.images) != images:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import yaml
 from conftest import output, report
 
 BROKEN = "registry.globepay.dev/globepay/backend:9.9.9-broken"
@@ -180,3 +181,23 @@ def test_confirmation_refused_without_yes_and_without_a_terminal(project):
     assert result.returncode == 1
     assert "--yes" in result.stderr
     assert project.writes() == []
+
+
+def test_an_overlay_with_a_job_passes_the_health_gates(project):
+    """A completed Job is healthy to `checks:healthy` and `checks:previous_healthy` (a Job
+    has no status.observedGeneration on a real API server)."""
+    overlay = project.root / "k8s" / "overlays" / "dev"
+    (overlay / "migrate.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "database-migration"},
+        "spec": {"backoffLimit": 1, "template": {"spec": {"restartPolicy": "Never", "containers": [
+            {"name": "migrate", "image": f"{BACKEND}:1.4.0"}]}}}}))
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    kustomization["resources"].append("migrate.yaml")
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    project.env_settings("dev")["post_promotion"] = [{"python": "globepay_tasks.checks:healthy"}]
+    dev = project.invoke("deploy-dev")
+    assert dev.returncode == 0, output(dev)
+    assert "dev: 3 workloads available" in dev.stdout
+    staging = project.invoke("deploy-staging")
+    assert staging.returncode == 0, output(staging)
+    assert "previous_healthy: dev: 3 workloads available" in staging.stdout

@@ -10,6 +10,7 @@ import pytest
 from invoke import Context
 
 from globepay_tasks import workloads
+from globepay_tasks.kinds import Rollout
 from globepay_tasks.kubectl import Target, WorkloadRef
 from globepay_tasks.runner import Runner
 from globepay_tasks.sandbox.resources import by_kind
@@ -42,9 +43,9 @@ class Waiter:
         self.lines: list[tuple[str, str]] = []
         self.on_line = lambda name, line: None
 
-    def _line(self, ref: WorkloadRef, line: str) -> None:
-        self.lines.append((ref.name, line))
-        self.on_line(ref.name, line)
+    def _line(self, ref: WorkloadRef, state: Rollout) -> None:
+        self.lines.append((ref.name, state.message))
+        self.on_line(ref.name, state.message)
 
     def create(self, *objects: dict) -> list[WorkloadRef]:
         for obj in objects:
@@ -55,7 +56,7 @@ class Waiter:
         self.sandbox.clear_requests()
         started = time.monotonic()
         outcomes = workloads.wait_all(Runner(Context()), self.target, refs, timeout,
-                                      on_line=self._line)
+                                      on_status=self._line)
         return {o.ref.name: o for o in outcomes}, time.monotonic() - started
 
     def watches(self) -> list[str]:

@@ -10,14 +10,13 @@ import jsonschema
 import pytest
 import yaml
 
-from globepay_tasks import github
+from globepay_tasks import github, kinds
 from globepay_tasks.errors import ConfigError
 from globepay_tasks.hooks import HookResult
 from globepay_tasks.kubectl import WorkloadRef
-from globepay_tasks.progress import Progress, use_color
+from globepay_tasks.progress import Progress, Readiness, use_color
 from globepay_tasks.promotion import EnvResult, WorkloadChange
 from globepay_tasks.promotion.plan import predict, summarize
-from globepay_tasks.readiness import ReadinessTracker
 from globepay_tasks.redact import MASK, Redactor
 from globepay_tasks.report import (
     build_report,
@@ -237,36 +236,26 @@ def test_report_path_is_checked_before_the_run(tmp_path):
 # -- progress: readiness, colour ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("line, expected", [
-    ('Waiting for deployment "backend" rollout to finish: 1 of 3 updated replicas are '
-     'available...', "backend 1/3 ready"),
-    ('Waiting for deployment "backend" rollout to finish: 2 out of 3 new replicas have been '
-     'updated...', "backend 2/3 updated"),
-    ('Waiting for deployment "backend" rollout to finish: 1 old replicas are pending '
-     'termination...', "backend 1 old replicas pending termination"),
-    ('Waiting for daemon set "backend" rollout to finish: 0 of 2 updated pods are '
-     'available...', "backend 0/2 ready"),
-    ("Waiting for 2 pods to be ready...", "backend 2 pods not ready yet"),
-    ("Waiting for deployment spec update to be observed...", "backend waiting for the controller"),
-    ('error: deployment "backend" exceeded its progress deadline',
-     'backend: error: deployment "backend" exceeded its progress deadline'),
-])
-def test_rollout_status_lines_become_readiness(line, expected):
-    assert ReadinessTracker().line("dev", "backend", line)[0] == expected
+def _deployment_state(available: int, replicas: int = 3) -> dict:
+    return {"kind": "Deployment", "metadata": {"name": "backend", "generation": 1},
+            "spec": {"replicas": replicas},
+            "status": {"observedGeneration": 1, "replicas": replicas,
+                       "updatedReplicas": replicas, "availableReplicas": available}}
 
 
-def test_rolled_out_reports_the_last_known_total_and_repeats_are_dropped():
-    tracker = ReadinessTracker()
-    waiting = ('Waiting for deployment "backend" rollout to finish: 2 of 3 updated replicas '
-               "are available...")
-    assert tracker.line("prod", "backend", waiting) == ("backend 2/3 ready", "info")
-    assert tracker.line("prod", "backend", waiting) is None
-    assert tracker.line("prod", "backend", 'deployment "backend" successfully rolled out') == (
-        "backend 3/3 ready", "ok")
-    assert tracker.line("dev", "backend", 'deployment "backend" successfully rolled out') == (
-        "backend rolled out", "ok")
-    assert tracker.line("dev", "db", "statefulset rolling update complete 3 pods at revision "
-                                     "db-7f...")[1] == "ok"
+def test_rollout_states_become_readiness_lines_and_repeats_are_dropped():
+    readiness = Readiness()
+    waiting = kinds.rollout(_deployment_state(2))
+    assert readiness.line("prod", "backend", waiting) == ("backend 2/3 ready", "info")
+    assert readiness.line("prod", "backend", waiting) is None
+    assert readiness.pending("prod", ["backend", "frontend"]) == [
+        "backend 2/3 ready", "frontend no progress reported yet"]
+    done = kinds.rollout(_deployment_state(3))
+    assert readiness.line("prod", "backend", done) == ("backend 3/3 ready", "ok")
+    assert readiness.pending("prod", ["backend"]) == []
+    failed = kinds.failure('deployment "backend" exceeded its progress deadline')
+    assert readiness.line("dev", "backend", failed) == (
+        'backend: error: deployment "backend" exceeded its progress deadline', "fail")
 
 
 class _Tty(io.StringIO):
@@ -331,9 +320,8 @@ def test_heartbeat_names_the_workloads_still_rolling_out():
 
     run = progress()
     with run.waiting("prod", ["backend", "frontend"], every=0.05):
-        run.rollout("prod", "backend", 'Waiting for deployment "backend" rollout to finish: '
-                                       "1 of 3 updated replicas are available...")
-        run.rollout("prod", "frontend", 'deployment "frontend" successfully rolled out')
+        run.rollout("prod", "backend", kinds.rollout(_deployment_state(1)))
+        run.rollout("prod", "frontend", kinds.rollout(_deployment_state(3)))
         time.sleep(0.2)
     beats = [s.message for s in run.steps if s.message.startswith("still waiting")]
     assert beats and all(m.endswith(": backend 1/3 ready") for m in beats)
