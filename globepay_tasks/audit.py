@@ -22,7 +22,7 @@ from .config import Environment
 from .errors import ClusterError
 from .kubectl import Target
 from .progress import Progress
-from .promotion import EnvResult
+from .promotion.result import EnvResult
 from .runner import Runner
 from .workloads import Snapshot, WorkloadState
 

@@ -4,12 +4,17 @@ images the one before it ran when its post-promotion hooks passed, digest-pinned
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from .. import artifacts, images, workloads
 from ..config import Environment
 from ..errors import ConfigError
 from ..workloads import Rendered
-from . import EnvResult, Promoter, multicluster
+from . import multicluster
+from .result import EnvResult
+
+if TYPE_CHECKING:
+    from . import Promoter
 
 Confirm = Callable[[], None]
 

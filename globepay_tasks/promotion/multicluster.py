@@ -11,12 +11,16 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from ..config import Environment
 from ..errors import Interrupted, PromotionError, RollbackFailed
 from ..runner import clear_interrupt, request_interrupt
 from ..workloads import Rendered
-from . import EnvResult, Promoter
+from .result import EnvResult
+
+if TYPE_CHECKING:
+    from . import Promoter
 
 
 class _TargetRun:

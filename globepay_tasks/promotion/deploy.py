@@ -1,0 +1,231 @@
+"""Deploying one environment: its plan, pre-promotion hooks, lock, apply, wait, verification
+and post-promotion hooks, then its record. A failure at any step after the apply undoes what
+the run changed (`failure`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from contextlib import suppress
+from typing import TYPE_CHECKING
+
+from .. import artifacts, guards, kubectl, workloads
+from ..artifacts import Live
+from ..config import Environment
+from ..errors import (
+    ApplyFailed,
+    ClusterError,
+    ConfigError,
+    PromotionError,
+    RolloutFailed,
+    VerificationFailed,
+)
+from ..kubectl import Target, WorkloadRef
+from ..workloads import Rendered, Snapshot, WorkloadState
+from . import locks
+from .failure import fail, interrupted
+from .gates import POST, PRE, run_hooks
+from .plan import CHANGE, NEW, UNKNOWN, PlannedChange, predict, summarize
+from .preflight import check_bad, take_snapshot
+from .record import close, record_final
+from .result import EnvResult, WorkloadChange
+
+if TYPE_CHECKING:
+    from ..lock import EnvLock
+    from . import Promoter
+
+
+def deploy(p: Promoter, env: Environment, rendered: Rendered, *, action: str = "deploy",
+           source: str = "") -> EnvResult:
+    """Hooks, apply, wait, verify, hooks; on failure undo what changed and raise."""
+    started = time.monotonic()
+    result = EnvResult(env.name, action, env.namespace, env.context or "", source=source,
+                       id=p.audit.id_for(env.name) if p.audit else "",
+                       requested=p.requested.get(env.name, {}))
+    p.results.append(result)
+    target = p.target(env)
+    changes: list[WorkloadChange] | None = None
+    before: dict[WorkloadRef, WorkloadState] = {}
+    lock: EnvLock | None = None
+    known = Snapshot(())
+    final: Live | None = None
+    held = p.held.pop(env.name, None)
+    try:
+        lock = held[1] if held else None
+        known = show_plan(p, env, target, rendered, result, held[2] if held else None)
+        try:
+            result.allowed_bad = check_bad(p, env, rendered, known=known)
+        except ConfigError as error:
+            result.failed_with("refused", error.message, error.exit_code)
+            raise
+        run_hooks(p, env, PRE, result)
+        refs = list(rendered.workloads)
+        if held is None:
+            lock, fresh = locks.take(p, env, target, rendered, known)
+            if fresh is not known:  # read again to take the lock: plan from that read
+                known, result.plan = fresh, predict(rendered, fresh.states(refs))
+                p.progress.step(env.name, "plan", f"read again: {summarize(result.plan)}")
+        before = known.states(refs)
+        applied, after = apply(p, env, target, rendered, result.plan, known)
+        changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in refs]
+        result.changes = changes
+        if applied is not None:
+            fail(p, env, target, result, changes, applied)
+        describe_changes(p, env, changes)
+        wait(p, env, target, refs, result, changes)
+        final = verify(p, env, target, rendered, result, changes)
+        run_hooks(p, env, POST, result, changes)
+        finish(p, env, target, result, "succeeded", final)
+    except KeyboardInterrupt:
+        interrupted(p, env, target, result, rendered.workloads, before, changes)
+    except PromotionError as error:
+        if not result.reason:
+            result.failed_with("failed", error.message, error.exit_code)
+        final = None  # a rollback may have changed what the verification read
+        if result.changes and not p.runner.dry_run:
+            with suppress(PromotionError):
+                final = record_final(p, target, result)
+        raise
+    finally:
+        result.seconds = time.monotonic() - started
+        close(p, env, target, result, lock, known, final)
+    return result
+
+
+def show_plan(p: Promoter, env: Environment, target: Target, rendered: Rendered,
+              result: EnvResult, known: Snapshot | None) -> Snapshot:
+    """The env's header: where it goes and what the apply will change, from ``known`` (None:
+    the env's snapshot, read now unless the preflight read it); that snapshot."""
+    host = f", host {target.remote}" if target.remote else ""
+    where = (f"{env.name}: context {env.context or '(current)'}{host}, "
+             f"namespace {env.namespace}")
+    if p.runner.dry_run:
+        p.progress.header(f"{where}, {len(rendered.workloads)} workloads (dry run)")
+        return Snapshot(())
+    try:
+        known = known or take_snapshot(p, env, rendered)
+    except ClusterError:
+        p.progress.header(where)
+        raise
+    result.plan = predict(rendered, known.states(rendered.workloads))
+    p.progress.header(f"{where}: {summarize(result.plan)}")
+    for item in result.plan:
+        p.progress.step(env.name, "plan", item.describe())
+    return known
+
+
+def apply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
+          plan: Sequence[PlannedChange], known: Snapshot,
+          ) -> tuple[ApplyFailed | None, dict[WorkloadRef, WorkloadState]]:
+    """Apply the rendered overlay, each workload the plan changes carrying this run's
+    change-cause (its new revision shows it in ``kubectl rollout history``); each workload's
+    state after it, and the error to fail with (after undoing) if the server refused."""
+    where = f" on {target.remote}" if target.remote else ""
+    p.progress.step(env.name, "apply", f"kubectl apply -f, rendered from {rendered.overlay}{where}")
+    outcome, objects = workloads.apply(p.runner, target, rendered, causes(p, env, plan, known))
+    refs = list(rendered.workloads)
+    if outcome.ok and (objects or p.runner.dry_run):
+        for line in applied_lines(objects, known):
+            p.progress.output(env.name, "apply", line)
+        return None, Snapshot(tuple(objects)).states(refs)
+    after = workloads.capture(p.runner, target, refs)
+    if outcome.ok:
+        return None, after
+    p.progress.step(env.name, "apply failed", outcome.error_line(), "fail")
+    return ApplyFailed(f"{env.name}: apply failed: {outcome.error_line()}"), after
+
+
+def causes(p: Promoter, env: Environment, plan: Sequence[PlannedChange],
+           known: Snapshot) -> dict[WorkloadRef, dict[str, str]]:
+    """The change-cause of each workload the plan changes; the one it has for the others (so
+    that the apply leaves it as it is)."""
+    found: dict[WorkloadRef, dict[str, str]] = {}
+    for item in plan if p.audit else ():
+        if not item.ref.can_roll_back:
+            continue
+        if item.action in (CHANGE, NEW, UNKNOWN):
+            found[item.ref] = p.audit.change_cause(env.name, item.images_after)
+            continue
+        live = (known.find(item.ref.kind, item.ref.name) or {}).get("metadata") or {}
+        cause = (live.get("annotations") or {}).get(kubectl.CHANGE_CAUSE)
+        if cause:
+            found[item.ref] = {kubectl.CHANGE_CAUSE: cause}
+    return found
+
+
+def applied_lines(objects: Sequence[dict], known: Snapshot) -> list[str]:
+    """kubectl's own lines for an apply (``deployment.apps/backend configured``), from the
+    objects it returned and the snapshot read before it."""
+    lines = []
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        name = f"{kubectl.resource_of(obj)}/{meta.get('name')}"
+        seen = known.find(obj.get("kind", ""), meta.get("name", ""))
+        if obj.get("kind") in guards.CLUSTER_SCOPED_KINDS:  # not in the snapshot
+            verb = "applied"
+        elif seen is None:
+            verb = "created"
+        else:
+            same = (seen.get("metadata") or {}).get("resourceVersion") == meta.get(
+                "resourceVersion")
+            verb = "unchanged" if same else "configured"
+        lines.append(f"{name} {verb}")
+    return lines
+
+
+def describe_changes(p: Promoter, env: Environment, changes: list[WorkloadChange]) -> None:
+    if p.runner.dry_run:
+        return
+    changed = [str(c.ref) for c in changes if c.changed]
+    unchanged = [str(c.ref) for c in changes if not c.changed]
+    text = f"changed: {', '.join(changed) or 'none'}"
+    if unchanged:
+        text += f"; unchanged: {', '.join(unchanged)}"
+    p.progress.step(env.name, "changes", text)
+
+
+def wait(p: Promoter, env: Environment, target: Target, refs: Sequence[WorkloadRef],
+         result: EnvResult, changes: list[WorkloadChange]) -> None:
+    """Wait for ``refs``; the first to fail fails the env (after undoing)."""
+    p.progress.step(env.name, "wait", f"{len(refs)} workloads, timeout {env.timeout:g}s")
+    with p.progress.waiting(env.name, [ref.name for ref in refs]):
+        outcomes = workloads.wait_all(
+            p.runner, target, refs, env.timeout,
+            on_status=lambda ref, state: p.progress.rollout(env.name, ref.name, state))
+    failures = [o for o in outcomes if not o.ok]
+    for outcome in outcomes:
+        if outcome.ok:
+            p.progress.step(env.name, "ready", f"{outcome.ref} ({outcome.seconds:.1f}s)", "ok")
+    if failures:
+        # the first to fail is the cause; the others may have been stopped because of it
+        first = min(failures, key=lambda outcome: outcome.seconds)
+        p.progress.step(env.name, "rollout failed", f"{first.ref}: {first.message}", "fail")
+        fail(p, env, target, result, changes, RolloutFailed(
+            f"{env.name}: {first.ref} did not roll out: {first.message}"))
+
+
+def verify(p: Promoter, env: Environment, target: Target, rendered: Rendered,
+           result: EnvResult, changes: list[WorkloadChange]) -> Live | None:
+    """The rolled-out workloads and their pods run exactly the rendered images; what was
+    read."""
+    if p.runner.dry_run:
+        return None
+    live = artifacts.read_live(p.runner, target)
+    result.digests = {r.image: r.digest for r in live.running() if r.digest}
+    problems = live.mismatches(artifacts.intended_images(rendered.objects))
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        p.progress.step(env.name, "verify failed", "; ".join(problems), "fail")
+        fail(p, env, target, result, changes, VerificationFailed(
+            f"{env.name}: not running the promoted images: {problems[0]}{more}"))
+    p.progress.step(env.name, "verified", "workloads and pods run the promoted images", "ok")
+    return live
+
+
+def finish(p: Promoter, env: Environment, target: Target, result: EnvResult, outcome: str,
+           live: Live | None = None) -> None:
+    result.outcome = "dry run" if p.runner.dry_run else outcome
+    if p.runner.dry_run:
+        return
+    record_final(p, target, result, live)
+    p.progress.step(env.name, "done", outcome, "ok")

@@ -1,0 +1,145 @@
+"""When a deploy fails after it changed something: undo exactly the workloads this run
+changed (``kubectl rollout undo`` to the captured revision, waited on), record it, and raise;
+an interrupt is handled the same way, then shows where each workload is."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import suppress
+from typing import TYPE_CHECKING
+
+from .. import workloads
+from ..config import Environment
+from ..errors import ExitStatus, Interrupted, PromotionError, RollbackFailed
+from ..kubectl import Target, WorkloadRef
+from ..runner import clear_interrupt
+from ..workloads import WorkloadState
+from .record import record_final
+from .result import EnvResult, WorkloadChange
+
+if TYPE_CHECKING:
+    from . import Promoter
+
+
+def fail(p: Promoter, env: Environment, target: Target, result: EnvResult,
+         changes: list[WorkloadChange], error: PromotionError) -> None:
+    """Undo what this run changed (unless told not to), record, and raise ``error``."""
+    undoable = [c for c in changes if c.changed and c.before.exists and c.ref.can_roll_back]
+    created = [c for c in changes if c.created]
+    result.reason, result.exit_code = error.message, error.exit_code
+    result.failure = type(error).__name__
+    if created:
+        names = ", ".join(str(c.ref) for c in created)
+        p.progress.step(env.name, "rollback", f"{names} created by this run, left in place",
+                        "warn")
+    if not undoable:
+        result.outcome = "failed"
+        if changes and not p.runner.dry_run:
+            p.progress.step(env.name, "rollback", "nothing this run changed to undo")
+        raise error
+    if not p.rollback_on_failure:
+        result.outcome = "failed, not rolled back"
+        names = ", ".join(str(c.ref) for c in undoable)
+        p.progress.step(env.name, "rollback", f"--no-rollback: {names} left as they are", "warn")
+        error.message += f"; left as is (--no-rollback): {names}"
+        raise error
+    try:
+        undo(p, env, target, undoable, result)
+    except RollbackFailed as failure:
+        result.failed_with("rollback failed", f"{error.message}; {failure.message}",
+                           failure.exit_code)
+        raise RollbackFailed(result.reason) from None
+    result.outcome = "rolled back"
+    error.message += f"; rolled back {', '.join(result.rolled_back)}"
+    result.reason = error.message
+    raise error
+
+
+def undo(p: Promoter, env: Environment, target: Target, undoable: list[WorkloadChange],
+         result: EnvResult) -> None:
+    """``kubectl rollout undo`` of ``undoable`` to the revisions they had before the run (all
+    going to one revision in one call), then wait for them."""
+    failed = []
+    undone = []
+    by_revision: dict[int | None, list[WorkloadRef]] = {}
+    for change in undoable:
+        revision = change.ref.rules.undo_revision(change.before.revision)
+        by_revision.setdefault(revision, []).append(change.ref)
+    for revision, refs in by_revision.items():
+        outcomes = workloads.undo_all(p.runner, target, refs, revision)
+        to = f" to revision {revision}" if revision else ""
+        for ref in refs:
+            ok, line = outcomes[ref]
+            if ok:
+                undone.append(ref)
+                p.progress.step(env.name, "rollback", f"{ref} rolled back{to}")
+            else:
+                failed.append(f"{ref}: {line}")
+    if undone:
+        with p.progress.waiting(env.name, [ref.name for ref in undone]):
+            waited = workloads.wait_all(
+                p.runner, target, undone, env.timeout,
+                on_status=lambda ref, state: p.progress.rollout(env.name, ref.name, state))
+        failed += [f"{o.ref}: {o.message}" for o in waited if not o.ok]
+        result.rolled_back = [str(o.ref) for o in waited if o.ok]
+    if failed:
+        message = (f"ROLLBACK FAILED in {env.name} (namespace {env.namespace}): "
+                   f"{'; '.join(failed)}. The environment needs attention: check "
+                   f"`kubectl rollout history` and `invoke status --env {env.name}`")
+        p.progress.step(env.name, "rollback", message, "fail")
+        raise RollbackFailed(message)
+    p.progress.step(env.name, "rollback", f"done: {', '.join(result.rolled_back)}", "ok")
+
+
+def interrupted(p: Promoter, env: Environment, target: Target, result: EnvResult,
+                refs: Sequence[WorkloadRef], before: dict[WorkloadRef, WorkloadState],
+                changes: list[WorkloadChange] | None) -> None:
+    """SIGINT/SIGTERM: the commands are stopped; undo what changed, show where each workload
+    is, raise `Interrupted` (a second interrupt during the undo: `RollbackFailed`)."""
+    clear_interrupt()
+    p.progress.step(env.name, "interrupted", "stopping", "fail")
+    try:
+        if changes is None and before:
+            after = workloads.capture(p.runner, target, list(before))
+            changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in before]
+        fail(p, env, target, result, changes or [], Interrupted(
+            f"{env.name}: interrupted" if before else
+            f"{env.name}: interrupted; nothing was changed"))
+    except KeyboardInterrupt:
+        clear_interrupt()
+        message = (f"ROLLBACK INTERRUPTED in {env.name} (namespace {env.namespace}): the "
+                   f"environment needs attention: check `invoke status --env {env.name}`")
+        result.failed_with("rollback failed", message, ExitStatus.ROLLBACK_FAILED)
+        p.progress.step(env.name, "rollback", message, "fail")
+        raise RollbackFailed(message) from None
+    finally:
+        if before and not p.runner.dry_run:
+            show_states(p, env, target, refs)
+
+
+def show_states(p: Promoter, env: Environment, target: Target,
+                refs: Sequence[WorkloadRef]) -> None:
+    """One line per workload: revision, ready/desired, images (after an interruption)."""
+    clear_interrupt()
+    try:
+        states = workloads.capture(p.runner, target, list(refs))
+    except (PromotionError, KeyboardInterrupt) as error:
+        why = error.message if isinstance(error, PromotionError) else "interrupted"
+        p.progress.step(env.name, "state", f"could not read the workloads: {why}", "warn")
+        return
+    for ref, state in states.items():
+        text = (f"revision {state.revision or '-'}, {state.progress}, "
+                f"{', '.join(state.images.values())}" if state.exists else "absent")
+        p.progress.step(env.name, "state", f"{ref}: {text}")
+
+
+def revert(p: Promoter, env: Environment, result: EnvResult, error: PromotionError) -> None:
+    """Undo what a finished deploy of ``env`` changed, because ``error`` failed the run
+    elsewhere (another target of a multi-cluster environment); records it in ``result`` and
+    raises ``error`` (or `RollbackFailed`)."""
+    target = p.target(env)
+    try:
+        fail(p, env, target, result, result.changes, error)
+    finally:
+        with suppress(PromotionError):
+            record_final(p, target, result)

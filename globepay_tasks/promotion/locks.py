@@ -1,0 +1,125 @@
+"""The environment's lock around a run: taken from the snapshot the run read (a first deploy
+creates the namespace for it), held ahead for a whole chain, removed by hand with unlock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from .. import workloads
+from ..config import Environment
+from ..errors import ClusterError, EnvironmentLocked
+from ..kubectl import Target, apply_stdin
+from ..lock import EnvLock, LockMoved, NamespaceMissing, duration
+from ..lock import unlock as remove_lock
+from ..workloads import Rendered, Snapshot
+from .preflight import take_snapshot
+from .record import close
+
+if TYPE_CHECKING:
+    from . import Promoter
+
+
+def take(p: Promoter, env: Environment, target: Target, rendered: Rendered | None,
+         known: Snapshot, *, create_namespace: bool = True) -> tuple[EnvLock | None, Snapshot]:
+    """Take the env's lock (exit 5 if another run holds it) from the Lease in ``known``; the
+    snapshot to go on from (read again when the Lease changed since). On a first deploy the
+    namespace does not exist yet: the overlay's Namespace object is applied alone first
+    (``create_namespace``; else `NamespaceMissing`)."""
+    settings = p.settings.lock
+    where = f"lease {env.namespace}/{settings.name}"
+    if not settings.enabled:
+        return None, known
+    if p.runner.dry_run:
+        p.progress.step(env.name, "lock", f"would take {where}")
+        return None, known
+    lock = EnvLock(p.runner.at(target), target, settings.name, env.name,
+                   env.timeout + settings.ttl_margin,
+                   lambda text: p.progress.step(env.name, "lock", text, "warn"))
+    try:
+        for attempt in range(1, 4):
+            try:
+                _acquire(p, env, target, rendered, lock, known.find("Lease", settings.name),
+                         create_namespace)
+                break
+            except LockMoved as moved:
+                if attempt == 3:
+                    raise EnvironmentLocked(f"{moved.message}; it keeps changing hands, "
+                                            "try again") from None
+                known = workloads.read_snapshot(p.runner, target, rendered)
+    except BaseException:
+        close(p, env, target, None, lock, known, None)  # interrupted once it was taken
+        raise
+    p.progress.step(env.name, "lock", f"took {where} as {lock.me.who}, TTL {duration(lock.me.ttl)}")
+    return lock, known
+
+
+def _acquire(p: Promoter, env: Environment, target: Target, rendered: Rendered | None,
+             lock: EnvLock, lease: dict | None, create_namespace: bool) -> None:
+    try:
+        lock.acquire(lease)
+    except NamespaceMissing:
+        if not create_namespace:
+            raise
+        namespace = next((obj for obj in (rendered.objects if rendered else ())
+                          if obj.get("kind") == "Namespace"), None)
+        if namespace is None:
+            raise ClusterError(f"{env.name}: namespace {env.namespace} does not exist and "
+                               f"overlay {env.overlay} does not create it; nothing was "
+                               "changed") from None
+        p.progress.step(env.name, "namespace", f"creating {env.namespace} (first deploy)")
+        outcome = p.runner.at(target).run(apply_stdin(target), stdin=json.dumps(namespace),
+                                          idempotent=True)
+        if not outcome.ok and "(AlreadyExists)" not in outcome.stderr:  # a parallel run
+            raise ClusterError(f"{env.name}: creating namespace {env.namespace} failed: "
+                               f"{outcome.error_line()}") from None
+        lock.acquire(None)
+
+
+def hold(p: Promoter, envs: Sequence[tuple[Environment, Rendered]]) -> None:
+    """Take the locks of all ``envs`` at once, before the first is deployed (a chain holds
+    every environment it will change until it is done with it); if any cannot be taken,
+    release those taken and raise."""
+    if p.runner.dry_run or not p.settings.lock.enabled:
+        return
+
+    def take_one(pair: tuple[Environment, Rendered]) -> None:
+        env, rendered = pair
+        known = take_snapshot(p, env, rendered)
+        try:
+            p.held[env.name] = (env, *take(p, env, p.target(env), rendered, known,
+                                           create_namespace=False))
+        except NamespaceMissing:  # a first deploy: the namespace is created in its turn
+            p.snapshots[env.name] = known
+
+    with ThreadPoolExecutor(max_workers=max(1, len(envs))) as pool:
+        futures = [pool.submit(take_one, pair) for pair in envs]
+    errors = [e for e in (f.exception() for f in futures) if e is not None]
+    if errors:
+        release_held(p)
+        raise errors[0]
+
+
+def release_held(p: Promoter) -> None:
+    """Release the locks `hold` took for environments that were not deployed."""
+    while p.held:
+        _, (env, lock, known) = p.held.popitem()
+        close(p, env, p.target(env), None, lock, known, None)
+
+
+def unlock(p: Promoter, env: Environment) -> None:
+    """Remove the env's lock (on each of its clusters) by hand, naming the holder removed."""
+    for part in env.clusters():
+        where = f"lease {part.namespace}/{p.settings.lock.name}"
+        if p.runner.dry_run:
+            p.progress.step(part.name, "unlock", f"would remove {where}")
+            continue
+        target = p.target(part)
+        holder = remove_lock(p.runner.at(target), target, p.settings.lock.name, part.name)
+        if holder is None:
+            p.progress.step(part.name, "unlock", f"{part.name} is not locked (no {where})")
+        else:
+            p.progress.step(part.name, "unlock",
+                            f"removed the lock held by {holder.describe()} ({where})", "warn")

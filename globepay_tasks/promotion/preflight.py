@@ -1,0 +1,139 @@
+"""Before anything is touched: render every environment, check where it would write and on
+which cluster, read each namespace once, and refuse images marked bad."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import artifacts, badimages, guards, workloads
+from ..config import Environment
+from ..errors import ConfigError
+from ..workloads import Rendered, Snapshot
+
+if TYPE_CHECKING:
+    from . import Promoter
+
+
+def needs_confirmation(envs: Iterable[Environment], yes: bool) -> list[Environment]:
+    """The environments that must be confirmed before this run changes them."""
+    return [] if yes else [env for env in envs if env.confirm]
+
+
+def check_namespaces(env: Environment, rendered: Rendered) -> None:
+    """Refuse an overlay that would write outside the environment's namespace."""
+    for obj in rendered.objects:
+        kind, meta = obj.get("kind", "?"), obj.get("metadata") or {}
+        if kind == "Namespace":
+            if meta.get("name") != env.namespace:
+                raise ConfigError(
+                    f"{env.name}: overlay {env.overlay} creates Namespace {meta.get('name')!r}, "
+                    f"but the environment's namespace is {env.namespace!r}"
+                )
+            continue
+        namespace = meta.get("namespace")
+        if namespace and namespace != env.namespace:
+            raise ConfigError(
+                f"{env.name}: overlay {env.overlay} renders {kind}/{meta.get('name')} into "
+                f"namespace {namespace!r}, not {env.namespace!r}; nothing was applied"
+            )
+
+
+def render(p: Promoter, env: Environment, overrides: Mapping[str, str] | None = None, *,
+           carried: bool = False) -> Rendered:
+    """Render one environment with ``overrides`` (default: this run's ``--image``) and check
+    where it would write. ``carried``: overrides naming an image the overlay does not have,
+    or one the environment keeps (``keep_images``), are left out."""
+    overlay = Path(env.overlay)
+    if not overlay.is_absolute():
+        overlay = p.project_root / overlay
+    plain = p.overlays.get(str(overlay))
+    if plain is None:
+        plain = p.overlays[str(overlay)] = workloads.render(
+            p.runner, p.settings.kubectl, str(overlay))
+    available = workloads.rendered_images(plain)
+    overrides = dict(p.images if overrides is None else overrides)
+    if carried:
+        overrides = artifacts.applicable(overrides, available, env.keep_images)
+    p.requested[env.name] = overrides
+    rendered = plain
+    if overrides:
+        directory = p.stack.enter_context(workloads.kustomization_for(
+            overlay, overrides, available))
+        with_images = workloads.render(p.runner, p.settings.kubectl, directory)
+        rendered = replace(with_images, overlay=str(overlay))
+    check_namespaces(env, rendered)
+    guards.check_cluster_scoped(env, rendered.objects, p.settings.allow_cluster_scoped)
+    if not rendered.workloads:
+        raise ConfigError(f"{env.name}: overlay {env.overlay} renders no workloads")
+    return rendered
+
+
+def preflight(p: Promoter, envs: Sequence[Environment], *, carry: bool = False,
+              targets: bool = True, read: bool = False) -> dict[str, Rendered]:
+    """Render every environment (all at once; and, with ``targets``, check where each would
+    be deployed, and that an env outside ``order`` is not gated on a previous one it does
+    not have) before any is touched; the first failure, in order, stops all.
+    ``carry``: the environments after the first will receive the images of the one before
+    them (rendered here with this run's images where they apply). ``read``: each env's
+    `snapshot` is read as soon as it passed its checks."""
+
+    def prepare(index: int, env: Environment) -> Rendered:
+        rendered = render(p, env, carried=carry and index > 0)
+        if targets:
+            guards.check_order(p.settings, env)
+            p.guard.check(env)
+        if read and not p.runner.dry_run:
+            for part in env.clusters():
+                snapshot(p, part, rendered)
+        return rendered
+
+    with ThreadPoolExecutor(max_workers=len(envs) + 1) as pool:
+        if targets:  # the kubeconfigs are read while the overlays render
+            pool.submit(p.guard.preload, envs)
+        futures = [pool.submit(prepare, index, env) for index, env in enumerate(envs)]
+    rendered = {}
+    for env, future in zip(envs, futures, strict=True):
+        try:
+            rendered[env.name] = future.result()
+        except ConfigError as error:
+            message = error.message
+            if not message.startswith(f"{env.name}:"):
+                message = f"{env.name}: {message}"
+            raise ConfigError(f"preflight failed, nothing was changed: {message}") from None
+        names = ", ".join(str(ref) for ref in rendered[env.name].workloads)
+        p.progress.step(env.name, "preflight", f"renders {names}")
+    return rendered
+
+
+def snapshot(p: Promoter, env: Environment, rendered: Rendered | None) -> Snapshot:
+    """The env's namespace as read once (`workloads.read_snapshot`): kept from the
+    preflight's check until the env's deploy takes it (`take_snapshot`)."""
+    if env.name not in p.snapshots:
+        p.snapshots[env.name] = workloads.read_snapshot(p.runner, p.target(env), rendered)
+    return p.snapshots[env.name]
+
+
+def take_snapshot(p: Promoter, env: Environment, rendered: Rendered) -> Snapshot:
+    """The snapshot read for ``env`` (read now if there is none); the next call reads the
+    namespace again."""
+    known = snapshot(p, env, rendered)
+    del p.snapshots[env.name]
+    return known
+
+
+def check_bad(p: Promoter, env: Environment, rendered: Rendered, *, announce: bool = True,
+              known: Snapshot | None = None) -> list[str]:
+    """Refuse images marked bad in ``env`` (as ``known``, or the env's `snapshot`, has them:
+    `ConfigError`), unless ``allow_bad``: then the allowed references."""
+    known = known or snapshot(p, env, rendered)
+    marks = badimages.marks_in(known.find("ConfigMap", badimages.CONFIGMAP))
+    hits = badimages.refused(marks, workloads.rendered_images(rendered))
+    if hits and not p.allow_bad:
+        raise badimages.refusal(env.name, hits)
+    for _, mark in hits if announce else ():
+        p.progress.step(env.name, "allowed", f"--allow-bad: {mark.describe()}", "warn")
+    return [ref for ref, _ in hits]

@@ -1,0 +1,85 @@
+"""The end of a run in an environment: what every workload runs now, the history record, and
+the lock's release, written in one ``kubectl apply``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import artifacts, workloads
+from ..artifacts import Live
+from ..config import Environment
+from ..errors import PromotionError
+from ..kubectl import Target
+from ..lock import EnvLock
+from ..runner import CommandResult, clear_interrupt
+from ..workloads import Snapshot, WorkloadState
+from .result import EnvResult
+
+if TYPE_CHECKING:
+    from ..audit import Entry
+    from . import Promoter
+
+
+def close(p: Promoter, env: Environment, target: Target, result: EnvResult | None,
+          lock: EnvLock | None, known: Snapshot, final: Live | None) -> None:
+    """Write the history record of a run that reached the cluster's workloads (not of a dry
+    run, a refusal or a pre-promotion hook that stopped it) and release the lock, in one
+    ``kubectl apply``; ``result.id`` stays set only when the record was written."""
+    clear_interrupt()
+    entry = _entry(p, env, target, result, known, final) if result else None
+    objects = entry.objects if entry else []
+    released = lock.stop() if lock else None
+    if released is not None:
+        objects = [released, *objects]
+    if not objects:
+        return
+    try:
+        applied = workloads.apply_objects(p.runner, target, objects)
+    except PromotionError as error:
+        applied = CommandResult("kubectl apply", 1, stderr=error.message)
+    except KeyboardInterrupt:
+        applied = CommandResult("kubectl apply", 130, stderr="interrupted")
+    if lock is not None and released is not None and lock.released(applied):
+        p.progress.step(env.name, "lock", f"released {lock.where}")
+    if entry is None or result is None:
+        return
+    written = applied.stdout + " "
+    if not all(f"configmap/{obj['metadata']['name']} " in written for obj in entry.objects):
+        result.id = ""
+        p.progress.step(env.name, "history", f"not recorded: {applied.error_line()}", "warn")
+        return
+    for step, text, status in entry.said:
+        p.progress.step(env.name, step, text, status)
+    try:
+        entry.prune()
+    except PromotionError as error:
+        p.progress.step(env.name, "history", error.message, "warn")
+
+
+def _entry(p: Promoter, env: Environment, target: Target, result: EnvResult, known: Snapshot,
+           final: Live | None) -> Entry | None:
+    """The history record of ``result``, or None (and no id) when there is none."""
+    if p.audit is None or p.runner.dry_run or not result.changes:
+        result.id = ""
+        return None
+    try:
+        final = final or artifacts.read_live(p.runner, target)
+        return p.audit.entry(env, target, result, final.workloads, known)
+    except PromotionError as error:
+        result.id = ""
+        p.progress.step(env.name, "history", f"not recorded: {error.message}", "warn")
+        return None
+
+
+def record_final(p: Promoter, target: Target, result: EnvResult,
+                 live: Live | None = None) -> Live:
+    """Revisions (before -> now) and images of the workloads the run applied, and the
+    (digest-pinned) images every workload runs now (``live``: as just read); what was read."""
+    live = live or artifacts.read_live(p.runner, target)
+    final = {s.ref: s for s in map(WorkloadState.from_object, live.workloads)}
+    for change in result.changes:
+        state = final.get(change.ref, WorkloadState(change.ref, exists=False))
+        result.revisions[str(change.ref)] = (change.before.revision, state.revision)
+        result.images[str(change.ref)] = dict(state.images)
+    result.running = live.running()
+    return live

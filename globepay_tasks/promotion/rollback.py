@@ -1,0 +1,112 @@
+"""``invoke rollback``: ``kubectl rollout undo`` of an environment's workloads by hand (all, or
+``--only`` one, to the previous revision or ``--to-revision``), waited on and recorded."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from .. import kinds, workloads
+from ..config import Environment
+from ..errors import ConfigError, Interrupted, PromotionError, RollbackFailed
+from ..kubectl import WorkloadRef
+from ..lock import EnvLock
+from ..runner import clear_interrupt
+from ..workloads import Snapshot, WorkloadState
+from . import locks
+from .record import close
+from .result import EnvResult, WorkloadChange
+
+if TYPE_CHECKING:
+    from . import Promoter
+
+
+def rollback(p: Promoter, env: Environment, *, to_revision: int | None = None,
+             only: str | None = None) -> EnvResult:
+    """``kubectl rollout undo`` for the env's workloads, waited on, with a summary."""
+    started = time.monotonic()
+    result = EnvResult(env.name, "rollback", env.namespace, env.context or "",
+                       id=p.audit.id_for(env.name) if p.audit else "")
+    p.results.append(result)
+    target = p.target(env)
+    p.progress.header(f"{env.name}: context {env.context or '(current)'}, "
+                      f"namespace {env.namespace}: rollback")
+    lock: EnvLock | None = None
+    known = Snapshot(())
+    try:
+        if p.runner.dry_run:
+            if not only:
+                p.progress.step(env.name, "rollback", "every Deployment, StatefulSet and "
+                                "DaemonSet of the namespace (listed at run time)")
+            for ref in [WorkloadRef("Deployment", only)] if only else []:
+                workloads.undo(p.runner, target, ref, to_revision)
+            result.outcome = "dry run"
+            return result
+        known = workloads.read_snapshot(p.runner, target, None)
+        rollable(env, known, only)
+        lock, known = locks.take(p, env, target, None, known)
+        undone = _undo_each(p, env, rollable(env, known, only), to_revision)
+        with p.progress.waiting(env.name, [s.ref.name for s in undone]):
+            outcomes = workloads.wait_all(
+                p.runner, target, [s.ref for s in undone], env.timeout,
+                on_status=lambda ref, state: p.progress.rollout(env.name, ref.name, state))
+        bad = [f"{o.ref}: {o.message}" for o in outcomes if not o.ok]
+        final = {o.ref: WorkloadState.from_object(o.last) for o in outcomes if o.last}
+        if len(final) < len(undone):
+            final = workloads.capture(p.runner, target, [s.ref for s in undone])
+        for state in undone:
+            now = final[state.ref]
+            result.revisions[str(state.ref)] = (state.revision, now.revision)
+            result.images[str(state.ref)] = dict(now.images)
+            p.progress.step(env.name, "rolled back",
+                            f"{state.ref}: revision {state.revision} -> {now.revision}", "ok")
+        result.rolled_back = [str(s.ref) for s in undone]
+        result.changes = [WorkloadChange(s.ref, s, final[s.ref]) for s in undone]
+        if bad:
+            raise RollbackFailed(f"ROLLBACK FAILED in {env.name}: {'; '.join(bad)}")
+        result.outcome = "rolled back"
+        return result
+    except KeyboardInterrupt:
+        clear_interrupt()
+        raise Interrupted(f"{env.name}: rollback interrupted; check "
+                          f"`invoke status --env {env.name}`") from None
+    except PromotionError as error:
+        result.failed_with("failed", error.message, error.exit_code)
+        raise
+    finally:
+        result.seconds = time.monotonic() - started
+        close(p, env, target, result, lock, known, None)
+
+
+def _undo_each(p: Promoter, env: Environment, states: list[WorkloadState],
+               to_revision: int | None) -> list[WorkloadState]:
+    """``kubectl rollout undo`` of each workload in turn; those it rolled back
+    (`ConfigError` when none could be)."""
+    target = p.target(env)
+    undone, skipped = [], []
+    for state in states:
+        outcome = workloads.undo(p.runner, target, state.ref, to_revision)
+        said = outcome.stdout.strip().splitlines()
+        line = said[-1] if outcome.ok and said else outcome.error_line()
+        if outcome.ok and "skipped rollback" not in outcome.stdout:
+            undone.append(state)
+            p.progress.step(env.name, "rollback", f"{state.ref}: {line}")
+        else:
+            skipped.append(f"{state.ref}: {line}")
+            p.progress.step(env.name, "skipped", f"{state.ref}: {line}", "warn")
+    if not undone:
+        raise ConfigError(f"{env.name}: nothing could be rolled back ({'; '.join(skipped)})")
+    return undone
+
+
+def rollable(env: Environment, known: Snapshot, only: str | None) -> list[WorkloadState]:
+    """The workloads of ``known`` that ``invoke rollback`` undoes (`ConfigError`: none)."""
+    states = [WorkloadState.from_object(obj) for obj in known.objects
+              if obj.get("kind") in kinds.ROLLOUT_KINDS]
+    if only:
+        states = [s for s in states if s.ref.name == only]
+        if not states:
+            raise ConfigError(f"--only {only}: {env.name} has no workload {only!r}")
+    if not states:
+        raise ConfigError(f"{env.name}: no workloads to roll back in {env.namespace}")
+    return states
