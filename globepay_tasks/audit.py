@@ -24,7 +24,8 @@ from .kubectl import Target
 from .progress import Progress
 from .promotion.result import EnvResult
 from .runner import Runner
-from .workloads import Snapshot, WorkloadState
+from .snapshot import Snapshot
+from .workloads import WorkloadState
 
 #: The record: gzip-compressed JSON in ``binaryData`` (a record names every workload's images
 #: and revisions; compressed, a namespace's records stay small enough to read with the rest

@@ -14,7 +14,7 @@ from . import images
 from .errors import ConfigError
 from .kubectl import Target
 from .runner import Runner
-from .workloads import read_optional
+from .snapshot import read_optional
 
 CONFIGMAP = "globepay-bad-images"
 KEY = "marks.json"

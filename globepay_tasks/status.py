@@ -12,7 +12,8 @@ from .errors import ConfigError, PromotionError
 from .kubectl import Target
 from .lock import is_held
 from .runner import Runner
-from .workloads import WorkloadState, read_optional
+from .snapshot import read_optional
+from .workloads import WorkloadState
 
 LOCK_LEASE = "globepay-promotion"
 

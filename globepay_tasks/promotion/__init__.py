@@ -25,7 +25,8 @@ from ..errors import ClusterError, PromotionError
 from ..kubectl import Target
 from ..progress import Progress
 from ..runner import Runner
-from ..workloads import Rendered, Snapshot
+from ..snapshot import Snapshot
+from ..workloads import Rendered
 from . import deploy, failure, gates, locks, preflight, rollback
 from .preflight import needs_confirmation
 from .result import EnvResult, WorkloadChange

@@ -21,7 +21,8 @@ from ..errors import (
     VerificationFailed,
 )
 from ..kubectl import Target, WorkloadRef
-from ..workloads import Rendered, Snapshot, WorkloadState
+from ..snapshot import Snapshot
+from ..workloads import Rendered, WorkloadState
 from . import locks
 from .failure import fail, interrupted
 from .gates import POST, PRE, run_hooks

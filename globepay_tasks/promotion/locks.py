@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from .. import workloads
 from ..config import Environment
 from ..errors import ClusterError, EnvironmentLocked
 from ..kubectl import Target, apply_stdin
 from ..lock import EnvLock, LockMoved, NamespaceMissing, duration
 from ..lock import unlock as remove_lock
-from ..workloads import Rendered, Snapshot
+from ..snapshot import Snapshot, read_snapshot
+from ..workloads import Rendered
 from .preflight import take_snapshot
 from .record import close
 
@@ -48,7 +48,7 @@ def take(p: Promoter, env: Environment, target: Target, rendered: Rendered | Non
                 if attempt == 3:
                     raise EnvironmentLocked(f"{moved.message}; it keeps changing hands, "
                                             "try again") from None
-                known = workloads.read_snapshot(p.runner, target, rendered)
+                known = read_snapshot(p.runner, target, rendered)
     except BaseException:
         close(p, env, target, None, lock, known, None)  # interrupted once it was taken
         raise

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from .. import artifacts, badimages, guards, workloads
 from ..config import Environment
 from ..errors import ConfigError
-from ..workloads import Rendered, Snapshot
+from ..snapshot import Snapshot, read_snapshot
+from ..workloads import Rendered
 
 if TYPE_CHECKING:
     from . import Promoter
@@ -110,10 +111,10 @@ def preflight(p: Promoter, envs: Sequence[Environment], *, carry: bool = False,
 
 
 def snapshot(p: Promoter, env: Environment, rendered: Rendered | None) -> Snapshot:
-    """The env's namespace as read once (`workloads.read_snapshot`): kept from the
+    """The env's namespace as read once (`read_snapshot`): kept from the
     preflight's check until the env's deploy takes it (`take_snapshot`)."""
     if env.name not in p.snapshots:
-        p.snapshots[env.name] = workloads.read_snapshot(p.runner, p.target(env), rendered)
+        p.snapshots[env.name] = read_snapshot(p.runner, p.target(env), rendered)
     return p.snapshots[env.name]
 
 

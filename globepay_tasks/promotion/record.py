@@ -12,7 +12,8 @@ from ..errors import PromotionError
 from ..kubectl import Target
 from ..lock import EnvLock
 from ..runner import CommandResult, clear_interrupt
-from ..workloads import Snapshot, WorkloadState
+from ..snapshot import Snapshot
+from ..workloads import WorkloadState
 from .result import EnvResult
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from ..errors import ConfigError, Interrupted, PromotionError, RollbackFailed
 from ..kubectl import WorkloadRef
 from ..lock import EnvLock
 from ..runner import clear_interrupt
-from ..workloads import Snapshot, WorkloadState
+from ..snapshot import Snapshot, read_snapshot
+from ..workloads import WorkloadState
 from . import locks
 from .record import close
 from .result import EnvResult, WorkloadChange
@@ -42,7 +43,7 @@ def rollback(p: Promoter, env: Environment, *, to_revision: int | None = None,
                 workloads.undo(p.runner, target, ref, to_revision)
             result.outcome = "dry run"
             return result
-        known = workloads.read_snapshot(p.runner, target, None)
+        known = read_snapshot(p.runner, target, None)
         rollable(env, known, only)
         lock, known = locks.take(p, env, target, None, known)
         undone = _undo_each(p, env, rollable(env, known, only), to_revision)

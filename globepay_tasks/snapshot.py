@@ -1,0 +1,77 @@
+"""One read of an environment's namespace: its workloads, the ConfigMaps and Lease the tool
+keeps there, and every other namespaced type the overlay renders, in one kubectl call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from . import kinds, kubectl
+from .errors import ClusterError
+from .guards import CLUSTER_SCOPED_KINDS
+from .kubectl import Target, WorkloadRef
+from .runner import Runner
+from .workloads import Rendered, WorkloadState
+
+
+def read_optional(runner: Runner, target: Target, resource: str, name: str) -> dict | None:
+    """One object of the target's namespace as JSON, or None when it does not exist."""
+    result = runner.at(target).run(kubectl.get_optional(target, resource, name), idempotent=True)
+    if not result.ok:
+        raise ClusterError(f"reading {resource}/{name} in {target.namespace} failed: "
+                           f"{result.error_line()}")
+    return json.loads(result.stdout) if result.stdout.strip() else None
+
+
+#: Resource types every snapshot reads besides the workloads: the lock's Lease, and the
+#: ConfigMaps holding the history records and the known-bad marks.
+SNAPSHOT_EXTRAS = ("configmaps", "leases.coordination.k8s.io")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One read of an environment's namespace: its workloads, ConfigMaps and Leases, and the
+    objects of every other namespaced type the overlay renders."""
+
+    objects: tuple[dict, ...]
+
+    def find(self, kind: str, name: str) -> dict | None:
+        return next((obj for obj in self.objects
+                     if obj.get("kind") == kind and obj["metadata"]["name"] == name), None)
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [obj for obj in self.objects if obj.get("kind") == kind]
+
+    def states(self, refs: Iterable[WorkloadRef]) -> dict[WorkloadRef, WorkloadState]:
+        """The state of each of ``refs`` (absent ones have ``exists=False``)."""
+        return {ref: (WorkloadState.from_object(obj) if (obj := self.find(ref.kind, ref.name))
+                      else WorkloadState(ref, exists=False)) for ref in refs}
+
+
+def snapshot_resources(rendered: Rendered | None) -> list[str]:
+    """What a snapshot lists: workloads, ConfigMaps, Leases, and the namespaced types among
+    the rendered objects."""
+    resources = [*kubectl.WORKLOAD_RESOURCES, *SNAPSHOT_EXTRAS]
+    for obj in rendered.objects if rendered else ():
+        if obj.get("kind") in CLUSTER_SCOPED_KINDS or obj.get("kind") in kinds.WORKLOAD_KINDS:
+            continue
+        resource = kubectl.resource_of(obj)
+        if resource not in ("configmap", "lease.coordination.k8s.io") and (
+                resource not in resources):
+            resources.append(resource)
+    return resources
+
+
+def read_snapshot(runner: Runner, target: Target, rendered: Rendered | None) -> Snapshot:
+    """The target's namespace as `snapshot_resources` lists it, in one kubectl call (empty
+    when the namespace does not exist yet)."""
+    runner = runner.at(target)
+    result = runner.run(kubectl.get_resources(target, snapshot_resources(rendered)),
+                        idempotent=True)
+    if runner.dry_run:
+        return Snapshot(())
+    if not result.ok:
+        raise ClusterError(f"reading the objects in {target.namespace} failed: "
+                           f"{result.error_line()}")
+    return Snapshot(tuple(kubectl.parse_list(result.stdout)))
