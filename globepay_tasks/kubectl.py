@@ -86,7 +86,7 @@ def diff_file(target: Target, path: str) -> list[str]:
     return [*target.base(), "diff", "-f", path]
 
 
-WORKLOAD_RESOURCES = ("deployments", "statefulsets", "daemonsets", "jobs")
+WORKLOAD_RESOURCES = tuple(f"{rules.resource}s" for rules in kinds.WORKLOADS.values())
 
 
 def get_workloads(target: Target) -> list[str]:
