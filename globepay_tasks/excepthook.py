@@ -2,8 +2,9 @@
 
 Invoke reads ``invoke.yaml`` (and ``-f FILE``) after it has imported the task collection, and
 a YAML syntax error there would end the run with a traceback. The hook installed here prints
-``error: invalid YAML in FILE line L, column C: PROBLEM`` and exits 1 instead; every other
-exception goes to the previous hook.
+``error: invalid YAML in FILE line L, column C: PROBLEM`` instead, and the process ends with
+`ExitStatus.ERROR` (Python's status after an uncaught exception); every other exception goes
+to the previous hook.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
 
 def run_outcome(exit_code: int, dry_run: bool) -> str:
     """``succeeded``, ``dry run``, ``interrupted`` or ``failed``."""
-    if exit_code == 0:
+    if exit_code == ExitStatus.SUCCESS:
         return "dry run" if dry_run else "succeeded"
     return "interrupted" if exit_code == ExitStatus.INTERRUPTED else "failed"
 

@@ -1,18 +1,17 @@
 """Invoke tasks: a thin layer over `globepay_tasks.promotion` (the only module with ``@task``).
 
-Only the configuration is imported here; the promotion machinery is imported when a task runs,
-so that ``invoke --list`` and shell completion stay about as quick as Invoke itself.
+A promotion task hands its body to `session.run_promotion`; every task leaves on failure
+through `exits_on_error` (``error: MESSAGE`` and the error's `ExitStatus`). Only the
+configuration is imported here; the promotion machinery is imported when a task runs, so that
+``invoke --list`` and shell completion stay about as quick as Invoke itself.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from invoke import Collection, Context, task
@@ -20,11 +19,9 @@ from invoke.exceptions import Exit
 
 from . import config as config_module
 from . import excepthook
-from .config import load_settings
-from .errors import ConfigError, PromotionError
+from .errors import ClusterError, ConfigError, PromotionError
 
 if TYPE_CHECKING:
-    from .config import Environment, Settings
     from .promotion import Promoter
 
 DEPLOY_HELP = {
@@ -39,123 +36,33 @@ DEPLOY_HELP = {
 }
 
 
-def settings_of(c: Context) -> Settings:
-    return load_settings(c.config.get("globepay"))
-
-
-def project_root(c: Context) -> Path:
-    prefix = getattr(c.config, "_project_prefix", None)
-    return Path(prefix) if prefix else Path.cwd()
-
-
 @contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a cancelled CI job) is handled like Ctrl-C: stop, roll back, exit 130."""
-
-    from .runner import request_interrupt
-
-    def handler(signum: int, frame: Any) -> None:
-        request_interrupt()
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
+def exits_on_error() -> Iterator[None]:
+    """The task layer's one way out on failure: a `PromotionError` becomes Invoke's `Exit`
+    with the one line ``error: MESSAGE`` and the error's `ExitStatus`."""
     try:
         yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _confirm(envs: list[Environment], yes: bool, dry_run: bool) -> None:
-    from .promotion import needs_confirmation
-
-    pending = [] if dry_run else needs_confirmation(envs, yes)
-    if not pending:
-        return
-    names = ", ".join(env.name for env in pending)
-    if not sys.stdin.isatty():
-        raise ConfigError(f"{names} requires confirmation: pass --yes (no terminal to ask on)")
-    for env in pending:
-        contexts = ", ".join(part.context or "current" for part in env.clusters())
-        answer = input(f"Change {env.name} (namespace {env.namespace}, context "
-                       f"{contexts})? [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
-            raise ConfigError(f"{env.name}: not confirmed, nothing was changed")
-
-
-def _run(c: Context, name: str, report: str | None, body: Callable[[Promoter], object],
-         *, dry_run: bool = False, rollback: bool = True, images: list[str] | None = None,
-         record: bool = False, allow_bad: bool = False, host: str | None = None,
-         host_envs: list[str] | None = None) -> None:
-    """Build the promoter, run ``body``, print the summary, write the report (and the GitHub
-    job summary), map errors to exit codes (`invoke.exceptions.Exit`). ``record``: write
-    history records. ``host`` (--host) replaces the host of ``host_envs`` (default: every
-    environment of the chain)."""
-    from . import github, workloads
-    from .audit import Audit
-    from .command_log import LoggedRunner
-    from .progress import Progress
-    from .promotion import Promoter
-    from .report import build_report, check_report_path, print_summary, write_report
-
-    progress = Progress()
-    runner = LoggedRunner(c, progress, dry_run=dry_run)
-    exit_code, message = 0, ""
-    promoter = None
-    if report:
-        try:
-            check_report_path(report)
-        except ConfigError as error:
-            raise Exit(f"error: {error.message}", code=1) from None
-    try:
-        settings = settings_of(c)
-        progress.redact.add_kubeconfig(settings.kubeconfig)
-        settings = settings.with_host(host, host_envs or settings.order)
-        overrides = workloads.parse_image_overrides(images or [])
-        audit = Audit(runner, progress, project_root=project_root(c),
-                      history_limit=settings.history_limit) if record else None
-        promoter = Promoter(settings, runner, progress, project_root=project_root(c),
-                            rollback_on_failure=rollback, images=overrides, audit=audit,
-                            allow_bad=allow_bad)
-        with promoter, _terminate_as_interrupt():
-            body(promoter)
     except PromotionError as error:
-        exit_code, message = error.exit_code, error.message
-    except KeyboardInterrupt:
-        exit_code, message = 130, "interrupted"
-    finally:
-        runner.close()
-    results = promoter.results if promoter else []
-    data = build_report(name, sys.argv, progress, results, exit_code, message, dry_run=dry_run)
-    print_summary(progress, data)
-    if report:
-        try:
-            write_report(report, data)
-        except OSError as error:
-            progress.write(f"warning: could not write the report {report}: {error}", "warn")
-    warning = github.publish(data, os.environ, progress.write)
-    if warning:
-        progress.write(warning, "warn")
-    if exit_code:
-        raise Exit(f"error: {data['message']}", code=exit_code)
+        raise Exit(f"error: {error.message}", code=error.exit_code) from None
 
 
 def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
             image: list[str] | None, report: str | None, allow_bad: bool, host: str | None,
             task_name: str = "deploy") -> None:
+    from .confirm import confirm_changes
     from .promotion import chain, multicluster
+    from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
         env = promoter.settings.environment(env_name)
         rendered = chain.prepare(promoter, [env])[env.name]
-        _confirm([env], yes, dry_run)
+        confirm_changes([env], yes=yes, dry_run=dry_run)
         multicluster.deploy(promoter, env, rendered)
 
-    _run(c, task_name, report, body, dry_run=dry_run, rollback=not no_rollback, images=image,
-         record=True, allow_bad=allow_bad, host=host, host_envs=[env_name])
+    with exits_on_error():
+        run_promotion(c, task_name, body, report=report, dry_run=dry_run,
+                      rollback=not no_rollback, images=image, record=True, allow_bad=allow_bad,
+                      host=host, host_envs=[env_name])
 
 
 @task(help={"env": "environment to deploy (a name under globepay.environments)", **DEPLOY_HELP},
@@ -169,8 +76,8 @@ def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, repo
     post-promotion hook, rolls back the workloads this run changed (unless --no-rollback).
     Exit codes: 0 success, 1 usage/configuration/render error or a known-bad image refused
     (nothing touched), 2 rollout or verification failed (rolled back), 3 hook failed,
-    4 rollback failed, 5 environment locked, 130 interrupted. Progress goes to stdout, one
-    line per step; the summary table last.
+    4 rollback failed, 5 environment locked by another promotion, 130 interrupted. Progress
+    goes to stdout, one line per step; the summary table last.
     """
     _deploy(c, env, dry_run, yes, no_rollback, image, report, allow_bad, host)
 
@@ -201,15 +108,19 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
     environment after the first receives the images the one before it ran when its
     post-promotion hooks passed (digest-pinned).
     """
-
+    from .confirm import confirm_changes
     from .promotion import chain
+    from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
         envs = list(promoter.settings.chain())
-        chain.deploy_chain(promoter, envs, lambda: _confirm(envs, yes, dry_run))
+        chain.deploy_chain(promoter, envs,
+                           lambda: confirm_changes(envs, yes=yes, dry_run=dry_run))
 
-    _run(c, "deploy-all", report, body, dry_run=dry_run, rollback=not no_rollback, images=image,
-         record=True, allow_bad=allow_bad, host=host)
+    with exits_on_error():
+        run_promotion(c, "deploy-all", body, report=report, dry_run=dry_run,
+                      rollback=not no_rollback, images=image, record=True, allow_bad=allow_bad,
+                      host=host)
 
 
 @task(help={
@@ -221,15 +132,19 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
 def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad=False,
             report=None, host=None):
     """Promote exactly what one environment runs now (digest-pinned) to another."""
-
+    from .confirm import confirm_changes
     from .promotion import chain
+    from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
         source, dest = promoter.settings.environment(from_), promoter.settings.environment(to)
-        chain.promote(promoter, source, dest, lambda: _confirm([dest], yes, dry_run))
+        chain.promote(promoter, source, dest,
+                      lambda: confirm_changes([dest], yes=yes, dry_run=dry_run))
 
-    _run(c, "promote", report, body, dry_run=dry_run, rollback=not no_rollback, record=True,
-         allow_bad=allow_bad, host=host, host_envs=[from_, to])
+    with exits_on_error():
+        run_promotion(c, "promote", body, report=report, dry_run=dry_run,
+                      rollback=not no_rollback, record=True, allow_bad=allow_bad, host=host,
+                      host_envs=[from_, to])
 
 
 @task(help={
@@ -248,8 +163,9 @@ def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, repo
     Exit codes: 0 rolled back, 1 nothing to roll back or bad input, 4 the rollback failed,
     130 interrupted.
     """
-
+    from .confirm import confirm_changes
     from .promotion import multicluster
+    from .session import run_promotion
     from .validation import check_revision, check_workload_name
 
     def body(promoter: Promoter) -> None:
@@ -257,17 +173,19 @@ def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, repo
         revision = check_revision(to_revision) if to_revision is not None else None
         workload = check_workload_name(only) if only is not None else None
         promoter.check_targets([target_env])
-        _confirm([target_env], yes, dry_run)
+        confirm_changes([target_env], yes=yes, dry_run=dry_run)
         multicluster.rollback(promoter, target_env, to_revision=revision, only=workload)
 
-    _run(c, "rollback", report, body, dry_run=dry_run, record=True, host=host, host_envs=[env])
+    with exits_on_error():
+        run_promotion(c, "rollback", body, report=report, dry_run=dry_run, record=True,
+                      host=host, host_envs=[env])
 
 
 @task(help={"env": "environment to compare with its overlay", "host": DEPLOY_HELP["host"]})
 def diff(c, env, host=None):
     """Show what deploy would change (kubectl diff -k); differences are not an error."""
-
     from . import workloads
+    from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
         target_env = promoter.settings.environment(env)
@@ -276,34 +194,39 @@ def diff(c, env, host=None):
         for part in target_env.clusters():
             result = workloads.diff(promoter.runner, promoter.target(part), rendered)
             sys.stdout.write(result.stdout)
-            if result.exit_code > 1:
+            if result.exit_code > 1:  # kubectl diff: 0 no differences, 1 differences
                 raise ConfigError(f"{part.name}: kubectl diff failed: {result.error_line()}")
             promoter.progress.step(part.name, "diff", "differences shown above"
                                    if result.exit_code else "no differences")
 
-    _run(c, "diff", None, body, host=host, host_envs=[env])
+    with exits_on_error():
+        run_promotion(c, "diff", body, host=host, host_envs=[env])
 
 
 @task
 def validate(c):
     """Render every environment of globepay.order and check where it would write."""
+    from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
         promoter.preflight(list(promoter.settings.chain()), targets=False)
 
-    _run(c, "validate", None, body)
+    with exits_on_error():
+        run_promotion(c, "validate", body)
 
 
 @task(help={"env": "environment whose lock to remove"})
 def unlock(c, env):
     """Remove an environment's promotion lock by hand (a run that died holding it)."""
+    from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
         target_env = promoter.settings.environment(env)
         promoter.check_targets([target_env])
         promoter.unlock(target_env)
 
-    _run(c, "unlock", None, body)
+    with exits_on_error():
+        run_promotion(c, "unlock", body)
 
 
 @task(help={"env": "only this environment", "json": "print JSON instead of text",
@@ -314,19 +237,21 @@ def status(c, env=None, json_=False, host=None):
     cluster)."""
     from . import status as status_module
     from .runner import Runner
+    from .session import settings_of
 
-    settings = _settings_or_exit(c)
-    envs = [_env_or_exit(settings, env)] if env else list(settings.chain())
-    settings = _with_host_or_exit(settings, host, [item.name for item in envs])
-    parts = [part for item in envs for part in settings.environment(item.name).clusters()]
-    runner = Runner(c)
-    try:
-        data = status_module.collect(runner, settings, parts)
-    finally:
-        runner.close()
-    _print(data, json_, status_module.text_lines)
-    if any("error" in info for info in data["environments"].values()):
-        raise Exit("error: could not read every environment", code=1)
+    with exits_on_error():
+        settings = settings_of(c)
+        envs = [settings.environment(env)] if env else list(settings.chain())
+        settings = settings.with_host(host, [item.name for item in envs])
+        parts = [part for item in envs for part in settings.environment(item.name).clusters()]
+        runner = Runner(c)
+        try:
+            data = status_module.collect(runner, settings, parts)
+        finally:
+            runner.close()
+        _print(data, json_, status_module.text_lines)
+        if any("error" in info for info in data["environments"].values()):
+            raise ClusterError("could not read every environment")
 
 
 @task(help={"env": "environment whose history to show",
@@ -338,19 +263,19 @@ def history(c, env, limit=None, json_=False, host=None):
     cluster of a multi-cluster environment: a JSON list)."""
     from . import history as history_module
     from .runner import Runner
+    from .session import settings_of
     from .validation import check_count
 
-    settings = _with_host_or_exit(_settings_or_exit(c), host, [env])
-    target_env = _env_or_exit(settings, env)
-    runner = Runner(c)
-    try:
-        count = 20 if limit is None else check_count("--limit", limit)
-        data = [history_module.collect(runner, settings.target(part), part, count)
-                for part in target_env.clusters()]
-    except PromotionError as error:
-        raise Exit(f"error: {error.message}", code=error.exit_code) from None
-    finally:
-        runner.close()
+    with exits_on_error():
+        settings = settings_of(c).with_host(host, [env])
+        target_env = settings.environment(env)
+        runner = Runner(c)
+        try:
+            count = 20 if limit is None else check_count("--limit", limit)
+            data = [history_module.collect(runner, settings.target(part), part, count)
+                    for part in target_env.clusters()]
+        finally:
+            runner.close()
     lines = [line for item in data for line in history_module.text_lines(item)]
     print(json.dumps(data if target_env.targets else data[0], indent=2) if json_
           else "\n".join(lines))
@@ -358,27 +283,6 @@ def history(c, env, limit=None, json_=False, host=None):
 
 def _print(data: Any, as_json: bool, text_lines: Callable[[Any], list[str]]) -> None:
     print(json.dumps(data, indent=2) if as_json else "\n".join(text_lines(data)))
-
-
-def _env_or_exit(settings: Settings, name: str) -> Environment:
-    try:
-        return settings.environment(name)
-    except PromotionError as error:
-        raise Exit(f"error: {error.message}", code=error.exit_code) from None
-
-
-def _with_host_or_exit(settings: Settings, host: str | None, names: list[str]) -> Settings:
-    try:
-        return settings.with_host(host, names)
-    except PromotionError as error:
-        raise Exit(f"error: {error.message}", code=error.exit_code) from None
-
-
-def _settings_or_exit(c: Context) -> Settings:
-    try:
-        return settings_of(c)
-    except PromotionError as error:
-        raise Exit(f"error: {error.message}", code=error.exit_code) from None
 
 
 # -- sandbox -------------------------------------------------------------------------------
@@ -394,12 +298,14 @@ SANDBOX_DIR = ".sandbox"
 def sandbox_up(c, rollout_seconds=5.0, time_scale=1.0, port=0):
     """Start the local sandbox cluster in the background (.sandbox/) for dev, staging, prod."""
     from .sandbox import process
+    from .session import project_root, settings_of
 
-    state = project_root(c) / SANDBOX_DIR
-    pid, kubeconfig = process.start_background(
-        state, rollout_seconds=float(rollout_seconds), time_scale=float(time_scale),
-        port=int(port))
-    settings = _settings_or_exit(c)
+    with exits_on_error():
+        state = project_root(c) / SANDBOX_DIR
+        pid, kubeconfig = process.start_background(
+            state, rollout_seconds=float(rollout_seconds), time_scale=float(time_scale),
+            port=int(port))
+        settings = settings_of(c)
     overlay = {"globepay": {"kubeconfig": str(kubeconfig), "environments": {
         name: {"context": f"globepay-{name}"} for name in settings.environments}}}
     import yaml
@@ -413,11 +319,13 @@ def sandbox_up(c, rollout_seconds=5.0, time_scale=1.0, port=0):
 def sandbox_down(c):
     """Stop the local sandbox cluster started by sandbox.up."""
     from .sandbox import process
+    from .session import project_root
 
-    try:
-        process.stop_background(project_root(c) / SANDBOX_DIR)
-    except RuntimeError as error:
-        raise Exit(f"error: {error}", code=1) from None
+    with exits_on_error():
+        try:
+            process.stop_background(project_root(c) / SANDBOX_DIR)
+        except RuntimeError as error:
+            raise ConfigError(str(error)) from None
     print("sandbox stopped")
 
 
@@ -425,8 +333,10 @@ def sandbox_down(c):
 def sandbox_status(c):
     """Say whether the local sandbox cluster is running."""
     from .sandbox import process
+    from .session import project_root
 
-    print(process.status(project_root(c) / SANDBOX_DIR))
+    with exits_on_error():
+        print(process.status(project_root(c) / SANDBOX_DIR))
 
 
 sandbox = Collection("sandbox")
