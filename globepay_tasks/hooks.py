@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .command_result import SSH_FAILED, TIMED_OUT
-from .config import Environment, Hook, Settings
 from .kubectl import Target
 from .progress import Progress
 from .runner import Runner
+from .settings import Environment, Hook, Settings
 
 OUTPUT_TAIL_LINES = 20
 
