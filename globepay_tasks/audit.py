@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from . import badimages, images, kubectl
-from .config import Environment
 from .errors import ClusterError
 from .kubectl import Target
 from .progress import Progress
 from .promotion.result import EnvResult
 from .runner import Runner
+from .settings import Environment
 from .snapshot import Snapshot
 from .workloads import WorkloadState
 

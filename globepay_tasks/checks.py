@@ -7,8 +7,8 @@ Use them as ``{python: "globepay_tasks.checks:healthy"}`` and friends.
 from __future__ import annotations
 
 from . import kinds, kubectl
-from .config import Environment
 from .hooks import CheckFailed, HookContext
+from .settings import Environment
 
 
 def check_health(context: HookContext, env: Environment) -> str:

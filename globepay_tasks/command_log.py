@@ -6,8 +6,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from .command_result import CommandResult
 from .progress import Progress
-from .runner import CommandResult, Runner
+from .runner import Runner
 
 
 class LoggedRunner(Runner):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from .config import Environment
 from .errors import ConfigError
 from .promotion import needs_confirmation
+from .settings import Environment
 
 
 def stdin_is_terminal() -> bool:

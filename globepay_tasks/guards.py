@@ -16,10 +16,10 @@ from contextlib import suppress
 from urllib.parse import urlsplit
 
 from . import kubectl
-from .config import Environment, Settings
 from .errors import ConfigError
 from .kubectl import Target
 from .runner import Runner
+from .settings import Environment, Settings
 
 #: Built-in kinds that live outside any namespace (an overlay may render only its Namespace and
 #: the kinds listed in ``globepay.allow_cluster_scoped``).

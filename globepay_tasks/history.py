@@ -6,9 +6,9 @@ from dataclasses import asdict
 from typing import Any
 
 from . import audit, badimages
-from .config import Environment
 from .kubectl import Target
 from .runner import Runner
+from .settings import Environment
 
 
 def collect(runner: Runner, target: Target, env: Environment, limit: int) -> dict[str, Any]:

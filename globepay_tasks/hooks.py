@@ -7,10 +7,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Environment, Hook, Settings
+from .command_result import SSH_FAILED, TIMED_OUT
 from .kubectl import Target
 from .progress import Progress
-from .runner import SSH_FAILED, TIMED_OUT, Runner
+from .runner import Runner
+from .settings import Environment, Hook, Settings
 
 OUTPUT_TAIL_LINES = 20
 

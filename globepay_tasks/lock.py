@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from . import kubectl
+from .command_result import CommandResult
 from .errors import ClusterError, EnvironmentLocked
 from .kubectl import Target
-from .runner import CommandResult, Runner
+from .runner import Runner
 
 LEASE_API_VERSION = "coordination.k8s.io/v1"
 LEASE_RESOURCE = "lease"

@@ -12,51 +12,22 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from subprocess import PIPE, Popen
 from typing import TYPE_CHECKING, Any
 
 from invoke.exceptions import CommandTimedOut
 from invoke.runners import Local
 
+from .command_result import TIMED_OUT, CommandResult
+from .interrupts import ACTIVE, INTERRUPT, request_interrupt, set_thread_owner, thread_owner, track
 from .kubectl import Target, join_argv, verb
-from .retry import RetryPolicy, is_transient
+from .retry import RetryPolicy
 
 if TYPE_CHECKING:
     from .hosts import Remote
     from .remote import SshExecutor
 
 LineSink = Callable[[str], None]
-
-#: Exit code reported for a command stopped by its timeout (as coreutils' timeout does).
-TIMED_OUT = 124
-#: Exit code reported when the SSH connection failed or was lost (as ssh itself does).
-SSH_FAILED = 255
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    command: str
-    exit_code: int
-    stdout: str = ""
-    stderr: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0
-
-    def error_line(self) -> str:
-        """The last non-empty line of stderr (or stdout): kubectl's own error message."""
-        for text in (self.stderr, self.stdout):
-            lines = [line.strip() for line in text.splitlines() if line.strip()]
-            if lines:
-                return lines[-1]
-        return f"exit code {self.exit_code}"
-
-    @property
-    def transient(self) -> bool:
-        """Failed in a way a retry may get past (connection trouble, a 5xx answer)."""
-        return not self.ok and self.exit_code != TIMED_OUT and is_transient(self.stderr)
 
 
 class SessionLocal(Local):
@@ -106,55 +77,6 @@ class SessionLocal(Local):
     def stop(self) -> None:
         super().stop()
         ACTIVE.discard(self)
-
-
-class _Active:
-    """The commands running right now (local or remote), so that an interrupt can stop them."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._runners: set[Any] = set()
-
-    def add(self, runner: Any) -> None:
-        with self._lock:
-            self._runners.add(runner)
-
-    def discard(self, runner: Any) -> None:
-        with self._lock:
-            self._runners.discard(runner)
-
-    def terminate_all(self) -> None:
-        with self._lock:
-            runners = list(self._runners)
-        for runner in runners:
-            runner.terminate()
-
-
-ACTIVE = _Active()
-_THREAD = threading.local()
-INTERRUPT = threading.Event()
-
-
-def track(process: Any) -> None:
-    """Register a started command (anything with ``terminate()``) with the interrupt handling
-    and with the `Running` that started it, stopping it at once if that was cancelled."""
-    ACTIVE.add(process)
-    owner = getattr(_THREAD, "owner", None)
-    if owner is not None:
-        owner.processes.append(process)
-        if owner.cancelled:
-            process.terminate()
-
-
-def request_interrupt() -> None:
-    """Mark the run as interrupted and stop every running local command."""
-    INTERRUPT.set()
-    ACTIVE.terminate_all()
-
-
-def clear_interrupt() -> None:
-    """Allow commands again (the rollback after an interrupt)."""
-    INTERRUPT.clear()
 
 
 class _LineWriter:
@@ -294,7 +216,7 @@ class Runner:
             argv = make_argv(left)
             result = self.run(argv, timeout=left + 5, on_line=on_line)
             left = deadline - time.monotonic()
-            owner = getattr(_THREAD, "owner", None)
+            owner = thread_owner()
             if (not result.transient or attempt >= self.retry.attempts or left < 1
                     or (owner is not None and owner.cancelled)):
                 return result
@@ -416,7 +338,7 @@ class Running:
         self._thread.start()
 
     def _main(self, work: Callable[[], CommandResult]) -> None:
-        _THREAD.owner = self
+        set_thread_owner(self)
         try:
             self._result = work()
         except BaseException as error:  # noqa: BLE001 - handed to join()

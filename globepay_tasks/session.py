@@ -49,7 +49,7 @@ def project_root(c: Context) -> Path:
 def terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM (a cancelled CI job) is handled like Ctrl-C: stop, roll back, exit with
     `ExitStatus.INTERRUPTED`."""
-    from .runner import request_interrupt
+    from .interrupts import request_interrupt
 
     def handler(signum: int, frame: Any) -> None:
         request_interrupt()

@@ -21,8 +21,9 @@ from fabric.runners import Remote as FabricRemote
 from invoke.exceptions import CommandTimedOut
 from invoke.runners import Result
 
+from .command_result import SSH_FAILED
 from .hosts import Address, Remote, SshOptions
-from .runner import ACTIVE, SSH_FAILED, request_interrupt, track
+from .interrupts import ACTIVE, request_interrupt, track
 
 #: Channels one connection carries at once (OpenSSH's MaxSessions defaults to 10).
 MAX_CHANNELS = 8

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import artifacts, audit, images
-from .config import Environment, Settings
 from .errors import ConfigError, PromotionError
 from .kubectl import Target
 from .lock import is_held
 from .runner import Runner
+from .settings import Environment, Settings
 from .snapshot import read_optional
 from .workloads import WorkloadState
 

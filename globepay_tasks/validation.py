@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .config import check_name
+from .config_values import check_name
 from .errors import ConfigError
 
 # The OCI distribution reference grammar (docker/distribution's reference package), reduced to

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import images, kinds, kubectl, watch
+from .command_result import CommandResult
 from .errors import ClusterError, ConfigError
 from .kubectl import Target, WorkloadRef
-from .runner import CommandResult, Runner, Running
+from .runner import Runner, Running
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import guards
-from ..config import Environment, Settings
 from ..errors import ClusterError, PromotionError
 from ..kubectl import Target
 from ..progress import Progress
 from ..runner import Runner
+from ..settings import Environment, Settings
 from ..snapshot import Snapshot
 from ..workloads import Rendered
 from . import deploy, failure, gates, locks, preflight, rollback

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from .. import artifacts, images, workloads
-from ..config import Environment
 from ..errors import ConfigError
+from ..settings import Environment
 from ..workloads import Rendered
 from . import multicluster
 from .result import EnvResult

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from .. import artifacts, guards, kubectl, workloads
 from ..artifacts import Live
-from ..config import Environment
 from ..errors import (
     ApplyFailed,
     ClusterError,
@@ -21,6 +20,7 @@ from ..errors import (
     VerificationFailed,
 )
 from ..kubectl import Target, WorkloadRef
+from ..settings import Environment
 from ..snapshot import Snapshot
 from ..workloads import Rendered, WorkloadState
 from . import locks

@@ -9,10 +9,10 @@ from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from .. import workloads
-from ..config import Environment
 from ..errors import ExitStatus, Interrupted, PromotionError, RollbackFailed
+from ..interrupts import clear_interrupt
 from ..kubectl import Target, WorkloadRef
-from ..runner import clear_interrupt
+from ..settings import Environment
 from ..workloads import WorkloadState
 from .record import record_final
 from .result import EnvResult, WorkloadChange

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..config import Environment
 from ..errors import HookFailed
 from ..hooks import HookContext, run_hook
+from ..settings import Environment
 from .failure import fail
 from .result import EnvResult, WorkloadChange
 

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from ..config import Environment
 from ..errors import ClusterError, EnvironmentLocked
 from ..kubectl import Target, apply_stdin
 from ..lock import EnvLock, LockMoved, NamespaceMissing, duration
 from ..lock import unlock as remove_lock
+from ..settings import Environment
 from ..snapshot import Snapshot, read_snapshot
 from ..workloads import Rendered
 from .preflight import take_snapshot

@@ -13,9 +13,9 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from ..config import Environment
 from ..errors import Interrupted, PromotionError, RollbackFailed
-from ..runner import clear_interrupt, request_interrupt
+from ..interrupts import clear_interrupt, request_interrupt
+from ..settings import Environment
 from ..workloads import Rendered
 from .result import EnvResult
 

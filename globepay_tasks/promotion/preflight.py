@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import artifacts, badimages, guards, workloads
-from ..config import Environment
 from ..errors import ConfigError
+from ..settings import Environment
 from ..snapshot import Snapshot, read_snapshot
 from ..workloads import Rendered
 

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 from .. import artifacts, workloads
 from ..artifacts import Live
-from ..config import Environment
+from ..command_result import CommandResult
 from ..errors import PromotionError
+from ..interrupts import clear_interrupt
 from ..kubectl import Target
 from ..lock import EnvLock
-from ..runner import CommandResult, clear_interrupt
+from ..settings import Environment
 from ..snapshot import Snapshot
 from ..workloads import WorkloadState
 from .result import EnvResult

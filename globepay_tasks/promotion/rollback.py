@@ -7,11 +7,11 @@ import time
 from typing import TYPE_CHECKING
 
 from .. import kinds, workloads
-from ..config import Environment
 from ..errors import ConfigError, Interrupted, PromotionError, RollbackFailed
+from ..interrupts import clear_interrupt
 from ..kubectl import WorkloadRef
 from ..lock import EnvLock
-from ..runner import clear_interrupt
+from ..settings import Environment
 from ..snapshot import Snapshot, read_snapshot
 from ..workloads import WorkloadState
 from . import locks

@@ -15,9 +15,13 @@ import threading
 from typing import Protocol
 
 from .clock import SimClock
+from .ctl_deployment import DeploymentController
+from .ctl_job import JobController
+from .ctl_namespace import NamespaceController
+from .ctl_replicaset import PodController, ReplicaSetController
+from .ctl_revisions import DaemonSetController, StatefulSetController
 from .errors import ApiError
-from .resources import ResourceType, by_kind
-from .store import Event, Store, clone
+from .store import Event, Store
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str, str]  # (kind, namespace, name)
@@ -32,65 +36,10 @@ class Reconciler(Protocol):
         """Do one step; return the simulated time of the next needed step, if any."""
 
 
-def write_status(store: Store, rt: ResourceType, obj: dict, status: dict) -> dict:
-    """Write ``status`` through the status subresource if it differs; return the object."""
-    if obj.get("status") == status:
-        return obj
-    new = dict(obj)
-    new["status"] = status
-    store.update(rt, new, subresource="status")
-    return store.peek(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"]) or obj
-
-
-def write_object(store: Store, rt: ResourceType, obj: dict) -> dict:
-    """Write a changed object (spec/metadata) and return the stored result."""
-    store.update(rt, obj)
-    return store.peek(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"]) or obj
-
-
-def set_condition(conditions: list[dict], new: dict, now_ts: str, *,
-                  update_time: bool = True) -> list[dict]:
-    """Upsert a condition keeping its timestamps unless status/reason/message changed."""
-    result = []
-    found = False
-    for cond in conditions:
-        if cond.get("type") != new["type"]:
-            result.append(cond)
-            continue
-        found = True
-        merged = dict(new)
-        same_status = cond.get("status") == new["status"]
-        same_text = same_status and cond.get("reason") == new.get("reason") \
-            and cond.get("message") == new.get("message")
-        if "lastTransitionTime" in cond or "lastTransitionTime" in new:
-            merged["lastTransitionTime"] = cond.get("lastTransitionTime") if same_status \
-                else now_ts
-        if update_time:
-            merged["lastUpdateTime"] = cond.get("lastUpdateTime", now_ts) if same_text \
-                else now_ts
-        for key, value in cond.items():
-            if key not in merged:
-                merged[key] = value
-        result.append(merged)
-    if not found:
-        merged = dict(new)
-        merged.setdefault("lastTransitionTime", now_ts)
-        if update_time:
-            merged.setdefault("lastUpdateTime", now_ts)
-        result.append(merged)
-    return result
-
-
 class ControllerManager:
     """Runs the reconcilers of one cluster on its own thread."""
 
     def __init__(self, store: Store, clock: SimClock, rollout_seconds: float) -> None:
-        from .ctl_deployment import DeploymentController
-        from .ctl_job import JobController
-        from .ctl_namespace import NamespaceController
-        from .ctl_replicaset import PodController, ReplicaSetController
-        from .ctl_revisions import DaemonSetController, StatefulSetController
-
         self.store = store
         self.clock = clock
         self.rollout_seconds = rollout_seconds
@@ -193,14 +142,3 @@ class ControllerManager:
                 with self._lock:
                     heapq.heappush(self._due, (due, key))
 
-
-def rt_of(kind: str, api_version: str = "apps/v1") -> ResourceType:
-    """Resource type by kind (raises if not served)."""
-    rt = by_kind(api_version, kind)
-    if rt is None:
-        raise KeyError(kind)
-    return rt
-
-
-__all__ = ["ControllerManager", "clone", "rt_of", "set_condition", "write_object",
-           "write_status"]

@@ -15,7 +15,7 @@ import math
 from typing import TYPE_CHECKING
 
 from .clock import rfc3339
-from .controllers import rt_of, set_condition, write_object, write_status
+from .ctl_base import rt_of, set_condition, write_object, write_status
 from .defaults import template_hash, templates_equal
 from .podutil import controller_of, owner_reference
 from .store import clone

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .clock import rfc3339
-from .controllers import rt_of, write_status
+from .ctl_base import rt_of, write_status
 from .ctl_replicaset import POD
 from .podutil import (
     controller_of,

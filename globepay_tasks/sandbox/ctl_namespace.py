@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .controllers import rt_of
+from .ctl_base import rt_of
 
 if TYPE_CHECKING:
     from .controllers import ControllerManager

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .controllers import rt_of, write_status
+from .ctl_base import rt_of, write_status
 from .podutil import (
     controller_of,
     is_broken,

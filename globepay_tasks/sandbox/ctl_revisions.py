@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from .controllers import rt_of, write_object, write_status
+from .ctl_base import rt_of, write_object, write_status
 from .ctl_replicaset import POD, owned_pods
 from .defaults import template_hash, templates_equal
 from .podutil import NODES, controller_of, is_ready, new_pod, owner_reference, rollout_seconds

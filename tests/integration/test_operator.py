@@ -14,7 +14,7 @@ import yaml
 from conftest import INVOKE, REPO, output, report
 from invoke import Collection
 
-from globepay_tasks import config
+from globepay_tasks import config, config_hooks
 from globepay_tasks.report import load_schema
 from globepay_tasks.tasks import ns
 
@@ -228,7 +228,7 @@ def test_docs_cover_the_commands_every_key_and_every_report_field():
     assert "make demo" in first_screen and "make test" in first_screen
     configuration = (REPO / "docs" / "configuration.md").read_text()
     keys = (config.TOP_KEYS | config.ENV_KEYS | config.SMOKE_KEYS
-            | set().union(*config.HOOK_KEYS.values()))
+            | set().union(*config_hooks.HOOK_KEYS.values()))
     for key in keys:
         assert re.search(rf"`([\w<>.\[\]]*\.)?{key}(\[\])?`|\b{key}: ", configuration), key
     for key in config.TOP_KEYS | config.ENV_KEYS:

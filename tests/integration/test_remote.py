@@ -20,13 +20,14 @@ from conftest import REPO, output, report
 from invoke import Context
 from sshd import SshServer, sshd, use_ssh
 
+from globepay_tasks.command_result import TIMED_OUT
 from globepay_tasks.config import load_settings
 from globepay_tasks.errors import ConfigError
 from globepay_tasks.hosts import Remote, SshOptions, parse_address
 from globepay_tasks.kubectl import Target
 from globepay_tasks.remote import staged
 from globepay_tasks.report import load_schema
-from globepay_tasks.runner import TIMED_OUT, Runner
+from globepay_tasks.runner import Runner
 
 __all__ = ["sshd"]
 

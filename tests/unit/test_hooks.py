@@ -8,7 +8,8 @@ import threading
 import pytest
 from invoke import Context
 
-from globepay_tasks.config import DEFAULTS, load_settings, parse_hook
+from globepay_tasks.config import DEFAULTS, load_settings
+from globepay_tasks.config_hooks import parse_hook
 from globepay_tasks.hooks import CheckFailed, HookContext, run_hook
 from globepay_tasks.progress import Progress
 from globepay_tasks.runner import Runner

@@ -6,7 +6,8 @@ import time
 
 from invoke import Context, MockContext, Result
 
-from globepay_tasks.runner import TIMED_OUT, Runner
+from globepay_tasks.command_result import TIMED_OUT
+from globepay_tasks.runner import Runner
 
 
 def test_argv_is_quoted_and_output_captured():

@@ -323,6 +323,7 @@ def test_importing_the_tasks_loads_only_the_configuration():
                                 capture_output=True, text=True).stdout.split())
     assert "globepay_tasks.tasks" in loaded
     assert loaded <= {"globepay_tasks", "globepay_tasks.tasks", "globepay_tasks.config",
-                      "globepay_tasks.errors", "globepay_tasks.excepthook",
-                      "globepay_tasks.hosts", "globepay_tasks.kinds", "globepay_tasks.kubectl",
-                      "globepay_tasks.retry"}
+                      "globepay_tasks.config_hooks", "globepay_tasks.config_values",
+                      "globepay_tasks.settings", "globepay_tasks.errors",
+                      "globepay_tasks.excepthook", "globepay_tasks.hosts", "globepay_tasks.kinds",
+                      "globepay_tasks.kubectl", "globepay_tasks.retry"}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from globepay_tasks import workloads
+from globepay_tasks.command_result import CommandResult
 from globepay_tasks.kubectl import Target, WorkloadRef
-from globepay_tasks.runner import CommandResult
 
 
 class FakeRunner:

@@ -1,0 +1,38 @@
+"""What a finished command gives back: its `CommandResult`, and the exit codes the runners
+report themselves (a timeout, a failed SSH connection)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .retry import is_transient
+
+#: Exit code reported for a command stopped by its timeout (as coreutils' timeout does).
+TIMED_OUT = 124
+#: Exit code reported when the SSH connection failed or was lost (as ssh itself does).
+SSH_FAILED = 255
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    exit_code: int
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def error_line(self) -> str:
+        """The last non-empty line of stderr (or stdout): kubectl's own error message."""
+        for text in (self.stderr, self.stdout):
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            if lines:
+                return lines[-1]
+        return f"exit code {self.exit_code}"
+
+    @property
+    def transient(self) -> bool:
+        """Failed in a way a retry may get past (connection trouble, a 5xx answer)."""
+        return not self.ok and self.exit_code != TIMED_OUT and is_transient(self.stderr)
