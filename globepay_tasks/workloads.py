@@ -144,7 +144,7 @@ def render(runner: Runner, kubectl_bin: str, directory: str) -> Rendered:
     if not Path(directory).is_dir():
         raise ConfigError(f"overlay {directory} does not exist (set the environment's overlay)")
     result = runner.run(kubectl.kustomize(kubectl_bin, directory), local_only=True)
-    if result.exit_code == 127 or "not found" in result.stderr and result.exit_code == 127:
+    if result.exit_code == 127:
         raise ConfigError(f"kubectl not found: {kubectl_bin!r} (set globepay.kubectl)")
     if not result.ok:
         raise ConfigError(f"overlay {directory} does not build: {result.error_line()}")
