@@ -101,8 +101,18 @@ class WorkloadKind:
         raise NotImplementedError
 
     def health(self, obj: dict) -> tuple[bool, str]:
-        """The health gate's verdict and its text (``deployment/backend: 2/2 available``)."""
-        raise NotImplementedError
+        """The health gate's verdict and its text (``deployment/backend: 2/2 available``):
+        the latest spec observed, and every wanted pod updated and available."""
+        name = (obj.get("metadata") or {}).get("name", "")
+        if _unobserved(obj):
+            return False, f"{self.resource}/{name}: not yet observed"
+        want, have, word = self.pods_healthy(obj.get("spec") or {}, obj.get("status") or {})
+        return have >= want, f"{self.resource}/{name}: {have}/{want} {word}"
+
+    def pods_healthy(self, spec: dict, status: dict) -> tuple[int, int, str]:
+        """Pods wanted, pods updated and available, and the word for the latter."""
+        have = min(status.get("availableReplicas", 0), status.get("updatedReplicas", 0))
+        return spec.get("replicas", 1), have, "available"
 
     def ready(self, obj: dict) -> str:
         """Ready/desired pods, as ``kubectl get`` shows them (``1/2``)."""
@@ -155,14 +165,6 @@ class DeploymentKind(WorkloadKind):
         return Rollout(f'deployment "{name}" successfully rolled out', done=True,
                        readiness=f"{updated}/{updated} ready")
 
-    def health(self, obj: dict) -> tuple[bool, str]:
-        name, _, spec, status = _parts(obj)
-        if _unobserved(obj):
-            return False, f"deployment/{name}: not yet observed"
-        want = spec.get("replicas", 1)
-        have = min(status.get("availableReplicas", 0), status.get("updatedReplicas", 0))
-        return have >= want, f"deployment/{name}: {have}/{want} available"
-
 
 def _strategy(spec: dict) -> dict:
     return spec.get("updateStrategy") or {}
@@ -192,13 +194,9 @@ class DaemonSetKind(WorkloadKind):
         return Rollout(f'daemon set "{name}" successfully rolled out', done=True,
                        readiness=f"{desired}/{desired} ready")
 
-    def health(self, obj: dict) -> tuple[bool, str]:
-        name, _, _, status = _parts(obj)
-        if _unobserved(obj):
-            return False, f"daemonset/{name}: not yet observed"
-        want = status.get("desiredNumberScheduled", 0)
+    def pods_healthy(self, spec: dict, status: dict) -> tuple[int, int, str]:
         have = min(status.get("numberAvailable", 0), status.get("updatedNumberScheduled", 0))
-        return have >= want, f"daemonset/{name}: {have}/{want} available"
+        return status.get("desiredNumberScheduled", 0), have, "available"
 
     def ready(self, obj: dict) -> str:
         status = obj.get("status") or {}
@@ -251,13 +249,9 @@ class StatefulSetKind(WorkloadKind):
                        f"{status.get('currentRevision', '')}...", done=True,
                        readiness=f"{ready}/{replicas if has_replicas else ready} ready")
 
-    def health(self, obj: dict) -> tuple[bool, str]:
-        name, _, spec, status = _parts(obj)
-        if _unobserved(obj):
-            return False, f"statefulset/{name}: not yet observed"
-        want = spec.get("replicas", 1)
+    def pods_healthy(self, spec: dict, status: dict) -> tuple[int, int, str]:
         have = min(status.get("readyReplicas", 0), status.get("updatedReplicas", 0))
-        return have >= want, f"statefulset/{name}: {have}/{want} ready"
+        return spec.get("replicas", 1), have, "ready"
 
 
 class JobKind(WorkloadKind):

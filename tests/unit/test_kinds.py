@@ -101,6 +101,10 @@ def test_health_of_each_kind():
            "spec": {"replicas": 2},
            "status": {"observedGeneration": 1, "readyReplicas": 2, "updatedReplicas": 1}}
     assert kinds.STATEFULSET.health(sts) == (False, "statefulset/db: 1/2 ready")
+    ds = {"kind": "DaemonSet", "metadata": {"name": "agent", "generation": 2},
+          "status": {"observedGeneration": 2, "desiredNumberScheduled": 3,
+                     "numberAvailable": 3, "updatedNumberScheduled": 3}}
+    assert kinds.DAEMONSET.health(ds) == (True, "daemonset/agent: 3/3 available")
 
 
 def test_a_job_is_healthy_unless_failed_whatever_observed_generation_says():
