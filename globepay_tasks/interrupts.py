@@ -4,10 +4,15 @@ the `Running` each thread works for, and the interrupt that stops them all."""
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .runner import Running
+
+class Owner(Protocol):
+    """What a thread works for (`globepay_tasks.runner.Running`): the commands it started,
+    and whether it was cancelled."""
+
+    processes: list[Any]
+    cancelled: bool
 
 
 class _Active:
@@ -37,12 +42,12 @@ _THREAD = threading.local()
 INTERRUPT = threading.Event()
 
 
-def thread_owner() -> Running | None:
+def thread_owner() -> Owner | None:
     """The `Running` the calling thread works for (None outside one)."""
     return getattr(_THREAD, "owner", None)
 
 
-def set_thread_owner(owner: Running) -> None:
+def set_thread_owner(owner: Owner) -> None:
     """Make the calling thread work for ``owner``: the commands it starts belong to it."""
     _THREAD.owner = owner
 
