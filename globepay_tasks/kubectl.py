@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -72,6 +73,13 @@ def apply_file_json(target: Target, path: str) -> list[str]:
     """``kubectl apply -f PATH -o json``: applied, and every object printed as the server
     answered (a List; nothing when any object was refused)."""
     return [*apply_file(target, path), "--output", "json"]
+
+
+def apply_dry_run(target: Target, path: str) -> list[str]:
+    """``kubectl apply -f PATH --dry-run=server``: the server checks every object (schema,
+    immutable fields, admission) as for a real apply and stores nothing; the name of each
+    object it accepted is printed (``deployment.apps/backend``)."""
+    return [*apply_file(target, path), "--dry-run=server", "--output", "name"]
 
 
 def apply_kustomize(target: Target, overlay: str) -> list[str]:
@@ -177,6 +185,53 @@ def names_object(line: str, workload: WorkloadRef) -> bool:
     resource, _, rest = line.partition("/")
     return resource.split(".", 1)[0] == workload.rules.resource and (
         rest.split(" ", 1)[0] == workload.name)
+
+
+_ERROR_START = re.compile(r"^(Error from server|error:)")
+_NAMED = re.compile(r'^Name: "([^"]+)"')
+_AFTER_FILE = re.compile(r'error when \w+(?: \w+)? "[^"]*": ')
+_SERVER_PREFIX = re.compile(r"^Error from server(?: \([A-Za-z]+\))?: |^error: ")
+
+
+def rejected(objects: Sequence[dict], stdout: str, stderr: str) -> list[tuple[str, str]]:
+    """(``kind/name``, the server's message) for each object an ``apply -o name`` did not
+    accept, in manifest order. kubectl names each accepted object on stdout and reports each
+    refusal, in the same order, as an error on stderr (a refused change names its object in
+    a ``Name: "..."`` line, a refused create does not)."""
+    accepted = {line.strip() for line in stdout.splitlines() if line.strip()}
+    refused = [obj for obj in objects
+               if f"{resource_of(obj)}/{(obj.get('metadata') or {}).get('name')}" not in accepted]
+    errors: list[tuple[str | None, str]] = []
+    for line in stderr.splitlines():
+        if _ERROR_START.match(line):
+            errors.append((None, line))
+        elif errors and (named := _NAMED.match(line)):
+            errors[-1] = (named.group(1), errors[-1][1])
+        elif errors and line.startswith("for: "):
+            errors[-1] = (errors[-1][0], errors[-1][1] + line)
+    found = []
+    for index, (name, text) in enumerate(errors):
+        message = _AFTER_FILE.split(text)[-1] if _AFTER_FILE.search(text) else (
+            _SERVER_PREFIX.sub("", text))
+        obj = next((o for o in refused if (o.get("metadata") or {}).get("name") == name),
+                   refused[index] if index < len(refused) else None)
+        what = (f"{str(obj.get('kind', '')).lower()}/{(obj.get('metadata') or {}).get('name')}"
+                if obj else "an object")
+        found.append((what, message.strip()))
+    return found
+
+
+def version(target: Target) -> list[str]:
+    """``kubectl version -o json``: the client's and the server's version."""
+    return [*target.base(namespaced=False), "version", "--output", "json"]
+
+
+def server_version(text: str) -> str | None:
+    """The server's ``gitVersion`` (``v1.37.1``) in ``kubectl version -o json`` output."""
+    try:
+        return (json.loads(text or "{}").get("serverVersion") or {}).get("gitVersion")
+    except ValueError:
+        return None
 
 
 def get_raw(target: Target, path: str) -> list[str]:

@@ -203,13 +203,21 @@ def diff(c, env, host=None):
         run_promotion(c, "diff", body, host=host, host_envs=[env])
 
 
-@task
-def validate(c):
-    """Render every environment of globepay.order and check where it would write."""
+@task(help={"offline": "check against the Kubernetes schemas only; no cluster is asked"})
+def validate(c, offline=False):
+    """Render every environment of globepay.order and check it as a promotion's preflight
+    does: where it writes, its kube context, and a server-side dry run of every object on its
+    cluster (--offline: the official Kubernetes schemas instead; needs the validate extra).
+    Nothing is changed anywhere."""
+    from .promotion.preflight import check_offline
     from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
-        promoter.preflight(list(promoter.settings.chain()), targets=False)
+        envs = list(promoter.settings.chain())
+        rendered = promoter.preflight(envs, targets=not offline)
+        if offline:
+            for env in envs:
+                check_offline(promoter, env, rendered[env.name])
 
     with exits_on_error():
         run_promotion(c, "validate", body)

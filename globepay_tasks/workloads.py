@@ -247,6 +247,12 @@ def apply(runner: Runner, target: Target, rendered: Rendered,
     return result, objects
 
 
+def dry_run(runner: Runner, target: Target, rendered: Rendered) -> CommandResult:
+    """``kubectl apply --dry-run=server`` of the rendered manifest, as `apply` would send it:
+    the target's server checks every object and stores nothing."""
+    return _with_file(runner, target, rendered.manifest, kubectl.apply_dry_run)
+
+
 def apply_objects(runner: Runner, target: Target, objects: Sequence[dict]) -> CommandResult:
     """``kubectl apply -f`` of ``objects`` (a List) where the target's kubectl runs; kubectl
     prints a line for each object it wrote and goes on past one the server refused."""

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import artifacts, badimages, guards, workloads
+from .. import artifacts, badimages, guards, kubectl, schemas, workloads
 from ..errors import ConfigError
 from ..settings import Environment
 from ..snapshot import Snapshot, read_snapshot
@@ -76,17 +76,20 @@ def render(p: Promoter, env: Environment, overrides: Mapping[str, str] | None = 
 def preflight(p: Promoter, envs: Sequence[Environment], *, carry: bool = False,
               targets: bool = True, read: bool = False) -> dict[str, Rendered]:
     """Render every environment (all at once; and, with ``targets``, check where each would
-    be deployed, and that an env outside ``order`` is not gated on a previous one it does
-    not have) before any is touched; the first failure, in order, stops all.
-    ``carry``: the environments after the first will receive the images of the one before
-    them (rendered here with this run's images where they apply). ``read``: each env's
-    `snapshot` is read as soon as it passed its checks."""
+    be deployed, that an env outside ``order`` is not gated on a previous one it does not
+    have, and that its cluster accepts every object: `check_on_server`) before any is
+    touched; the first failure, in order, stops all. ``carry``: the environments after the
+    first will receive the images of the one before them (rendered here with this run's
+    images where they apply). ``read``: each env's `snapshot` is read as soon as it passed
+    its checks."""
 
     def prepare(index: int, env: Environment) -> Rendered:
         rendered = render(p, env, carried=carry and index > 0)
         if targets:
             guards.check_order(p.settings, env)
             p.guard.check(env)
+            for part in env.clusters():
+                check_on_server(p, part, rendered)
         if read and not p.runner.dry_run:
             for part in env.clusters():
                 snapshot(p, part, rendered)
@@ -108,6 +111,50 @@ def preflight(p: Promoter, envs: Sequence[Environment], *, carry: bool = False,
         names = ", ".join(str(ref) for ref in rendered[env.name].workloads)
         p.progress.step(env.name, "preflight", f"renders {names}")
     return rendered
+
+
+def check_on_server(p: Promoter, env: Environment, rendered: Rendered) -> None:
+    """The env's cluster checks every rendered object as a real apply would, storing
+    nothing (``kubectl apply --dry-run=server``); a `ConfigError` naming each object it
+    rejects and why. Where the env's namespace does not exist yet (a first deploy) the
+    server cannot check the objects in it: they are checked against the Kubernetes schemas
+    instead (`globepay_tasks.schemas`), with a line saying so."""
+    outcome = workloads.dry_run(p.runner, p.target(env), rendered)
+    if p.runner.dry_run or outcome.ok:
+        return
+    refused = kubectl.rejected(rendered.objects, outcome.stdout, outcome.stderr)
+    missing = f'namespaces "{env.namespace}" not found'
+    if any(message.endswith(missing) for _, message in refused):
+        refused = [(what, message) for what, message in refused if not message.endswith(missing)]
+        said = p.runner.at(p.target(env)).run(kubectl.version(p.target(env)), idempotent=True)
+        version = schemas.schema_version(kubectl.server_version(said.stdout))
+        p.progress.step(env.name, "dry run", f"namespace {env.namespace} does not exist yet: "
+                        f"its objects checked against the Kubernetes {version} schemas instead",
+                        "warn")
+        refused += schemas.problems((o for o in rendered.objects
+                                     if (o.get("metadata") or {}).get("namespace")), version)
+    elif not refused:
+        raise ConfigError(f"{env.name}: the server's dry run failed: {outcome.error_line()}")
+    _refuse(p, env, refused)
+
+
+def check_offline(p: Promoter, env: Environment, rendered: Rendered) -> None:
+    """Every rendered object of ``env`` against the Kubernetes schemas, no cluster asked; a
+    `ConfigError` naming each object they reject and why."""
+    _refuse(p, env, schemas.problems(rendered.objects))
+    p.progress.step(env.name, "schemas", f"{len(rendered.objects)} objects valid for "
+                    f"Kubernetes {schemas.DEFAULT_VERSION}", "ok")
+
+
+def _refuse(p: Promoter, env: Environment, refused: list[tuple[str, str]]) -> None:
+    """Each refused object as a line, then a `ConfigError` naming the first (none: return)."""
+    if not refused:
+        return
+    for what, message in refused:
+        p.progress.step(env.name, "dry run", f"{what}: {message}", "fail")
+    more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+    what, message = refused[0]
+    raise ConfigError(f"{env.name}: {what} would be rejected: {message}{more}")
 
 
 def snapshot(p: Promoter, env: Environment, rendered: Rendered | None) -> Snapshot:

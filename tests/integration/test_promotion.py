@@ -162,8 +162,10 @@ def test_dry_run_prints_commands_and_touches_no_cluster(project):
     assert result.returncode == 0, output(result)
     text = output(result)
     commands = [line for line in text.splitlines() if line.startswith("+ ")]
-    applies = [line for line in commands if " apply -f " in line]
+    checks = [line for line in commands if " apply -f " in line and "--dry-run=server" in line]
+    applies = [line for line in commands if " apply -f " in line and line not in checks]
     assert len(applies) == 3 and "globepay-dev" in applies[0] and "globepay-prod" in applies[2]
+    assert len(checks) == 3, "the preflight's server-side dry run is announced for each env"
     assert any("get deployment --watch" in line for line in commands)
     assert [r for r in project.sandbox.requests if r.cluster] == []
 

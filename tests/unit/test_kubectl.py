@@ -77,3 +77,46 @@ def test_undo_of_several_workloads_and_what_kubectl_says_about_each():
     assert kubectl.names_object("deployment.apps/backend rolled back", BACKEND)
     assert not kubectl.names_object("deployment.apps/backend-v2 rolled back", BACKEND)
     assert not kubectl.names_object("statefulset.apps/backend rolled back", BACKEND)
+
+
+def _objects() -> list[dict]:
+    return [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
+            {"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": "web", "namespace": "shop"}},
+            {"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": "api", "namespace": "shop"}},
+            {"apiVersion": "v1", "kind": "Service",
+             "metadata": {"name": "web", "namespace": "shop"}}]
+
+
+def test_rejected_maps_each_refusal_to_its_object_in_manifest_order():
+    stdout = "namespace/shop\nservice/web\n"
+    stderr = (
+        'Error from server (BadRequest): error when creating "/tmp/m.yaml": Deployment in '
+        'version "v1" cannot be handled as a Deployment: strict decoding error: unknown field '
+        '"spec.replicass"\n'
+        "Error from server (BadRequest): error when applying patch:\n"
+        '{"spec":{"minReadySeconds":"five"}}\n'
+        "to:\n"
+        'Resource: "apps/v1, Resource=deployments", GroupVersionKind: "apps/v1, Kind=Deployment"\n'
+        'Name: "api", Namespace: "shop"\n'
+        'for: "/tmp/m.yaml": error when patching "/tmp/m.yaml": Deployment in version "v1" cannot '
+        "be handled as a Deployment: json: cannot unmarshal string into Go struct field "
+        "DeploymentSpec.spec.minReadySeconds of type int32\n")
+    assert kubectl.rejected(_objects(), stdout, stderr) == [
+        ("deployment/web", 'Deployment in version "v1" cannot be handled as a Deployment: strict '
+                           'decoding error: unknown field "spec.replicass"'),
+        ("deployment/api", 'Deployment in version "v1" cannot be handled as a Deployment: json: '
+                           "cannot unmarshal string into Go struct field "
+                           "DeploymentSpec.spec.minReadySeconds of type int32"),
+    ]
+
+
+def test_rejected_names_a_missing_namespace_and_ignores_warnings():
+    stderr = ('Warning: something the server said\n'
+              'Error from server (NotFound): error when creating "/tmp/m.yaml": namespaces '
+              '"shop" not found\n')
+    assert kubectl.rejected(_objects()[:2], "namespace/shop\n", stderr) == [
+        ("deployment/web", 'namespaces "shop" not found')]
+    assert kubectl.server_version('{"serverVersion": {"gitVersion": "v1.37.1"}}') == "v1.37.1"
+    assert kubectl.server_version("not json") is None

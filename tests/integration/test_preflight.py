@@ -1,0 +1,87 @@
+"""The preflight asks the clusters: a server-side dry run of every environment before the
+first write anywhere, and the Kubernetes schemas where a namespace does not exist yet
+(invoke -> real kubectl -> the sandbox)."""
+
+from __future__ import annotations
+
+import yaml
+from conftest import output
+
+TYPO = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "backend"},
+        "spec": {"progressDeadlineSecond": 120}}
+WRONG_TYPE = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "frontend"},
+              "spec": {"minReadySeconds": "five"}}
+
+
+def patch_overlay(project, env: str, name: str, patch: dict) -> None:
+    """Add a strategic-merge patch to a copied overlay."""
+    overlay = project.root / "k8s" / "overlays" / env
+    (overlay / name).write_text(yaml.safe_dump(patch))
+    path = overlay / "kustomization.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.setdefault("patches", []).append({"path": name})
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def deployed(project) -> None:
+    """Every environment promoted once (its namespace exists, its objects were applied)."""
+    result = project.invoke("deploy-all", "--yes")
+    assert result.returncode == 0, output(result)
+    project.sandbox.clear_requests()
+
+
+def test_a_typo_in_prod_stops_deploy_all_before_any_write(project):
+    deployed(project)
+    patch_overlay(project, "prod", "typo.yaml", TYPO)
+    result = project.invoke("deploy-all", "--yes")
+    assert result.returncode == 1, output(result)
+    line = result.stderr.strip().splitlines()[-1]
+    assert "preflight failed, nothing was changed: prod: deployment/backend would be " \
+           "rejected" in line
+    assert 'unknown field "spec.progressDeadlineSecond"' in line
+    assert project.writes() == []
+    dry_runs = [r for r in project.sandbox.requests if r.query.get("dryRun") == "All"]
+    assert {r.cluster for r in dry_runs} == {"dev", "staging", "prod"}
+
+
+def test_a_wrong_type_in_staging_is_refused_in_preflight(project):
+    deployed(project)
+    patch_overlay(project, "staging", "replicas.yaml", WRONG_TYPE)
+    result = project.invoke("deploy-all", "--yes")
+    assert result.returncode == 1, output(result)
+    line = result.stderr.strip().splitlines()[-1]
+    assert "staging: deployment/frontend would be rejected" in line
+    assert "cannot unmarshal string into Go struct field DeploymentSpec.spec.minReadySeconds" in line
+    assert project.writes() == []
+
+
+def test_a_first_deploy_is_checked_against_the_schemas(project):
+    patch_overlay(project, "prod", "typo.yaml", TYPO)
+    result = project.invoke("deploy-all", "--yes")
+    assert result.returncode == 1, output(result)
+    assert "namespace globepay-prod does not exist yet: its objects checked against the " \
+           "Kubernetes 1.37 schemas instead" in result.stdout
+    assert 'prod: deployment/backend would be rejected: unknown field ' \
+           '"spec.progressDeadlineSecond"' in result.stderr
+    assert project.writes() == []
+
+
+def test_validate_asks_every_cluster_and_changes_nothing(project):
+    deployed(project)
+    result = project.invoke("validate")
+    assert result.returncode == 0, output(result)
+    assert {r.cluster for r in project.sandbox.requests
+            if r.query.get("dryRun") == "All"} == {"dev", "staging", "prod"}
+    assert project.writes() == []
+
+
+def test_validate_offline_uses_the_schemas_and_no_cluster(project):
+    project.sandbox.clear_requests()
+    clean = project.invoke("validate", "--offline")
+    assert clean.returncode == 0, output(clean)
+    assert "objects valid for Kubernetes 1.37" in clean.stdout
+    patch_overlay(project, "staging", "replicas.yaml", WRONG_TYPE)
+    result = project.invoke("validate", "--offline")
+    assert result.returncode == 1, output(result)
+    assert "staging: deployment/frontend would be rejected: spec.minReadySeconds:" in result.stderr
+    assert [r for r in project.sandbox.requests if r.cluster] == []
