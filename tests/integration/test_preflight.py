@@ -51,7 +51,8 @@ def test_a_wrong_type_in_staging_is_refused_in_preflight(project):
     assert result.returncode == 1, output(result)
     line = result.stderr.strip().splitlines()[-1]
     assert "staging: deployment/frontend would be rejected" in line
-    assert "cannot unmarshal string into Go struct field DeploymentSpec.spec.minReadySeconds" in line
+    assert ("cannot unmarshal string into Go struct field "
+            "DeploymentSpec.spec.minReadySeconds") in line
     assert project.writes() == []
 
 
