@@ -19,7 +19,8 @@ from .waits import WaitResult
 #: Per-environment and start-up overhead the tasks may add to the cluster's own time.
 ENV_BUDGET = 0.6
 STARTUP_BUDGET = 0.5
-MAX_KUBECTL_PER_ENV = 6
+#: Read, lock, apply, watch, read after, record; and the preflight's server-side dry run.
+MAX_KUBECTL_PER_ENV = 7
 ROLLBACK_REACTION = 1.0
 LIST_RATIO = 1.3
 
