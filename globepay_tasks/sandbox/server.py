@@ -332,13 +332,6 @@ class SandboxHandler(BaseHTTPRequestHandler):
                                   "status": {"allowed": True,
                                              "reason": "the sandbox has no authorization"}})
             return 201
-        if parts == ["apis", "apiextensions.k8s.io", "v1", "customresourcedefinitions"] \
-                and method == "GET" and query.get("watch") not in ("true", "1"):
-            # kubectl asks while validating a kind it does not know; there are no CRDs here
-            return self._get_only(method, {
-                "kind": "CustomResourceDefinitionList", "apiVersion": "apiextensions.k8s.io/v1",
-                "metadata": {"resourceVersion": str(cluster.store.resource_version)},
-                "items": []})
         if parts[:2] == ["openapi", "v3"]:
             return self._openapi(cluster, method, parts[2:])
         if head == "api" and len(parts) >= 2:

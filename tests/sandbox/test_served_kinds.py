@@ -275,3 +275,30 @@ def test_verbs_a_resource_lacks_are_method_not_allowed(sandbox: Sandbox) -> None
                               body={"metadata": {"name": "x"}})
     assert status == 405
     assert sandbox.get("dev", "v1", "Namespace", None, "default") is not None
+
+
+CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: crontabs.example.com}
+spec:
+  group: example.com
+  names: {kind: CronTab, plural: crontabs, singular: crontab}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object}}
+"""
+
+
+def test_a_custom_resource_definition_is_stored_but_serves_nothing(sandbox: Sandbox,
+                                                                  kubectl) -> None:
+    assert kubectl("apply", "-f", "-", input=CRD).returncode == 0
+    listed = kubectl("get", "crd", "-o", "name")
+    assert listed.stdout.strip() == \
+        "customresourcedefinition.apiextensions.k8s.io/crontabs.example.com"
+    crontab = "apiVersion: example.com/v1\nkind: CronTab\nmetadata: {name: a, namespace: default}\n"
+    unknown = kubectl("apply", "-f", "-", input=crontab)
+    assert unknown.returncode == 1
+    assert 'no matches for kind "CronTab" in version "example.com/v1"' in unknown.stderr
