@@ -201,8 +201,7 @@ class ClusterApi:
     def delete(self, rt: ResourceType, namespace: str | None, name: str, *,
                propagation: str | None = None, dry_run: bool = False) -> dict:
         """DELETE one object (cascading unless Orphan)."""
-        return self.store.delete(rt, namespace, name, propagation=propagation or "Background",
-                                 dry_run=dry_run)
+        return self.store.delete(rt, namespace, name, propagation=propagation, dry_run=dry_run)
 
     # --- scale subresource ---------------------------------------------------------------
 

@@ -383,6 +383,12 @@ def _scaling_rules(rules: Any, window: int, policies: list[dict]) -> dict:
 def _default_hpa(obj: dict) -> None:
     spec = _spec(obj)
     _set(spec, "minReplicas", 1)
+    if obj.get("apiVersion") == "autoscaling/v1":  # no metrics/behavior in v1
+        status = obj.setdefault("status", {})
+        if isinstance(status, dict):
+            _set(status, "currentReplicas", 0)
+            _set(status, "desiredReplicas", 0)
+        return
     if not spec.get("metrics"):
         spec["metrics"] = [{
             "type": "Resource",

@@ -48,6 +48,10 @@ from .store import Store, dumps
 WATCH_DEFAULT_TIMEOUT = 1800.0
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 BOOKMARK_INTERVAL = 5.0
+#: (HTTP method, names one object) -> the API verb of a request on a resource
+_VERBS = {("GET", False): "list", ("POST", False): "create", ("DELETE", False): "deletecollection",
+          ("GET", True): "get", ("PUT", True): "update", ("PATCH", True): "patch",
+          ("DELETE", True): "delete"}
 _REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
             405: "MethodNotAllowed", 409: "Conflict", 410: "Expired", 422: "Invalid",
             429: "TooManyRequests", 500: "InternalError", 502: "BadGateway",
@@ -328,13 +332,6 @@ class SandboxHandler(BaseHTTPRequestHandler):
                                   "status": {"allowed": True,
                                              "reason": "the sandbox has no authorization"}})
             return 201
-        if parts == ["apis", "apiextensions.k8s.io", "v1", "customresourcedefinitions"] \
-                and method == "GET" and query.get("watch") not in ("true", "1"):
-            # kubectl asks while validating a kind it does not know; there are no CRDs here
-            return self._get_only(method, {
-                "kind": "CustomResourceDefinitionList", "apiVersion": "apiextensions.k8s.io/v1",
-                "metadata": {"resourceVersion": str(cluster.store.resource_version)},
-                "items": []})
         if parts[:2] == ["openapi", "v3"]:
             return self._openapi(cluster, method, parts[2:])
         if head == "api" and len(parts) >= 2:
@@ -386,6 +383,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
         sub = rest[2] if len(rest) > 2 else None
         if rt.namespaced and namespace is None and name is not None:
             raise _Unrouted(f"namespaced {rt.plural} addressed without a namespace")
+        verb = _VERBS.get((method, name is not None))
+        if verb == "list" and query.get("watch") in ("true", "1"):
+            verb = "watch"
+        if sub is None and verb is not None and verb not in rt.verbs:
+            raise method_not_allowed()  # as discovery says: e.g. GET on tokenreviews
         if name is None:
             return self._collection(cluster, rt, method, namespace, query, body, content_type)
         if sub is None:

@@ -35,9 +35,12 @@ from .resources import RESOURCE_TYPES, ResourceType, by_kind
 
 #: Kinds whose ``metadata.generation`` counts spec changes.
 GENERATION_KINDS = frozenset({
-    "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "Ingress",
-    "HorizontalPodAutoscaler", "PodDisruptionBudget",
+    "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Ingress",
+    "HorizontalPodAutoscaler", "PodDisruptionBudget", "ReplicationController", "NetworkPolicy",
 })
+#: (apiVersion, kind) whose deletion orphans dependents when no propagationPolicy is given:
+#: the real API server keeps batch/v1's old default (and warns); other kinds use Background.
+ORPHAN_BY_DEFAULT = frozenset({("batch/v1", "Job")})
 INITIAL_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 PROTECTED_NAMESPACES = frozenset({"default", "kube-public", "kube-system"})
 NAMESPACE = by_kind("v1", "Namespace")
@@ -302,10 +305,14 @@ class Store:
             return clone(new)
 
     def delete(self, rt: ResourceType, namespace: str | None, name: str, *,
-               propagation: str = "Background", dry_run: bool = False) -> dict:
-        """Remove an object and (unless ``propagation == "Orphan"``) its dependents. A
-        Namespace only turns Terminating (see :meth:`finalize_namespace`). Returns the
-        removed object."""
+               propagation: str | None = None, dry_run: bool = False) -> dict:
+        """Remove an object and (unless ``propagation == "Orphan"``) its dependents, as the
+        garbage collector would (no policy: the kind's default, see
+        :data:`ORPHAN_BY_DEFAULT`). A Namespace only turns Terminating (see
+        :meth:`finalize_namespace`). Returns the removed object."""
+        if propagation is None:
+            orphan = (rt.group_version, rt.kind) in ORPHAN_BY_DEFAULT
+            propagation = "Orphan" if orphan else "Background"
         with self.lock:
             key = (namespace or "" if rt.namespaced else "", name)
             existing = self._objects[rt].get(key)
