@@ -12,6 +12,7 @@ namespace (``--namespace``; every namespace exists):
 - ``apply -f PATH [-o json]``: a Deployment whose pod template changed gets a new revision
   (the controller's ``deployment.kubernetes.io/revision``); every object is stored with its
   ``last-applied-configuration``; a ``resourceVersion`` in the object is a precondition;
+- ``apply -f PATH --dry-run=server -o name`` (the preflight's check): every object accepted;
 - ``create``/``replace --filename -`` of the lock's Lease (AlreadyExists, NotFound, Conflict);
 - ``rollout undo deployment/NAME... [--to-revision=N]``: the template of that revision (or
   of the previous one) comes back as a new revision; each undo is listed in `undone`.
@@ -126,11 +127,14 @@ class FakeKubectl:
         return obj["metadata"]["annotations"][REVISION_ANNOTATION]
 
     def calls_to(self, context: str, *words: str) -> list[list[str]]:
-        """The kubectl calls to ``context`` whose arguments include every one of ``words``."""
+        """The kubectl calls to ``context`` whose arguments include every one of ``words``
+        (server-side dry runs only when ``words`` name ``--dry-run=server``)."""
         with self._lock:
             calls = list(self.calls)
+        dry = "--dry-run=server"
         return [argv for argv in calls
-                if _flag(argv, "--context") == context and all(w in argv for w in words)]
+                if _flag(argv, "--context") == context and all(w in argv for w in words)
+                and (dry not in argv or dry in words)]
 
     def manifest_applies(self, context: str) -> list[list[str]]:
         """The ``kubectl apply -f PATH -o json`` calls to ``context`` (rendered manifests)."""
@@ -183,6 +187,8 @@ class FakeKubectl:
             return _error(command, "NotFound", f'{rest[1]} "{rest[2]}" not found')
         if rest[:2] == ["apply", "-f"] and rest[3:] in ([], ["--output", "json"]):
             return self._apply(context, namespace, rest[2], bool(rest[3:]), command)
+        if rest[:2] == ["apply", "-f"] and rest[3:] == ["--dry-run=server", "--output", "name"]:
+            return self._dry_run(rest[2], command)
         if rest[:1] in (["create"], ["replace"]) and rest[1:] == [
                 "--filename", "-", "--save-config", "--output", "json"]:
             stream = options.get("in_stream")
@@ -270,6 +276,12 @@ class FakeKubectl:
             out = "".join(line + "\n" for line in lines)
         return Result(out, "".join(e + "\n" for e in errors), exited=1 if errors else 0,
                       command=command)
+
+    def _dry_run(self, path: str, command: str) -> Result:
+        """The server accepts every object and stores nothing: each one's name."""
+        objects = [doc for doc in yaml.safe_load_all(Path(path).read_text()) if doc]
+        names = [f"{kubectl.resource_of(o)}/{o['metadata']['name']}\n" for o in objects]
+        return Result("".join(names), command=command)
 
     def _apply_one(self, context: str, namespace: str, obj: dict) -> tuple[dict, str]:
         """Store one applied object; it as stored, and kubectl's word for what happened."""
