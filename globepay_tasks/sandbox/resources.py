@@ -99,6 +99,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
                  "horizontalpodautoscaler", True, ("hpa",), ALL_VERBS, _STATUS, _ALL),
     # batch/v1
+    ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, ("cj",), ALL_VERBS,
+                 _STATUS, _ALL),
     ResourceType("batch", "v1", "Job", "jobs", "job", True, (), ALL_VERBS, _STATUS, _ALL),
     # coordination.k8s.io/v1
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True),
@@ -301,7 +303,7 @@ def _paths_for(rt: ResourceType) -> dict[str, dict]:
 # Built-in kinds of the served group versions that the sandbox does not serve. They appear in
 # the OpenAPI documents only (as on a real server), so that kubectl's field-validation check
 # passes for them and it then reports what a real server's user would see for a kind missing
-# from discovery: `no matches for kind "CronJob" in version "batch/v1"`.
+# from discovery: `no matches for kind "NetworkPolicy" in version "networking.k8s.io/v1"`.
 OPENAPI_ONLY_TYPES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",)),
     ResourceType("", "v1", "LimitRange", "limitranges", "limitrange", True, ("limits",)),
@@ -315,7 +317,6 @@ OPENAPI_ONLY_TYPES: tuple[ResourceType, ...] = (
                  "replicationcontroller", True, ("rc",)),
     ResourceType("", "v1", "ResourceQuota", "resourcequotas", "resourcequota", True,
                  ("quota",)),
-    ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, ("cj",)),
     ResourceType("networking.k8s.io", "v1", "IngressClass", "ingressclasses", "ingressclass",
                  False),
     ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies",

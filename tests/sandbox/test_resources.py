@@ -45,6 +45,7 @@ EXPECTED = {
     "StatefulSet": ("apps/v1", "statefulsets", ("sts",), True, ("status", "scale")),
     "DaemonSet": ("apps/v1", "daemonsets", ("ds",), True, ("status",)),
     "ControllerRevision": ("apps/v1", "controllerrevisions", (), True, ()),
+    "CronJob": ("batch/v1", "cronjobs", ("cj",), True, ("status",)),
     "Job": ("batch/v1", "jobs", (), True, ("status",)),
     "Ingress": ("networking.k8s.io/v1", "ingresses", ("ing",), True, ("status",)),
     "HorizontalPodAutoscaler": ("autoscaling/v2", "horizontalpodautoscalers", ("hpa",), True,
@@ -79,7 +80,7 @@ def test_lookup_misses():
     assert lookup("apps", "v1", "cronjobs") is None
     assert lookup("", "v1", "deployments") is None
     assert lookup("apps", "v1beta1", "deployments") is None
-    assert by_kind("batch/v1", "CronJob") is None
+    assert by_kind("batch/v1", "NetworkPolicy") is None
     assert by_kind("extensions/v1beta1", "Deployment") is None
     assert by_kind("v1", "Deployment") is None
 
@@ -350,7 +351,7 @@ def test_kubectl_resolves_short_names_to_paths(kubectl, doc_server):
 
 
 @pytest.mark.parametrize(("api_version", "kind"),
-                         [("batch/v1", "CronJob"), ("v1", "PersistentVolumeClaim"),
+                         [("v1", "ResourceQuota"), ("v1", "PersistentVolumeClaim"),
                           ("networking.k8s.io/v1", "NetworkPolicy")])
 def test_kubectl_unserved_kind_is_no_match(kubectl, doc_server, api_version, kind):
     manifest = {"apiVersion": api_version, "kind": kind,
