@@ -16,6 +16,7 @@ import yaml
 
 from . import defaults as _defaults
 from . import patch as _patch
+from . import protobuf as _protobuf
 from .errors import ApiError, bad_request, invalid, not_found, unsupported_media_type
 from .resources import ResourceType
 from .selectors import selector_string
@@ -30,10 +31,19 @@ PATCH_TYPES = (STRATEGIC, MERGE, JSON_PATCH, APPLY)
 SCALABLE = frozenset({"Deployment", "ReplicaSet", "StatefulSet"})
 
 
-def parse_body(raw: bytes, content_type: str = "application/json") -> Any:
-    """JSON (or YAML for apply patches and ``application/yaml``) request body -> data."""
+def parse_body(raw: bytes, content_type: str = "application/json",
+               owners: _protobuf.OwnerLookup | None = None) -> Any:
+    """JSON (or YAML for apply patches and ``application/yaml``, or the protobuf of kubectl's
+    typed commands; ``owners`` finds a Job's CronJob) request body -> data."""
     if not raw.strip():
         raise bad_request("the request body is empty")
+    if content_type == _protobuf.PROTOBUF:
+        try:
+            return _protobuf.decode_body(raw, owners)
+        except _protobuf.UnsupportedProtobuf as exc:
+            raise ApiError(415, "UnsupportedMediaType", str(exc)) from None
+        except _protobuf.ProtobufError as exc:
+            raise bad_request(f"error decoding protobuf request body: {exc}") from None
     try:
         if content_type in (APPLY, "application/yaml"):
             return yaml.safe_load(raw.decode())

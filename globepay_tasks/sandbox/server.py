@@ -39,6 +39,7 @@ from .errors import (
     unsupported_media_type,
 )
 from .faults import Fault, FaultSet, fault_from_dict
+from .protobuf import PROTOBUF
 from .proxy import pod_log, service_proxy
 from .recording import KNOWN_QUERY, Recorder, RequestRecord
 from .resources import ResourceType
@@ -74,6 +75,11 @@ class _Unrouted(Exception):
         super().__init__(why)
         self.why = why
         self.error = error or path_not_found()
+
+
+def _decodes_protobuf(method: str, rel: str) -> bool:
+    """A request whose protobuf body the handlers decode, or else answer 415 and record."""
+    return method == "POST" or (method == "PUT" and not rel.endswith("/scale"))
 
 
 def _is_proxy(rel: str) -> bool:
@@ -256,7 +262,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if accept and "json" not in accept and "*/*" not in accept \
                     and rel != "/openapi/v2" and not _is_proxy(rel):
                 recorder.mark_unimplemented(record, f"cannot answer in {accept}")
-            if body and content_type and "protobuf" in content_type and rel != SSAR_PATH:
+            if body and content_type and "protobuf" in content_type and rel != SSAR_PATH \
+                    and not _decodes_protobuf(method, rel):
                 recorder.mark_unimplemented(record, f"request body content type {content_type}")
             record.status = self._dispatch(cluster, method, rel, query, body, content_type)
         except _Unrouted as exc:
@@ -417,7 +424,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return 200
         if method == "POST":
             self._json_body_type(content_type)
-            created = cluster.api.create(rt, parse_body(body), namespace, dry_run=dry_run,
+            created = cluster.api.create(rt, self._object_body(cluster, namespace, body,
+                                                               content_type),
+                                         namespace, dry_run=dry_run,
                                          field_validation=query.get("fieldValidation"))
             self._send_json(201, created)
             return 201
@@ -442,9 +451,27 @@ class SandboxHandler(BaseHTTPRequestHandler):
         """Answer as a Table (``kubectl get`` without ``-o``)?"""
         return printers.wants_table(self.headers.get("Accept")) and printers.has_printer(rt.kind)
 
+    def _object_body(self, cluster: Cluster, namespace: str | None, body: bytes,
+                     content_type: str | None) -> Any:
+        """The object a POST or PUT carries: JSON, or the protobuf of kubectl's typed commands
+        (what the sandbox cannot decode is answered 415 and recorded as unimplemented)."""
+        if content_type != PROTOBUF:
+            return parse_body(body)
+
+        def owner(api_version: str, kind: str, name: str) -> dict | None:
+            rt = resources.by_kind(api_version, kind)
+            return cluster.store.get(rt, namespace, name) if rt and namespace else None
+
+        try:
+            return parse_body(body, PROTOBUF, owner)
+        except ApiError as exc:
+            if exc.code == 415 and self._record is not None:
+                self.server.recorder.mark_unimplemented(self._record, exc.message)
+            raise
+
     @staticmethod
     def _json_body_type(content_type: str | None) -> None:
-        if content_type not in (None, "application/json", "application/yaml", "*/*"):
+        if content_type not in (None, "application/json", "application/yaml", "*/*", PROTOBUF):
             raise unsupported_media_type(content_type)
 
     @staticmethod
@@ -488,7 +515,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return 200
         if method == "PUT":
             self._json_body_type(content_type)
-            obj = cluster.api.replace(rt, namespace, name, parse_body(body), dry_run=dry_run,
+            obj = cluster.api.replace(rt, namespace, name,
+                                      self._object_body(cluster, namespace, body, content_type),
+                                      dry_run=dry_run,
                                       field_validation=query.get("fieldValidation"))
             self._send_json(200, obj)
             return 200
@@ -516,7 +545,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 return self._item(cluster, rt, method, namespace, name, query, body,
                                   content_type)
             if method == "PUT":
-                obj = cluster.api.replace(rt, namespace, name, parse_body(body),
+                obj = cluster.api.replace(rt, namespace, name,
+                                          self._object_body(cluster, namespace, body,
+                                                            content_type),
                                           dry_run=dry_run, subresource="status")
                 self._send_json(200, obj)
                 return 200
