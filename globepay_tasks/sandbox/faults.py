@@ -14,7 +14,7 @@ class Fault:
 
     ``method`` (``*`` = any) and ``path`` (a regex searched in the cluster-relative path, e.g.
     ``/apis/apps/v1/namespaces/shop/deployments``) select requests, ``cluster`` (None = any)
-    the cluster. For each of the next ``count`` matching requests (negative = forever) the
+    the cluster, ``dry_run`` (None = either) whether a ``dryRun=All`` write matches. For each of the next ``count`` matching requests (negative = forever) the
     server waits ``latency`` seconds, then either closes the connection mid-response
     (``close``; a watch first sends its initial events), answers ``status`` with a Status body,
     or (``status=None``) handles the request normally.
@@ -27,6 +27,7 @@ class Fault:
     count: int = 1
     latency: float = 0.0
     close: bool = False
+    dry_run: bool | None = None
     _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -34,9 +35,11 @@ class Fault:
         if self.status is not None and not 100 <= int(self.status) <= 599:
             raise ValueError(f"status must be an HTTP status code, got {self.status}")
 
-    def matches(self, cluster: str | None, method: str, path: str) -> bool:
+    def matches(self, cluster: str | None, method: str, path: str, dry_run: bool = False,
+                ) -> bool:
         return ((self.method == "*" or self.method.upper() == method.upper())
                 and (self.cluster is None or self.cluster == cluster)
+                and (self.dry_run is None or self.dry_run == dry_run)
                 and self._regex.search(path) is not None)
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,7 +48,7 @@ class Fault:
         return data
 
 
-FIELDS = ("method", "path", "cluster", "status", "count", "latency", "close")
+FIELDS = ("method", "path", "cluster", "status", "count", "latency", "close", "dry_run")
 
 
 def fault_from_dict(data: dict[str, Any]) -> Fault:
@@ -71,11 +74,12 @@ class FaultSet:
         with self._lock:
             self._faults.clear()
 
-    def take(self, cluster: str | None, method: str, path: str) -> Fault | None:
+    def take(self, cluster: str | None, method: str, path: str, dry_run: bool = False,
+             ) -> Fault | None:
         """The first fault matching this request, consuming one of its uses."""
         with self._lock:
             for fault in self._faults:
-                if fault.count != 0 and fault.matches(cluster, method, path):
+                if fault.count != 0 and fault.matches(cluster, method, path, dry_run):
                     if fault.count > 0:
                         fault.count -= 1
                         if fault.count == 0:

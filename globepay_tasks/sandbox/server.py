@@ -251,7 +251,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             cluster = self.server.clusters.get(cluster_name or "")
             if cluster is None:
                 raise _Unrouted(f"no cluster {cluster_name!r} serves this path")
-            fault = self.server.faults.take(cluster.name, method, rel)
+            fault = self.server.faults.take(cluster.name, method, rel,
+                                            query.get("dryRun") == "All")
             if fault is not None:
                 self._inject(fault)
             unknown = sorted(set(query) - KNOWN_QUERY)

@@ -276,16 +276,34 @@ def test_namespace_mismatch_in_a_rendered_object(project):
 
 # -- failed rollouts: exit 2, rolled back ------------------------------------------------------
 
-def test_object_rejected_by_the_server_on_apply(project):
+def test_object_rejected_by_the_server_is_refused_in_preflight(project):
     seeded(project)
-    good, before = project.image("dev", "backend"), versions(project)
     add_resource(project, "dev", "bad.yaml", {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bad"},
         "data": {"a": "b"}, "spec": {"replicas": 1}})
+    project.sandbox.clear_requests()
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 1, output(result)
+    line = error_line(result)
+    assert "preflight failed, nothing was changed: dev: configmap/bad would be rejected" in line
+    assert 'unknown field "spec"' in line
+    assert project.writes() == []
+
+
+def test_object_rejected_by_the_server_on_apply(project):
+    """Accepted by the preflight's dry run, refused by the real write (an admission webhook
+    or a quota can decide differently between the two)."""
+    seeded(project)
+    good, before = project.image("dev", "backend"), versions(project)
+    add_resource(project, "dev", "extra.yaml", {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "extra"},
+        "data": {"a": "b"}})
+    project.sandbox.add_fault(method="POST", path="/namespaces/globepay-dev/configmaps$",
+                              cluster="dev", status=422, dry_run=False)
     result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
     assert result.returncode == 2, output(result)
     line = error_line(result)
-    assert "apply failed" in line and 'unknown field "spec"' in line
+    assert "apply failed" in line
     assert "rolled back deployment/backend" in line
     assert project.image("dev", "backend") == good
     assert versions(project)["frontend"] == before["frontend"]
