@@ -1,8 +1,10 @@
 """REST semantics of one cluster on top of its :class:`~.store.Store`.
 
 Turns create / replace / patch / apply / delete / scale requests into new objects: parses and
-applies the patch, applies server-side defaults, validates, allocates Service cluster IPs and
-Job selectors, then writes through the store.
+applies the patch, decodes it against the kind's schema (unknown fields, wrong types), applies
+server-side defaults, validates, keeps immutable fields, allocates Service cluster IPs and Job
+selectors, then writes through the store. ``dry_run`` runs all of it and stores nothing.
+Warnings for the response (``fieldValidation=Warn``) are appended to the caller's ``warnings``.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from . import defaults as _defaults
 from . import patch as _patch
 from . import protobuf as _protobuf
 from .errors import ApiError, bad_request, invalid, not_found, unsupported_media_type
+from .field_validation import check_applied, check_body, check_patched, check_strategic
+from .immutable import carry_allocated, validate_update
 from .resources import ResourceType
 from .selectors import selector_string
 from .store import Store, clone
-from .validation import check_fields, validate, validate_update
+from .validation import validate
 
 STRATEGIC = "application/strategic-merge-patch+json"
 MERGE = "application/merge-patch+json"
@@ -63,8 +67,9 @@ class ClusterApi:
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _check_identity(self, rt: ResourceType, obj: Any, namespace: str | None,
-                        name: str | None) -> dict:
+    @staticmethod
+    def _check_kind(rt: ResourceType, obj: Any) -> dict:
+        """``obj`` is an object of ``rt``'s apiVersion and kind (when it names them)."""
         if not isinstance(obj, dict):
             raise bad_request("the body of the request is not a JSON object")
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
@@ -73,6 +78,11 @@ class ClusterApi:
                 f"the API version in the data ({api_version}) does not match the expected API "
                 f"version ({rt.group_version})" if api_version != rt.group_version else
                 f'the kind in the data ("{kind}") does not match the expected kind ("{rt.kind}")')
+        return obj
+
+    def _check_identity(self, rt: ResourceType, obj: Any, namespace: str | None,
+                        name: str | None) -> dict:
+        obj = self._check_kind(rt, obj)
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise bad_request("metadata must be an object")
@@ -98,10 +108,16 @@ class ClusterApi:
     # --- verbs ---------------------------------------------------------------------------
 
     def create(self, rt: ResourceType, body: Any, namespace: str | None, *,
-               dry_run: bool = False, field_validation: str | None = None) -> dict:
+               dry_run: bool = False, field_validation: str | None = None,
+               warnings: list[str] | None = None) -> dict:
         """POST a new object."""
-        obj = self._check_identity(rt, clone(body), namespace, None)
-        check_fields(rt, obj, field_validation)
+        obj = self._check_kind(rt, clone(body))
+        check_body(rt, obj, field_validation, warnings)
+        return self._create(rt, obj, namespace, dry_run=dry_run)
+
+    def _create(self, rt: ResourceType, obj: dict, namespace: str | None, *,
+                dry_run: bool) -> dict:
+        obj = self._check_identity(rt, obj, namespace, None)
         meta = obj["metadata"]
         if str(meta.get("resourceVersion") or "0").isdigit() and int(
                 meta.get("resourceVersion") or 0):
@@ -117,10 +133,12 @@ class ClusterApi:
 
     def replace(self, rt: ResourceType, namespace: str | None, name: str, body: Any, *,
                 dry_run: bool = False, subresource: str | None = None,
-                field_validation: str | None = None) -> dict:
+                field_validation: str | None = None,
+                warnings: list[str] | None = None) -> dict:
         """PUT an object (or its status)."""
-        obj = self._check_identity(rt, clone(body), namespace, name)
-        check_fields(rt, obj, field_validation)
+        obj = self._check_kind(rt, clone(body))
+        check_body(rt, obj, field_validation, warnings)
+        obj = self._check_identity(rt, obj, namespace, name)
         with self.store.lock:
             live = self.store.peek(rt, namespace, name)
             if live is None:
@@ -129,6 +147,8 @@ class ClusterApi:
 
     def _update(self, rt: ResourceType, live: dict, obj: dict, *, dry_run: bool,
                 subresource: str | None) -> dict:
+        if subresource != "status":
+            carry_allocated(rt, live, obj)
         obj = self._prepare(rt, obj, live["metadata"].get("uid"))
         if subresource != "status":
             validate(rt, obj)
@@ -138,7 +158,8 @@ class ClusterApi:
     def patch(self, rt: ResourceType, namespace: str | None, name: str, content_type: str,
               raw: bytes, *, dry_run: bool = False, subresource: str | None = None,
               field_manager: str | None = None, force: bool = False,
-              field_validation: str | None = None) -> tuple[dict, int]:
+              field_validation: str | None = None,
+              warnings: list[str] | None = None) -> tuple[dict, int]:
         """PATCH with any of the four patch types; returns (object, HTTP status)."""
         if content_type not in PATCH_TYPES:
             raise unsupported_media_type(content_type)
@@ -146,15 +167,16 @@ class ClusterApi:
         with self.store.lock:
             live = self.store.peek(rt, namespace, name)
             if content_type == APPLY:
-                if isinstance(body, dict):
-                    check_fields(rt, body, field_validation)
                 return self._apply(rt, namespace, name, live, body, dry_run, subresource,
                                    field_manager)
             if live is None:
                 raise not_found(rt, name)
             patched = self._apply_patch(rt, live, content_type, body)
+            if content_type == STRATEGIC:
+                check_strategic(rt, patched, body, field_validation, warnings)
+            else:
+                check_patched(rt, patched, field_validation, warnings)
             self._check_identity(rt, patched, namespace, name)
-            check_fields(rt, patched, field_validation)
             return self._update(rt, live, patched, dry_run=dry_run,
                                 subresource=subresource), 200
 
@@ -179,12 +201,13 @@ class ClusterApi:
     def _apply(self, rt: ResourceType, namespace: str | None, name: str, live: dict | None,
                body: Any, dry_run: bool, subresource: str | None,
                field_manager: str | None) -> tuple[dict, int]:
-        if not isinstance(body, dict) or not body.get("apiVersion") or not body.get("kind"):
-            raise bad_request("apiVersion and kind must be set in an apply patch")
-        applied = self._check_identity(rt, body, namespace, name)
         if not field_manager:
             raise ApiError(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: "
                            "fieldManager: Required value: is required for apply patch")
+        if not isinstance(body, dict) or not body.get("apiVersion") or not body.get("kind"):
+            raise bad_request("apiVersion and kind must be set in an apply patch")
+        check_applied(rt, self._check_kind(rt, body))
+        applied = self._check_identity(rt, body, namespace, name)
         memo = (rt.plural, applied["metadata"].get("namespace", ""), name, field_manager)
         with self._applied_lock:
             previous = self._applied.get(memo) if live is not None else None
@@ -196,7 +219,7 @@ class ClusterApi:
         if live is None:
             if subresource:
                 raise not_found(rt, name)
-            created = self.create(rt, result, namespace, dry_run=dry_run)
+            created = self._create(rt, result, namespace, dry_run=dry_run)
             code = 201
         else:
             result.setdefault("metadata", {})["resourceVersion"] = \

@@ -184,6 +184,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-cache, private")
+        for text in dict.fromkeys(self._warnings):  # once each, in order
+            self.send_header("Warning", f"299 - {json.dumps(text)}")
         if self._cut:
             self.end_headers()
             self.wfile.write(body[: len(body) // 2])
@@ -225,6 +227,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         self._cut = False
         self._record: RequestRecord | None = None
+        self._warnings: list[str] = []  # sent as ``Warning: 299 - "..."`` headers
         split = urlsplit(self.path)
         path = split.path or "/"
         query = dict(parse_qsl(split.query, keep_blank_values=True))
@@ -428,12 +431,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
             created = cluster.api.create(rt, self._object_body(cluster, namespace, body,
                                                                content_type),
                                          namespace, dry_run=dry_run,
-                                         field_validation=query.get("fieldValidation"))
+                                         field_validation=query.get("fieldValidation"),
+                                         warnings=self._warnings)
             self._send_json(201, created)
             return 201
         if method == "DELETE":
             predicate = object_predicate(query.get("labelSelector"), query.get("fieldSelector"))
             items, _ = cluster.store.list(rt, namespace, predicate)
+            dry_run = self._delete_dry_run(query, body)
             deleted = []
             for item in items:
                 meta = item["metadata"]
@@ -519,14 +524,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
             obj = cluster.api.replace(rt, namespace, name,
                                       self._object_body(cluster, namespace, body, content_type),
                                       dry_run=dry_run,
-                                      field_validation=query.get("fieldValidation"))
+                                      field_validation=query.get("fieldValidation"),
+                                      warnings=self._warnings)
             self._send_json(200, obj)
             return 200
         if method == "PATCH":
             obj, code = cluster.api.patch(
                 rt, namespace, name, content_type or "", body, dry_run=dry_run,
                 field_manager=query.get("fieldManager"), force=query.get("force") == "true",
-                field_validation=query.get("fieldValidation"))
+                field_validation=query.get("fieldValidation"), warnings=self._warnings)
             self._send_json(code, obj)
             return code
         if method == "DELETE":
@@ -549,13 +555,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 obj = cluster.api.replace(rt, namespace, name,
                                           self._object_body(cluster, namespace, body,
                                                             content_type),
-                                          dry_run=dry_run, subresource="status")
+                                          dry_run=dry_run, subresource="status",
+                                          field_validation=query.get("fieldValidation"),
+                                          warnings=self._warnings)
                 self._send_json(200, obj)
                 return 200
             if method == "PATCH":
                 obj, code = cluster.api.patch(rt, namespace, name, content_type or "", body,
                                               dry_run=dry_run, subresource="status",
-                                              field_manager=query.get("fieldManager"))
+                                              field_manager=query.get("fieldManager"),
+                                              field_validation=query.get("fieldValidation"),
+                                              warnings=self._warnings)
                 self._send_json(code, obj)
                 return code
         if sub == "scale" and rt.kind in SCALABLE and not tail:

@@ -1,11 +1,13 @@
-"""Server-side validation: object names and the required fields kubectl users trip over."""
+"""Server-side validation of a new state: object names and the required fields kubectl users trip
+over. Unknown fields and wrong types: :mod:`.field_validation`; immutable fields: :mod:`.immutable`.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 
-from .errors import ApiError, bad_request, invalid
+from .errors import ApiError, invalid
 from .resources import ResourceType
 from .selectors import selector_matches
 
@@ -138,75 +140,4 @@ def validate(rt: ResourceType, obj: dict) -> None:
         raise invalid(rt, meta.get("name") or "", causes)
 
 
-def validate_update(rt: ResourceType, old: dict, new: dict) -> None:
-    """Immutable fields: workload selectors and a Job's template."""
-    causes: list[Cause] = []
-    old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
-    if rt.kind in _WORKLOADS | {"Job"} and old_spec.get("selector") != new_spec.get("selector"):
-        causes.append(("spec.selector", "FieldValueInvalid",
-                       f"Invalid value: {json.dumps(new_spec.get('selector'))}: field is "
-                       "immutable"))
-    if rt.kind == "Job" and old_spec.get("template") != new_spec.get("template"):
-        causes.append(("spec.template", "FieldValueInvalid",
-                       "Invalid value: ...: field is immutable"))
-    if causes:
-        raise invalid(rt, (new.get("metadata") or {}).get("name") or "", causes)
-
-
-_COMMON_TOP = {"apiVersion", "kind", "metadata"}
-_TOP_FIELDS = {
-    "ConfigMap": {"data", "binaryData", "immutable"},
-    "Secret": {"data", "stringData", "type", "immutable"},
-    "ServiceAccount": {"secrets", "imagePullSecrets", "automountServiceAccountToken"},
-    "ControllerRevision": {"data", "revision"},
-    "Event": None,
-    # the other stable kinds whose fields are not spec/status (lightkube-models' models)
-    "Binding": {"target"},
-    "ClusterRole": {"rules", "aggregationRule"},
-    "ClusterRoleBinding": {"subjects", "roleRef"},
-    "ComponentStatus": {"conditions"},
-    "CSIStorageCapacity": {"capacity", "maximumVolumeSize", "nodeTopology", "storageClassName"},
-    "EndpointSlice": {"addressType", "endpoints", "ports"},
-    "Endpoints": {"subsets"},
-    "MutatingWebhookConfiguration": {"webhooks"},
-    "PodTemplate": {"template"},
-    "PriorityClass": {"value", "globalDefault", "description", "preemptionPolicy"},
-    "Role": {"rules"},
-    "RoleBinding": {"subjects", "roleRef"},
-    "RuntimeClass": {"handler", "overhead", "scheduling"},
-    "StorageClass": {"provisioner", "parameters", "reclaimPolicy", "mountOptions",
-                     "allowVolumeExpansion", "volumeBindingMode", "allowedTopologies"},
-    "ValidatingWebhookConfiguration": {"webhooks"},
-    "VolumeAttributesClass": {"driverName", "parameters"},
-}
-_META_FIELDS = {
-    "name", "generateName", "namespace", "labels", "annotations", "ownerReferences",
-    "finalizers", "uid", "resourceVersion", "generation", "creationTimestamp",
-    "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink",
-}
-
-
-def unknown_fields(rt: ResourceType, obj: dict) -> list[str]:
-    """Top-level and metadata fields a real server's strict decoding would reject."""
-    allowed = _TOP_FIELDS.get(rt.kind, {"spec", "status"})
-    if allowed is None:
-        return []
-    found = sorted(k for k in obj if k not in _COMMON_TOP | allowed)
-    meta = obj.get("metadata")
-    if isinstance(meta, dict):
-        found += sorted(f"metadata.{k}" for k in meta if k not in _META_FIELDS)
-    return found
-
-
-def check_fields(rt: ResourceType, obj: dict, field_validation: str | None) -> None:
-    """``fieldValidation=Strict``: 400 for unknown fields (only Strict is enforced)."""
-    if field_validation != "Strict":
-        return
-    unknown = unknown_fields(rt, obj)
-    if unknown:
-        listing = ", ".join(f'unknown field "{f}"' for f in unknown)
-        raise bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a '
-                          f"{rt.kind}: strict decoding error: {listing}")
-
-
-__all__ = ["ApiError", "check_fields", "unknown_fields", "validate", "validate_update"]
+__all__ = ["ApiError", "validate"]

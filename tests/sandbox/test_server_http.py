@@ -208,3 +208,32 @@ def test_requests_and_writes_are_recorded(sandbox: Sandbox) -> None:
     assert (record.method, record.query, record.status) == ("GET", {}, 200)
     sandbox.clear_requests()
     assert sandbox.requests == []
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("application/merge-patch+json", {"data": {"a": "2"}}),
+    ("application/strategic-merge-patch+json", {"data": {"a": "2"}}),
+    ("application/json-patch+json", [{"op": "replace", "path": "/data/a", "value": "2"}]),
+    ("application/apply-patch+yaml", {**CM, "data": {"a": "2"}}),
+])
+def test_dry_run_patches_of_every_type_answer_without_storing(sandbox: Sandbox, content_type,
+                                                              body) -> None:
+    request(sandbox, "POST", CM_PATH, body=CM)
+    store = sandbox.store("dev")
+    rv = store.resource_version
+    code, _, answer = request(sandbox, "PATCH", f"{CM_PATH}/cfg?dryRun=All&fieldManager=t",
+                              body=body, content_type=content_type)
+    assert (code, answer["data"]) == (200, {"a": "2"})
+    assert store.resource_version == rv
+    assert sandbox.get("dev", "v1", "ConfigMap", "default", "cfg")["data"] == {"a": "1"}
+
+
+def test_dry_run_delete_collection_through_delete_options(sandbox: Sandbox) -> None:
+    request(sandbox, "POST", CM_PATH, body=CM)
+    rv = sandbox.store("dev").resource_version
+    code, _, answer = request(sandbox, "DELETE", CM_PATH,
+                              body={"kind": "DeleteOptions", "apiVersion": "v1",
+                                    "dryRun": ["All"]})
+    assert code == 200 and [i["metadata"]["name"] for i in answer["items"]] == ["cfg"]
+    assert sandbox.store("dev").resource_version == rv
+    assert sandbox.get("dev", "v1", "ConfigMap", "default", "cfg") is not None
