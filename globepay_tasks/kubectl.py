@@ -187,27 +187,32 @@ def names_object(line: str, workload: WorkloadRef) -> bool:
         rest.split(" ", 1)[0] == workload.name)
 
 
-_ERROR_START = re.compile(r"^(Error from server|error:)")
+#: Lines of kubectl's error output that continue the error before them (a refused patch).
+_CONTINUATION = ("Warning:", "{", "to:", "Resource:", "Name:", "for:")
 _NAMED = re.compile(r'^Name: "([^"]+)"')
 _AFTER_FILE = re.compile(r'error when \w+(?: \w+)? "[^"]*": ')
 _SERVER_PREFIX = re.compile(r"^Error from server(?: \([A-Za-z]+\))?: |^error: ")
+#: The whole object a refused patch quotes (``patch: Invalid value: "map[...]": ``).
+_QUOTED_OBJECT = re.compile(r'Invalid value: "(?:[^"\\]|\\.){60,}": ')
 
 
 def rejected(objects: Sequence[dict], stdout: str, stderr: str) -> list[tuple[str, str]]:
     """(``kind/name``, the server's message) for each object an ``apply -o name`` did not
     accept, in manifest order. kubectl names each accepted object on stdout and reports each
-    refusal, in the same order, as an error on stderr (a refused change names its object in
-    a ``Name: "..."`` line, a refused create does not)."""
+    refusal, in the same order, on stderr (a refused change may name its object in a
+    ``Name: "..."`` line, a refused create does not)."""
     accepted = {line.strip() for line in stdout.splitlines() if line.strip()}
     refused = [obj for obj in objects
                if f"{resource_of(obj)}/{(obj.get('metadata') or {}).get('name')}" not in accepted]
     errors: list[tuple[str | None, str]] = []
     for line in stderr.splitlines():
-        if _ERROR_START.match(line):
+        if not line.strip() or line.startswith("Warning:"):
+            continue
+        if not line.startswith(_CONTINUATION) or not errors:
             errors.append((None, line))
-        elif errors and (named := _NAMED.match(line)):
+        elif named := _NAMED.match(line):
             errors[-1] = (named.group(1), errors[-1][1])
-        elif errors and line.startswith("for: "):
+        elif line.startswith("for: "):
             errors[-1] = (errors[-1][0], errors[-1][1] + line)
     found = []
     for index, (name, text) in enumerate(errors):
@@ -217,7 +222,7 @@ def rejected(objects: Sequence[dict], stdout: str, stderr: str) -> list[tuple[st
                    refused[index] if index < len(refused) else None)
         what = (f"{str(obj.get('kind', '')).lower()}/{(obj.get('metadata') or {}).get('name')}"
                 if obj else "an object")
-        found.append((what, message.strip()))
+        found.append((what, _QUOTED_OBJECT.sub("", message).strip()))
     return found
 
 

@@ -131,8 +131,10 @@ def check_on_server(p: Promoter, env: Environment, rendered: Rendered) -> None:
         p.progress.step(env.name, "dry run", f"namespace {env.namespace} does not exist yet: "
                         f"its objects checked against the Kubernetes {version} schemas instead",
                         "warn")
-        refused += schemas.problems((o for o in rendered.objects
-                                     if (o.get("metadata") or {}).get("namespace")), version)
+        named = {what for what, _ in refused}
+        refused += [(what, message) for what, message in schemas.problems(
+            (o for o in rendered.objects if (o.get("metadata") or {}).get("namespace")), version)
+            if what not in named]
     elif not refused:
         raise ConfigError(f"{env.name}: the server's dry run failed: {outcome.error_line()}")
     _refuse(p, env, refused)

@@ -19,7 +19,14 @@ import yaml
 from . import defaults as _defaults
 from . import patch as _patch
 from . import protobuf as _protobuf
-from .errors import ApiError, bad_request, invalid, not_found, unsupported_media_type
+from .errors import (
+    ApiError,
+    bad_request,
+    invalid,
+    namespace_not_found,
+    not_found,
+    unsupported_media_type,
+)
 from .field_validation import check_applied, check_body, check_patched, check_strategic
 from .immutable import carry_allocated, validate_update
 from .resources import ResourceType
@@ -126,6 +133,10 @@ class ClusterApi:
                            "created")
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
+        namespace = meta.get("namespace", "")
+        if rt.namespaced and not self.store.namespace_exists(namespace):
+            # the NamespaceLifecycle admission runs before the object is validated
+            raise namespace_not_found(namespace)
         uid = str(uuid.uuid4())
         obj = self._prepare(rt, obj, uid)
         validate(rt, obj)

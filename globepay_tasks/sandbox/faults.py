@@ -14,8 +14,9 @@ class Fault:
 
     ``method`` (``*`` = any) and ``path`` (a regex searched in the cluster-relative path, e.g.
     ``/apis/apps/v1/namespaces/shop/deployments``) select requests, ``cluster`` (None = any)
-    the cluster, ``dry_run`` (None = either) whether a ``dryRun=All`` write matches. For each of the next ``count`` matching requests (negative = forever) the
-    server waits ``latency`` seconds, then either closes the connection mid-response
+    the cluster, ``dry_run`` (None = either) whether a ``dryRun=All`` write matches. For each
+    of the next ``count`` matching requests (negative = forever) the server waits ``latency``
+    seconds, then either closes the connection mid-response
     (``close``; a watch first sends its initial events), answers ``status`` with a Status body,
     or (``status=None``) handles the request normally.
     """
