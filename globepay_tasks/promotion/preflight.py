@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import artifacts, badimages, guards, kubectl, schemas, workloads
-from ..errors import ConfigError
+from ..errors import ClusterError, ConfigError
 from ..settings import Environment
 from ..snapshot import Snapshot, read_snapshot
 from ..workloads import Rendered
@@ -88,11 +88,11 @@ def preflight(p: Promoter, envs: Sequence[Environment], *, carry: bool = False,
         if targets:
             guards.check_order(p.settings, env)
             p.guard.check(env)
-            for part in env.clusters():
-                check_on_server(p, part, rendered)
-        if read and not p.runner.dry_run:
-            for part in env.clusters():
+        for part in env.clusters():
+            if read and not p.runner.dry_run:
                 snapshot(p, part, rendered)
+            if targets:
+                check_on_server(p, part, rendered)
         return rendered
 
     with ThreadPoolExecutor(max_workers=len(envs) + 1) as pool:
@@ -122,6 +122,9 @@ def check_on_server(p: Promoter, env: Environment, rendered: Rendered) -> None:
     outcome = workloads.dry_run(p.runner, p.target(env), rendered)
     if p.runner.dry_run or outcome.ok:
         return
+    if outcome.transient:
+        raise ClusterError(f"{env.name}: checking the objects in {env.namespace} failed: "
+                           f"{outcome.error_line()}")
     refused = kubectl.rejected(rendered.objects, outcome.stdout, outcome.stderr)
     missing = f'namespaces "{env.namespace}" not found'
     if any(message.endswith(missing) for _, message in refused):

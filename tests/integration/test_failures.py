@@ -583,7 +583,7 @@ def test_5xx_bursts_during_apply_and_during_wait_survived(project):
         """The apply has patched the backend: the next request for the Deployment list is
         the wait's watch (the apply's answer is the state after it)."""
         return any(r.method == "PATCH" and r.path.endswith("/deployments/backend")
-                   for r in requests)
+                   and r.query.get("dryRun") != "All" for r in requests)
 
     when_request(project, captured_after_apply, lambda: sandbox.add_fault(
         method="GET", path=r"/deployments$", cluster="dev", status=500, count=1))
@@ -606,7 +606,7 @@ def test_watch_dropped_mid_wait_survived(project):
         """The apply has patched the backend: the next request for the Deployment list is
         the wait's watch (the apply's answer is the state after it)."""
         return any(r.method == "PATCH" and r.path.endswith("/deployments/backend")
-                   for r in requests)
+                   and r.query.get("dryRun") != "All" for r in requests)
 
     when_request(project, captured_after_apply, lambda: sandbox.add_fault(
         method="GET", path=r"/deployments$", cluster="dev", status=None, close=True, count=2))
@@ -707,7 +707,7 @@ def test_rollback_that_fails_exits_4(project, tmp_path):
 
     def applied(requests: list) -> bool:
         return any(r.method == "PATCH" and r.path.endswith("/deployments/backend")
-                   for r in requests)
+                   and r.query.get("dryRun") != "All" for r in requests)
 
     when_request(project, applied, lambda: sandbox.add_fault(
         method="PATCH", path=r"/deployments/backend$", cluster="dev", status=403, count=-1))

@@ -101,7 +101,8 @@ def test_success_report_matches_schema_and_hides_secrets(project, tmp_path):
     for name in ("preflight", "plan", "apply", "wait", "ready", "post hook", "done"):
         assert name in steps
     assert [s["at"] for s in data["steps"]] == sorted(s["at"] for s in data["steps"])
-    applies = [c for c in data["commands"] if " apply -f " in c["command"]]
+    applies = [c for c in data["commands"]
+               if " apply -f " in c["command"] and "--dry-run=server" not in c["command"]]
     assert len(applies) == 2 and all(c["exit_code"] == 0 and c["seconds"] > 0 for c in applies)
     assert "--output json" in applies[0]["command"]  # the manifest; then record and lock
     assert dev["hooks"][0]["output_tail"].startswith("used ***")
