@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
 from .errors import ConfigError
 
@@ -37,20 +38,39 @@ def schema_version(server_version: str | None) -> str:
 
 
 def problems(objects: Iterable[dict], version: str = DEFAULT_VERSION) -> list[tuple[str, str]]:
-    """(``kind/name``, what is wrong) for each object the strict schemas of ``version``
-    reject: unknown fields (``unknown field "spec.replicass"``), wrong types, missing
+    """(``kind/name``, what is wrong) for each fault the strict schemas of ``version`` find
+    in ``objects``: unknown fields (``unknown field "spec.replicass"``), wrong types, missing
     required fields. Kinds without a schema (custom resources) are not checked."""
-    utils = _utils()
     found = []
     for obj in objects:
         what = f"{str(obj.get('kind', '')).lower()}/{(obj.get('metadata') or {}).get('name')}"
-        try:
-            utils.validate(obj, version, strict=True)
-        except utils.SchemaNotFoundError:
+        validator = _validator(str(obj.get("kind", "")), str(obj.get("apiVersion", "")),
+                               version)
+        if validator is None:
             continue
-        except utils.ValidationError as error:
-            found.append((what, describe(error)))
+        errors = sorted(validator.iter_errors(obj), key=lambda e: [str(p) for p in e.path])
+        found += [(what, describe(error)) for error in errors]
     return found
+
+
+@cache
+def _validator(kind: str, api_version: str, version: str):  # a jsonschema validator
+    """The strict schema of ``kind`` in ``api_version`` for Kubernetes ``version`` (None:
+    the package has none), with its definitions."""
+    utils = _utils()
+    import jsonschema
+    from referencing import Registry, Resource
+
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    directory = f"kubernetes-json-schema/v{version}.0-local-strict"
+    try:
+        schema = utils.schema_contents(f"{directory}/{kind.lower()}-{group}.json", version)
+    except FileNotFoundError:
+        return None
+    definitions = utils.schema_contents(f"{directory}/_definitions.json", version)
+    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema)
+                                                       @ Registry())
+    return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
 def describe(error: Exception) -> str:
