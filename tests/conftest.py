@@ -26,6 +26,12 @@ runs a kubectl (default: the pinned one) with ``--kubeconfig`` and ``--context``
 ``cluster`` and ``KUBECACHEDIR`` next to the sandbox's kubeconfig (``<dir>/kubecache``);
 returns the CompletedProcess (text mode). Use the ``kubectl_runner`` fixture to get it.
 
+Options
+-------
+``--kubeconfig PATH`` and ``--contexts dev=CTX,staging=CTX,prod=CTX`` (or one ``CTX``; env
+``GLOBEPAY_TEST_KUBECONFIG`` / ``GLOBEPAY_TEST_CONTEXTS``) run tests/integration against an
+existing cluster instead of the sandbox (tests/integration/clusters.py, docs/testing.md).
+
 Guard
 -----
 A test fails if, while it ran, any in-process sandbox recorded an unimplemented request or a
@@ -78,6 +84,16 @@ def run_kubectl(sandbox: Sandbox, *args: str, cluster: str = "dev", kubectl: str
                "--context", sandbox.context(cluster), *args]
     return subprocess.run(command, capture_output=True, text=True, input=input, env=env,
                           timeout=timeout, cwd=cwd)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("globepay", "integration tests on an existing cluster")
+    group.addoption("--kubeconfig", metavar="PATH",
+                    help="run tests/integration against the cluster of this kubeconfig instead "
+                    "of the in-process sandbox (or set GLOBEPAY_TEST_KUBECONFIG)")
+    group.addoption("--contexts", metavar="dev=CTX,staging=CTX,prod=CTX",
+                    help="context of each environment, or one CONTEXT for all three (default: "
+                    "the current context; or set GLOBEPAY_TEST_CONTEXTS)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import REPO, output, report
+from conftest import REGISTRY, REPO, output, report
 from invoke import Context
 from sshd import SshServer, sshd, use_ssh
 
@@ -31,7 +31,7 @@ from globepay_tasks.runner import Runner
 
 __all__ = ["sshd"]
 
-BACKEND = "registry.globepay.dev/globepay/backend"
+BACKEND = f"{REGISTRY}/backend"
 BROKEN = f"{BACKEND}:9.9.9-broken"
 
 
@@ -170,12 +170,11 @@ def test_ssh_failures_are_one_clear_line_and_change_nothing(project, sshd, tmp_p
         empty.write_text("")
         use_ssh(project, sshd, known_hosts=empty)
         expected += "host key unknown (ssh-ed25519 SHA256:"
-    project.sandbox.clear_requests()
-    result = project.invoke("deploy-dev")
+    with project.untouched(reads=True):
+        result = project.invoke("deploy-dev")
     assert result.returncode == 1, output(result)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
-    assert project.sandbox.requests == []
 
 
 def test_unknown_host_key_accepted_only_when_configured_and_never_silently(project, sshd,
@@ -186,7 +185,7 @@ def test_unknown_host_key_accepted_only_when_configured_and_never_silently(proje
     project.settings["ssh"]["accept_unknown_hosts"] = True
     result = project.invoke("status", "--env", "dev", "--host", sshd.address)
     assert result.returncode == 0, output(result)
-    assert f"== dev (globepay-dev) on {sshd.address}" in result.stdout
+    assert f"== dev ({project.namespace('dev')}) on {sshd.address}" in result.stdout
     assert "accepting unknown host key ssh-ed25519 SHA256:" in result.stdout
     assert empty.read_text() == "", "the accepted key is not written anywhere"
     assert sshd.logins() == 1
@@ -208,13 +207,12 @@ def _stall_rollouts(project) -> None:
 
 def _when_waiting(project, env: str, name: str, action) -> threading.Thread:
     """Call ``action`` once the wait is watching ``env``'s Deployments (``name`` among them)."""
-    project.sandbox.clear_requests()
+    watching = project.watch_started(env)
 
     def watch() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if any(r.watch and r.cluster == env and r.path.endswith("/deployments")
-                   for r in project.sandbox.requests):
+            if watching():
                 action()
                 return
             time.sleep(0.02)
@@ -316,13 +314,14 @@ def test_targets_are_environments_of_their_own():
     assert {str(part.host) for part in overridden} == {"ops@other"}
 
 
+@pytest.mark.two_clusters
 def test_two_cluster_environment_rolls_back_both_when_one_fails(project, sshd, tmp_path):
     use_ssh(project, sshd)
     dev = project.env_settings("dev")
     dev["context"] = None
     dev["targets"] = [
-        {"name": "a", "context": project.sandbox.context("dev"), "host": sshd.address},
-        {"name": "b", "context": project.sandbox.context("staging")},
+        {"name": "a", "context": project.context("dev"), "host": sshd.address},
+        {"name": "b", "context": project.context("staging")},
     ]
     dev["post_promotion"] = [{"python": "globepay_tasks.checks:healthy"}]
     path = tmp_path / "report.json"
@@ -332,9 +331,10 @@ def test_two_cluster_environment_rolls_back_both_when_one_fails(project, sshd, t
     assert [(e["env"], e["outcome"]) for e in report(path)["environments"]] == [
         ("dev", "succeeded"), ("dev/a", "succeeded"), ("dev/b", "succeeded")]
     for cluster in ("dev", "staging"):
-        assert project.image_in(cluster, "globepay-dev", "backend") == f"{BACKEND}:1.5.1"
+        assert project.image_in(cluster, project.namespace("dev"), "backend") == \
+            f"{BACKEND}:1.5.1"
 
-    broken = project.sandbox.context("staging")
+    broken = project.context("staging")
     dev["post_promotion"].append(f'test "$GLOBEPAY_CONTEXT" != {broken}')
     result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.5.2",
                             "--report", str(path))
@@ -350,7 +350,8 @@ def test_two_cluster_environment_rolls_back_both_when_one_fails(project, sshd, t
     text = output(result)
     assert "dev/a" in text and "dev/b" in text
     for cluster in ("dev", "staging"):
-        assert project.image_in(cluster, "globepay-dev", "backend") == f"{BACKEND}:1.5.1"
+        assert project.image_in(cluster, project.namespace("dev"), "backend") == \
+            f"{BACKEND}:1.5.1"
 
     result = project.invoke("rollback", "--env", "dev", "--only", "backend")
     assert result.returncode == 0, output(result)

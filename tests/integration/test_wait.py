@@ -1,5 +1,5 @@
-"""workloads.wait_all against the sandbox with the real kubectl: one watch per kind,
-kubectl's rollout status verdicts and messages."""
+"""workloads.wait_all against the sandbox (or a real cluster) with the real kubectl: one watch
+per kind, kubectl's rollout status verdicts and messages."""
 
 from __future__ import annotations
 
@@ -7,22 +7,22 @@ import threading
 import time
 
 import pytest
+from conftest import REGISTRY
 from invoke import Context
 
 from globepay_tasks import workloads
 from globepay_tasks.kinds import Rollout
 from globepay_tasks.kubectl import Target, WorkloadRef
 from globepay_tasks.runner import Runner
-from globepay_tasks.sandbox.resources import by_kind
 
-NAMESPACE = "globepay-dev"
+APP = f"{REGISTRY}/app:1"
+BROKEN = f"{REGISTRY}/app:broken"
 
 
-def deployment(name: str, image: str = "registry.globepay.dev/app:1", deadline: int = 600,
-               replicas: int = 1) -> dict:
+def deployment(name: str, image: str = APP, deadline: int = 600, replicas: int = 1) -> dict:
     labels = {"app": name}
     return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": NAMESPACE},
+            "metadata": {"name": name},
             "spec": {"replicas": replicas, "progressDeadlineSeconds": deadline,
                      "selector": {"matchLabels": labels},
                      "template": {"metadata": {"labels": labels},
@@ -30,16 +30,17 @@ def deployment(name: str, image: str = "registry.globepay.dev/app:1", deadline: 
 
 
 class Waiter:
-    """Creates workloads in the sandbox's dev cluster and waits for them with wait_all."""
+    """Creates workloads in the dev cluster's namespace and waits for them with wait_all."""
 
     def __init__(self, project, monkeypatch) -> None:
         self.project = project
         self.sandbox = project.sandbox
+        self.namespace = project.namespace("dev")
         monkeypatch.setenv("KUBECACHEDIR", str(project.cache))
-        self.sandbox.create("dev", {"apiVersion": "v1", "kind": "Namespace",
-                                    "metadata": {"name": NAMESPACE}})
-        self.target = Target(project.kubectl_bin, NAMESPACE, self.sandbox.context("dev"),
-                             str(self.sandbox.kubeconfig))
+        project.cluster.create("dev", {"apiVersion": "v1", "kind": "Namespace",
+                                       "metadata": {"name": self.namespace}})
+        self.target = Target(project.kubectl_bin, self.namespace, project.context("dev"),
+                             str(project.kubeconfig))
         self.lines: list[tuple[str, str]] = []
         self.on_line = lambda name, line: None
 
@@ -49,17 +50,20 @@ class Waiter:
 
     def create(self, *objects: dict) -> list[WorkloadRef]:
         for obj in objects:
-            self.sandbox.create("dev", obj)
+            obj["metadata"]["namespace"] = self.namespace
+            self.project.cluster.create("dev", obj)
         return [WorkloadRef(obj["kind"], obj["metadata"]["name"]) for obj in objects]
 
     def wait(self, refs, timeout: float = 20) -> tuple[dict, float]:
-        self.sandbox.clear_requests()
+        if self.sandbox:
+            self.sandbox.clear_requests()
         started = time.monotonic()
         outcomes = workloads.wait_all(Runner(Context()), self.target, refs, timeout,
                                       on_status=self._line)
         return {o.ref.name: o for o in outcomes}, time.monotonic() - started
 
     def watches(self) -> list[str]:
+        """Paths watched during the last wait (sandbox only: its request log)."""
         return [r.path for r in self.sandbox.requests if r.watch]
 
 
@@ -74,11 +78,12 @@ def test_many_workloads_roll_out_through_one_watch(waiter):
     assert all(o.ok and o.message == "rolled out" for o in outcomes.values())
     assert outcomes["svc-3"].last["status"]["availableReplicas"] == 2
     assert ("svc-5", 'deployment "svc-5" successfully rolled out') in waiter.lines
-    assert len(waiter.watches()) == 1
+    if waiter.sandbox:
+        assert len(waiter.watches()) == 1
 
 
 def test_timeout_gives_kubectls_message(waiter):
-    refs = waiter.create(deployment("stuck", image="registry.globepay.dev/app:broken"))
+    refs = waiter.create(deployment("stuck", image=BROKEN))
     outcomes, seconds = waiter.wait(refs, timeout=1)
     assert not outcomes["stuck"].ok
     assert outcomes["stuck"].message == "error: timed out waiting for the condition"
@@ -87,8 +92,8 @@ def test_timeout_gives_kubectls_message(waiter):
 
 def test_progress_deadline_fails_and_stops_the_others_early(waiter):
     refs = waiter.create(
-        deployment("broken", image="registry.globepay.dev/app:broken", deadline=10),
-        deployment("slow", image="registry.globepay.dev/app:broken-too"),
+        deployment("broken", image=BROKEN, deadline=10),
+        deployment("slow", image=f"{BROKEN}-too"),
         deployment("fine"),
     )
     outcomes, seconds = waiter.wait(refs, timeout=30)
@@ -99,15 +104,16 @@ def test_progress_deadline_fails_and_stops_the_others_early(waiter):
 
 
 def test_jobs_and_deployments_together_one_watch_per_kind(waiter):
-    job = {"apiVersion": "batch/v1", "kind": "Job",
-           "metadata": {"name": "migrate", "namespace": NAMESPACE},
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate"},
            "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [
-               {"name": "migrate", "image": "registry.globepay.dev/migrate:1"}]}}}}
+               {"name": "migrate", "image": f"{REGISTRY}/migrate:1", "command": ["true"]}]}}}}
     refs = waiter.create(deployment("web"), job)
     outcomes, _ = waiter.wait(refs)
     assert outcomes["web"].ok and outcomes["migrate"].ok
     assert outcomes["migrate"].message == "complete"
-    assert sorted(path.rsplit("/", 1)[-1] for path in waiter.watches()) == ["deployments", "jobs"]
+    if waiter.sandbox:
+        watched = sorted(path.rsplit("/", 1)[-1] for path in waiter.watches())
+        assert watched == ["deployments", "jobs"]
 
 
 def test_a_workload_that_is_not_there_is_reported_as_kubectl_would(waiter):
@@ -119,14 +125,14 @@ def test_a_workload_that_is_not_there_is_reported_as_kubectl_would(waiter):
 
 
 def test_a_workload_deleted_while_waiting_fails_the_wait(waiter):
-    refs = waiter.create(deployment("gone", image="registry.globepay.dev/app:broken"))
-    rt = by_kind("apps/v1", "Deployment")
+    refs = waiter.create(deployment("gone", image=BROKEN))
     seen = threading.Event()
     waiter.on_line = lambda name, line: seen.set()
 
     def delete_once_seen() -> None:
         if seen.wait(30):
-            waiter.sandbox.store("dev").delete(rt, NAMESPACE, "gone")
+            waiter.project.cluster.delete("dev", "apps/v1", "Deployment", waiter.namespace,
+                                          "gone")
 
     deleter = threading.Thread(target=delete_once_seen)
     deleter.start()
