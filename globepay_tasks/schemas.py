@@ -18,12 +18,16 @@ DEFAULT_VERSION = "1.37"
 _UNEXPECTED = re.compile(r"'([^']+)'")
 
 
+class SchemasMissing(ConfigError):
+    """The optional ``kubernetes-validate`` package is not installed."""
+
+
 def _utils():  # the package's own module
     try:
         from kubernetes_validate import utils
     except ImportError:
-        raise ConfigError("offline validation needs the Kubernetes schemas: pip install "
-                          "'globepay-tasks[validate]'") from None
+        raise SchemasMissing("offline validation needs the Kubernetes schemas: pip install "
+                             "'globepay-tasks[validate]'") from None
     return utils
 
 

@@ -129,18 +129,29 @@ def check_on_server(p: Promoter, env: Environment, rendered: Rendered) -> None:
     missing = f'namespaces "{env.namespace}" not found'
     if any(message.endswith(missing) for _, message in refused):
         refused = [(what, message) for what, message in refused if not message.endswith(missing)]
-        said = p.runner.at(p.target(env)).run(kubectl.version(p.target(env)), idempotent=True)
-        version = schemas.schema_version(kubectl.server_version(said.stdout))
-        p.progress.step(env.name, "dry run", f"namespace {env.namespace} does not exist yet: "
-                        f"its objects checked against the Kubernetes {version} schemas instead",
-                        "warn")
-        named = {what for what, _ in refused}
-        refused += [(what, message) for what, message in schemas.problems(
-            (o for o in rendered.objects if (o.get("metadata") or {}).get("namespace")), version)
-            if what not in named]
+        refused += _check_new_namespace(p, env, rendered, {what for what, _ in refused})
     elif not refused:
         raise ConfigError(f"{env.name}: the server's dry run failed: {outcome.error_line()}")
     _refuse(p, env, refused)
+
+
+def _check_new_namespace(p: Promoter, env: Environment, rendered: Rendered,
+                         refused: set[str]) -> list[tuple[str, str]]:
+    """The objects of a namespace that does not exist yet (other than ``refused`` ones)
+    against the schemas of the server's Kubernetes version; without the schemas installed,
+    a line saying they were not checked."""
+    said = p.runner.at(p.target(env)).run(kubectl.version(p.target(env)), idempotent=True)
+    try:
+        version = schemas.schema_version(kubectl.server_version(said.stdout))
+    except schemas.SchemasMissing as missing:
+        p.progress.step(env.name, "dry run", f"namespace {env.namespace} does not exist yet: "
+                        f"its objects were not checked ({missing.message})", "warn")
+        return []
+    p.progress.step(env.name, "dry run", f"namespace {env.namespace} does not exist yet: its "
+                    f"objects checked against the Kubernetes {version} schemas instead", "warn")
+    namespaced = (o for o in rendered.objects if (o.get("metadata") or {}).get("namespace"))
+    return [(what, message) for what, message in schemas.problems(namespaced, version)
+            if what not in refused]
 
 
 def check_offline(p: Promoter, env: Environment, rendered: Rendered) -> None:

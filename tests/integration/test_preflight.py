@@ -48,14 +48,14 @@ def test_a_typo_in_prod_stops_deploy_all_before_any_write(project):
     assert 'unknown field "spec.progressDeadlineSecond"' in line
 
 
-def test_a_wrong_type_in_staging_is_refused_in_preflight(project):
+def test_a_wrong_type_in_prod_is_refused_in_preflight(project):
     deployed(project)
-    patch_overlay(project, "staging", "replicas.yaml", WRONG_TYPE)
+    patch_overlay(project, "prod", "replicas.yaml", WRONG_TYPE)
     with project.untouched():
         result = project.invoke("deploy-all", "--yes")
     assert result.returncode == 1, output(result)
     line = result.stderr.strip().splitlines()[-1]
-    assert "staging: deployment/frontend would be rejected" in line
+    assert "prod: deployment/frontend would be rejected" in line
     # a change is a strategic merge patch: the server converts the patched object
     assert "patch: unrecognized type: int32" in line
 

@@ -34,3 +34,15 @@ def test_custom_resources_are_not_checked_and_versions_fall_back_to_the_newest()
                               "metadata": {"name": "w"}, "spec": {"anything": 1}}]) == []
     assert schemas.schema_version("v1.37.1") == "1.37"
     assert schemas.schema_version("v1.99.0") == schemas.schema_version(None) == "1.37"
+
+
+def test_without_the_schemas_package_the_error_names_the_extra(monkeypatch):
+    import sys
+
+    import pytest
+
+    monkeypatch.setitem(sys.modules, "kubernetes_validate", None)
+    schemas._validator.cache_clear()
+    with pytest.raises(schemas.SchemasMissing, match=r"pip install 'globepay-tasks\[validate\]'"):
+        schemas.problems([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}])
+    schemas._validator.cache_clear()
