@@ -19,6 +19,7 @@ Kinds without a schema are not checked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .errors import ApiError, bad_request
@@ -55,14 +56,21 @@ def _settle(decoded: Decoded, mode: str, warnings: list[str] | None) -> str | No
     return None
 
 
+def _problem(rt: ResourceType, obj: dict, field_validation: str | None,
+             warnings: list[str] | None, check: Callable[..., Decoded]) -> str | None:
+    """What ``check`` (decoding or conversion into the kind's Go type) finds wrong in
+    ``obj`` under the request's field validation (None: nothing, or no schema)."""
+    node = schema_for(rt.group_version, rt.kind)
+    if node is None:
+        return None
+    mode = directive(field_validation)
+    return _settle(check(node, obj, strict=mode != IGNORE), mode, warnings)
+
+
 def check_body(rt: ResourceType, body: dict, field_validation: str | None,
                warnings: list[str] | None = None) -> None:
     """POST / PUT: 400 if decoding ``body`` into the kind's Go type fails."""
-    node = schema_for(rt.group_version, rt.kind)
-    if node is None:
-        return
-    mode = directive(field_validation)
-    problem = _settle(decode(node, body, strict=mode != IGNORE), mode, warnings)
+    problem = _problem(rt, body, field_validation, warnings, decode)
     if problem:
         raise bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a '
                           f"{rt.kind}: {problem}")
@@ -71,11 +79,7 @@ def check_body(rt: ResourceType, body: dict, field_validation: str | None,
 def check_patched(rt: ResourceType, patched: dict, field_validation: str | None,
                   warnings: list[str] | None = None) -> None:
     """JSON / merge patch: 422 if the patched object does not decode."""
-    node = schema_for(rt.group_version, rt.kind)
-    if node is None:
-        return
-    mode = directive(field_validation)
-    problem = _settle(decode(node, patched, strict=mode != IGNORE), mode, warnings)
+    problem = _problem(rt, patched, field_validation, warnings, decode)
     if problem:
         raise invalid_patch(quote(go_json(patched)), problem)
 
@@ -83,11 +87,7 @@ def check_patched(rt: ResourceType, patched: dict, field_validation: str | None,
 def check_strategic(rt: ResourceType, patched: dict, patch: Any, field_validation: str | None,
                     warnings: list[str] | None = None) -> None:
     """Strategic merge patch: 422 if the patched object does not convert."""
-    node = schema_for(rt.group_version, rt.kind)
-    if node is None:
-        return
-    mode = directive(field_validation)
-    problem = _settle(convert(node, patched, strict=mode != IGNORE), mode, warnings)
+    problem = _problem(rt, patched, field_validation, warnings, convert)
     if problem:
         raise invalid_patch(quote(plus_v(patch)), problem)
 
