@@ -60,7 +60,7 @@ diff: $(INSTALLED) ## Show what a promotion to ENV=... would change
 status: $(INSTALLED) ## Show the workloads of every environment (or ENV=...)
 	$(INVOKE) status $(if $(strip $(ENV)),--env $(ENV)) $(ARGS)
 
-validate: $(INSTALLED) ## Render and check every overlay without touching a cluster
+validate: $(INSTALLED) ## Render every overlay and dry-run it on its cluster (ARGS=--offline: schemas only)
 	$(INVOKE) validate $(ARGS)
 
 test: $(INSTALLED) ## Run the test suite (PYTEST_ARGS='...')
