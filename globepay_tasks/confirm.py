@@ -1,6 +1,8 @@
 """Asking before a run changes an environment that needs confirmation (``confirm: true``).
 
-The prompt and the terminal check are parameters, so the questions can be tested without one.
+A promotion asks about an environment when its turn comes, after its plan was shown
+(`Confirmation`); without a terminal to ask on it is refused before anything is touched. The
+prompt and the terminal check are parameters, so the questions can be tested without one.
 """
 
 from __future__ import annotations
@@ -39,3 +41,31 @@ def confirm_changes(envs: Sequence[Environment], *, yes: bool, dry_run: bool,
     for env in pending:
         if ask(question(env)).strip().lower() not in {"y", "yes"}:
             raise ConfigError(f"{env.name}: not confirmed, nothing was changed")
+
+
+class Confirmation:
+    """The confirmations one promotion run needs: `check` refuses at once when there is no
+    terminal to ask on; `ask_for` asks about one environment, after its plan was shown
+    (`Promoter.confirm`), once; environments that need none pass."""
+
+    def __init__(self, envs: Sequence[Environment], *, yes: bool, dry_run: bool,
+                 ask: Callable[[str], str] = input,
+                 has_terminal: Callable[[], bool] = stdin_is_terminal) -> None:
+        self.pending = {env.name: env for env in
+                        ([] if dry_run else needs_confirmation(envs, yes))}
+        self.ask, self.has_terminal = ask, has_terminal
+
+    def check(self) -> None:
+        """A `ConfigError` if any environment needs confirmation and there is no terminal."""
+        if self.pending and not self.has_terminal():
+            names = ", ".join(self.pending)
+            raise ConfigError(f"{names} requires confirmation: pass --yes (no terminal to ask "
+                              "on)")
+
+    def ask_for(self, env: Environment) -> None:
+        """Ask about ``env`` if it needs confirmation (a `ConfigError` unless the answer is
+        ``y`` or ``yes``)."""
+        pending = self.pending.pop(env.name, None)
+        if pending is not None:
+            confirm_changes([pending], yes=False, dry_run=False, ask=self.ask,
+                            has_terminal=self.has_terminal)

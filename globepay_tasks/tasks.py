@@ -49,14 +49,16 @@ def exits_on_error() -> Iterator[None]:
 def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
             image: list[str] | None, report: str | None, allow_bad: bool, host: str | None,
             task_name: str = "deploy") -> None:
-    from .confirm import confirm_changes
+    from .confirm import Confirmation
     from .promotion import chain, multicluster
     from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
         env = promoter.settings.environment(env_name)
+        confirmation = Confirmation([env], yes=yes, dry_run=dry_run)
         rendered = chain.prepare(promoter, [env])[env.name]
-        confirm_changes([env], yes=yes, dry_run=dry_run)
+        confirmation.check()
+        promoter.confirm = confirmation.ask_for
         multicluster.deploy(promoter, env, rendered)
 
     with exits_on_error():
@@ -108,14 +110,15 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
     environment after the first receives the images the one before it ran when its
     post-promotion hooks passed (digest-pinned).
     """
-    from .confirm import confirm_changes
+    from .confirm import Confirmation
     from .promotion import chain
     from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
         envs = list(promoter.settings.chain())
-        chain.deploy_chain(promoter, envs,
-                           lambda: confirm_changes(envs, yes=yes, dry_run=dry_run))
+        confirmation = Confirmation(envs, yes=yes, dry_run=dry_run)
+        promoter.confirm = confirmation.ask_for
+        chain.deploy_chain(promoter, envs, confirmation.check)
 
     with exits_on_error():
         run_promotion(c, "deploy-all", body, report=report, dry_run=dry_run,
@@ -132,14 +135,15 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
 def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad=False,
             report=None, host=None):
     """Promote exactly what one environment runs now (digest-pinned) to another."""
-    from .confirm import confirm_changes
+    from .confirm import Confirmation
     from .promotion import chain
     from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
         source, dest = promoter.settings.environment(from_), promoter.settings.environment(to)
-        chain.promote(promoter, source, dest,
-                      lambda: confirm_changes([dest], yes=yes, dry_run=dry_run))
+        confirmation = Confirmation([dest], yes=yes, dry_run=dry_run)
+        promoter.confirm = confirmation.ask_for
+        chain.promote(promoter, source, dest, confirmation.check)
 
     with exits_on_error():
         run_promotion(c, "promote", body, report=report, dry_run=dry_run,

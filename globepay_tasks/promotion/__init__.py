@@ -14,7 +14,7 @@ No Invoke imports here: everything runs through a `Runner` and reports through `
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,6 +75,9 @@ class Promoter:
         self.overlays: dict[str, Rendered] = {}
         #: temporary kustomizations, removed when the run ends
         self.stack = ExitStack()
+        #: asks whether an environment may be changed, after its plan was shown (a
+        #: `ConfigError` if not); None: nothing to ask
+        self.confirm: Callable[[Environment], None] | None = None
         runner.retry = settings.retries
         self.guard = guards.TargetGuard(runner, settings)
 

@@ -47,9 +47,10 @@ def render_with(promoter: Promoter, env: Environment, rendered: Rendered, source
 
 
 def deploy_chain(promoter: Promoter, envs: Sequence[Environment], confirm: Confirm) -> None:
-    """Preflight every environment, confirm, then deploy each in order; with
-    ``promote_images`` each one after the first receives what the one before it ran.
-    The first failure stops the chain."""
+    """Preflight every environment, make sure the confirmations can be asked (``confirm``:
+    each is asked when its environment's turn comes, after its plan: `Promoter.confirm`),
+    then deploy each in order; with ``promote_images`` each one after the first receives
+    what the one before it ran. The first failure stops the chain."""
     carry = promoter.settings.promote_images
     rendered = prepare(promoter, envs, carry=carry)
     confirm()

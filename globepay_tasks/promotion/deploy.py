@@ -56,6 +56,8 @@ def deploy(p: Promoter, env: Environment, rendered: Rendered, *, action: str = "
         known = show_plan(p, env, target, rendered, result, held[2] if held else None)
         try:
             result.allowed_bad = check_bad(p, env, rendered, known=known)
+            if p.confirm is not None:  # asked after the plan was shown
+                p.confirm(env)
         except ConfigError as error:
             result.failed_with("refused", error.message, error.exit_code)
             raise

@@ -91,6 +91,8 @@ def deploy(promoter: Promoter, env: Environment, rendered: Rendered,
     try:
         promoter.progress.header(
             f"{env.name}: {len(parts)} clusters ({', '.join(p.name for p in parts)})")
+        if promoter.confirm is not None:  # once for all its clusters, before any of them
+            promoter.confirm(env)
         promoter.gate(env, summary)
         runs = [_TargetRun(promoter, part, rendered, options) for part in parts]
         for run in runs:

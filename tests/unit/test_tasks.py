@@ -19,7 +19,7 @@ from invoke.exceptions import Exit
 
 from globepay_tasks import tasks
 from globepay_tasks.config import DEFAULTS, Environment, load_settings
-from globepay_tasks.confirm import confirm_changes, question
+from globepay_tasks.confirm import Confirmation, confirm_changes, question
 from globepay_tasks.errors import (
     ConfigError,
     EnvironmentLocked,
@@ -95,6 +95,23 @@ def test_answer_n_refuses_and_says_nothing_was_changed():
     assert raised.value.message == NOT_CONFIRMED
     assert raised.value.exit_code == ExitStatus.ERROR == 1
     assert asked == ["Change prod (namespace globepay-prod, context current)? [y/N] "]
+
+
+def test_a_confirmation_checks_for_a_terminal_at_once_and_asks_each_env_at_its_turn():
+    asked, ask = answers("y")
+    confirmation = Confirmation(environments("dev", "staging", "prod"), yes=False,
+                                dry_run=False, ask=ask, has_terminal=lambda: True)
+    confirmation.check()
+    assert asked == []
+    for env in environments("dev", "staging", "prod", "prod"):
+        confirmation.ask_for(env)  # prod is asked once
+    assert asked == ["Change prod (namespace globepay-prod, context current)? [y/N] "]
+    refused = Confirmation(environments("prod"), yes=False, dry_run=False, ask=never,
+                           has_terminal=lambda: False)
+    with pytest.raises(ConfigError, match="prod requires confirmation: pass --yes"):
+        refused.check()
+    Confirmation(environments("prod"), yes=True, dry_run=False, ask=never,
+                 has_terminal=lambda: False).check()
 
 
 def test_without_a_terminal_the_run_asks_for_yes_and_asks_nothing():
