@@ -3,6 +3,8 @@ environment (invoke -> real kubectl -> the sandbox or a real cluster)."""
 
 from __future__ import annotations
 
+import json
+
 from conftest import CLUSTERS, REGISTRY, output
 from test_failures import add_resource
 
@@ -46,3 +48,8 @@ def test_a_cronjob_on_the_backend_image_follows_the_deployment_through_the_chain
     assert status.returncode == 0, output(status)
     assert "cronjob/report" in status.stdout
     assert "schedule '0 3 * * *'" in status.stdout
+
+    history = project.invoke("history", "--env", "prod", "--json")
+    assert history.returncode == 0, output(history)
+    record = json.loads(history.stdout)["records"][0]
+    assert record["images_after"]["cronjob/report"] == {"report": pinned}
