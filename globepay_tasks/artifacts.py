@@ -31,9 +31,9 @@ class RunningImage:
 
 
 def intended_images(objects: Iterable[dict]) -> dict[WorkloadRef, dict[str, str]]:
-    """Workload -> container -> image of rendered objects."""
+    """Workload (or CronJob) -> container -> image of rendered objects."""
     return {WorkloadRef(obj["kind"], obj["metadata"]["name"]): kinds.images_of(obj)
-            for obj in objects if obj.get("kind") in kinds.WORKLOAD_KINDS}
+            for obj in objects if kinds.is_templated(obj)}
 
 
 def _selected(workload: dict, pod: dict) -> bool:
@@ -59,7 +59,8 @@ def _containers(pod: dict) -> dict[str, tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Live:
-    """The workloads and pods of one namespace, read at one moment."""
+    """The workloads (CronJobs too) and pods of one namespace, read at one moment. A
+    CronJob has no pods until it fires: only its spec is compared."""
 
     workloads: tuple[dict, ...]
     pods: tuple[dict, ...]
@@ -120,12 +121,12 @@ class Live:
 
 
 def read_live(runner: Runner, target: Target) -> Live:
-    """Workloads and pods of the target's namespace, in one kubectl call."""
+    """Workloads, CronJobs and pods of the target's namespace, in one kubectl call."""
     result = runner.at(target).run(kubectl.get_live(target), idempotent=True)
     if not result.ok:
         raise ClusterError(f"reading {target.namespace} failed: {result.error_line()}")
     objects = kubectl.parse_list(result.stdout)
-    return Live(tuple(o for o in objects if o.get("kind") in kinds.WORKLOAD_KINDS),
+    return Live(tuple(o for o in objects if kinds.is_templated(o)),
                 tuple(o for o in objects if o.get("kind") == "Pod"))
 
 

@@ -305,6 +305,16 @@ class CronJobKind(JobKind):
         job = (obj.get("spec") or {}).get("jobTemplate") or {}
         return (job.get("spec") or {}).get("template") or {}
 
+    def ready(self, obj: dict) -> str:
+        """No ready count: it has no pods of its own until it fires."""
+        return ""
+
+    def progress(self, obj: dict) -> str:
+        return f"schedule {self.schedule(obj)}"
+
+    def schedule(self, obj: dict) -> str:
+        return str((obj.get("spec") or {}).get("schedule", ""))
+
 
 DEPLOYMENT, STATEFULSET, DAEMONSET, JOB = (
     DeploymentKind(), StatefulSetKind(), DaemonSetKind(), JobKind())
@@ -314,12 +324,19 @@ WORKLOADS: dict[str, WorkloadKind] = {k.kind: k for k in (DEPLOYMENT, STATEFULSE
 #: Kinds with a pod template the tool knows where to find (images, plan), awaited or not.
 TEMPLATED: dict[str, WorkloadKind] = {**WORKLOADS, "CronJob": CronJobKind()}
 WORKLOAD_KINDS = tuple(WORKLOADS)
+#: Every kind with a pod template: the workloads, then those not waited on (CronJob).
+TEMPLATED_KINDS = tuple(TEMPLATED)
 ROLLOUT_KINDS = tuple(kind for kind, rules in WORKLOADS.items() if rules.rollable)
 
 
 def of(kind: str) -> WorkloadKind:
-    """The rules of a workload ``kind`` (`KeyError` for one the tool does not wait for)."""
-    return WORKLOADS[kind]
+    """The rules of a ``kind`` with a pod template (`KeyError` for one without)."""
+    return TEMPLATED[kind]
+
+
+def is_templated(obj: dict) -> bool:
+    """The object has a pod template the tool knows (a workload, or a CronJob)."""
+    return obj.get("kind") in TEMPLATED
 
 
 def is_workload(obj: dict) -> bool:

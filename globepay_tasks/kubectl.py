@@ -95,6 +95,8 @@ def diff_file(target: Target, path: str) -> list[str]:
 
 
 WORKLOAD_RESOURCES = tuple(f"{rules.resource}s" for rules in kinds.WORKLOADS.values())
+#: The workloads and the kinds with a pod template not waited on (cronjobs).
+TEMPLATED_RESOURCES = tuple(f"{rules.resource}s" for rules in kinds.TEMPLATED.values())
 
 
 def get_workloads(target: Target) -> list[str]:
@@ -124,8 +126,8 @@ def get_optional(target: Target, resource: str, name: str) -> list[str]:
 
 
 def get_live(target: Target) -> list[str]:
-    """Every workload and pod of the namespace, in one call."""
-    return get_resources(target, (*WORKLOAD_RESOURCES, "pods"))
+    """Every workload, CronJob and pod of the namespace, in one call."""
+    return get_resources(target, (*TEMPLATED_RESOURCES, "pods"))
 
 
 def get_labelled(target: Target, resource: str, selector: str) -> list[str]:

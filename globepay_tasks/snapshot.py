@@ -50,11 +50,11 @@ class Snapshot:
 
 
 def snapshot_resources(rendered: Rendered | None) -> list[str]:
-    """What a snapshot lists: workloads, ConfigMaps, Leases, and the namespaced types among
-    the rendered objects."""
-    resources = [*kubectl.WORKLOAD_RESOURCES, *SNAPSHOT_EXTRAS]
+    """What a snapshot lists: workloads, CronJobs, ConfigMaps, Leases, and the namespaced
+    types among the rendered objects."""
+    resources = [*kubectl.TEMPLATED_RESOURCES, *SNAPSHOT_EXTRAS]
     for obj in rendered.objects if rendered else ():
-        if obj.get("kind") in CLUSTER_SCOPED_KINDS or obj.get("kind") in kinds.WORKLOAD_KINDS:
+        if obj.get("kind") in CLUSTER_SCOPED_KINDS or kinds.is_templated(obj):
             continue
         resource = kubectl.resource_of(obj)
         if resource not in ("configmap", "lease.coordination.k8s.io") and (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from . import artifacts, audit, images
+from . import artifacts, audit, images, kinds
 from .errors import ConfigError, PromotionError
 from .kubectl import Target
 from .lock import is_held
@@ -38,8 +38,9 @@ def _last(records: list[dict]) -> dict[str, Any] | None:
 
 
 def environment_status(runner: Runner, settings: Settings, env: Environment) -> dict[str, Any]:
-    """One environment: workloads (image, digest-pinned reference, ready, revision), the
-    images it would hand on, its last promotion and its lock."""
+    """One environment: workloads (image, digest-pinned reference, ready, revision; a
+    CronJob's schedule instead of a ready count), the images it would hand on, its last
+    promotion and its lock."""
     target = settings.target(env)
     live = artifacts.read_live(runner, target)
     running = live.running()
@@ -47,12 +48,15 @@ def environment_status(runner: Runner, settings: Settings, env: Environment) -> 
     rows = []
     for obj in live.workloads:
         state = WorkloadState.from_object(obj)
+        rules = kinds.of(obj["kind"])
+        schedule = rules.schedule(obj) if isinstance(rules, kinds.CronJobKind) else None
         rows.append({
             "workload": str(state.ref),
             "images": dict(state.images),
             "digests": {c: digests.get((str(state.ref), c), "") for c in state.images},
             "ready": state.ready,
             "revision": state.revision,
+            **({"schedule": schedule} if schedule is not None else {}),
         })
     try:
         offered: dict[str, str] | str = artifacts.offered(running)
@@ -137,6 +141,9 @@ def text_lines(data: dict[str, Any]) -> list[str]:
         for row in info["workloads"]:
             refs = ", ".join(_image_text(image, row["digests"].get(container, ""))
                              for container, image in row["images"].items())
+            if "schedule" in row:
+                lines.append(f"  {row['workload']:<24} schedule {row['schedule']!r} {refs}")
+                continue
             lines.append(f"  {row['workload']:<24} {row['ready']:<5} rev {row['revision']:<3} "
                          f"{refs}")
     if data["drift"]:

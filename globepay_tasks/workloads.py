@@ -161,7 +161,7 @@ def render(runner: Runner, kubectl_bin: str, directory: str) -> Rendered:
 def rendered_images(rendered: Rendered) -> set[str]:
     images: set[str] = set()
     for obj in rendered.objects:
-        if obj.get("kind") in kinds.WORKLOAD_KINDS:
+        if kinds.is_templated(obj):
             images.update(kinds.images_of(obj).values())
     return images
 
@@ -277,11 +277,12 @@ def annotated(rendered: Rendered, annotations: Mapping[WorkloadRef, Mapping[str,
 
 def with_images(rendered: Rendered, overrides: Mapping[str, str]) -> Rendered:
     """``rendered`` with the images ``overrides`` names (short name or repository -> full
-    reference) set in the workloads' pod templates, containers and init containers, as
-    ``kubectl set image`` would set them; everything else as kustomize rendered it."""
+    reference) set in the pod templates (a CronJob's job template too), containers and init
+    containers, as ``kubectl set image`` would set them; everything else as kustomize
+    rendered it."""
 
     def set_images(obj: dict) -> bool:
-        if not kinds.is_workload(obj):
+        if not kinds.is_templated(obj):
             return False
         changed = False
         for container in kinds.containers_of(obj):

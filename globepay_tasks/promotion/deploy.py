@@ -26,7 +26,7 @@ from ..workloads import Rendered, WorkloadState
 from . import locks
 from .failure import fail, interrupted
 from .gates import POST, PRE, run_hooks
-from .plan import CHANGE, NEW, UNKNOWN, PlannedChange, predict, summarize
+from .plan import CHANGE, NEW, UNKNOWN, PlannedChange, planned_refs, predict, summarize
 from .preflight import check_bad, take_snapshot
 from .record import close, record_final
 from .result import EnvResult, WorkloadChange
@@ -66,7 +66,7 @@ def deploy(p: Promoter, env: Environment, rendered: Rendered, *, action: str = "
         if held is None:
             lock, fresh = locks.take(p, env, target, rendered, known)
             if fresh is not known:  # read again to take the lock: plan from that read
-                known, result.plan = fresh, predict(rendered, fresh.states(refs))
+                known, result.plan = fresh, predict(rendered, fresh.states(planned_refs(rendered)))
                 p.progress.step(env.name, "plan", f"read again: {summarize(result.plan)}")
         before = known.states(refs)
         applied, after = apply(p, env, target, rendered, result.plan, known)
@@ -110,7 +110,7 @@ def show_plan(p: Promoter, env: Environment, target: Target, rendered: Rendered,
     except ClusterError:
         p.progress.header(where)
         raise
-    result.plan = predict(rendered, known.states(rendered.workloads))
+    result.plan = predict(rendered, known.states(planned_refs(rendered)))
     p.progress.header(f"{where}: {summarize(result.plan)}")
     for item in result.plan:
         p.progress.step(env.name, "plan", item.describe())

@@ -43,14 +43,23 @@ def short_image(image: str) -> str:
     return last.rsplit(":", 1)[1] if ":" in last else image
 
 
+def planned_refs(rendered: Rendered) -> list[WorkloadRef]:
+    """What the plan shows: the rendered workloads, then the CronJobs (applied, not waited
+    on)."""
+    cronjobs = [WorkloadRef(obj["kind"], obj["metadata"]["name"]) for obj in rendered.objects
+                if kinds.is_templated(obj) and not kinds.is_workload(obj)]
+    return [*rendered.workloads, *cronjobs]
+
+
 def predict(rendered: Rendered, before: Mapping[WorkloadRef, WorkloadState]) -> list[PlannedChange]:
-    """Compare each rendered workload with what the cluster runs and last had applied."""
+    """Compare each rendered workload (and CronJob, `planned_refs`) with what the cluster runs
+    and last had applied."""
     objects = {
         WorkloadRef(obj["kind"], obj["metadata"]["name"]): obj for obj in rendered.objects
-        if obj.get("kind") in kinds.WORKLOAD_KINDS
+        if kinds.is_templated(obj)
     }
     planned = []
-    for ref in rendered.workloads:
+    for ref in planned_refs(rendered):
         obj = objects[ref]
         state = before.get(ref) or WorkloadState(ref, exists=False)
         images = kinds.images_of(obj)
@@ -61,7 +70,7 @@ def predict(rendered: Rendered, before: Mapping[WorkloadRef, WorkloadState]) -> 
         elif not state.applied:
             action = UNKNOWN
         else:
-            template = template_key(obj.get("spec", {}).get("template", {}))
+            template = template_key(ref.rules.pod_template(obj))
             action = SAME if template == state.applied else CHANGE
         planned.append(PlannedChange(ref, action, dict(state.images), images))
     return planned

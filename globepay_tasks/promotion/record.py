@@ -83,5 +83,8 @@ def record_final(p: Promoter, target: Target, result: EnvResult,
         state = final.get(change.ref, WorkloadState(change.ref, exists=False))
         result.revisions[str(change.ref)] = (change.before.revision, state.revision)
         result.images[str(change.ref)] = dict(state.images)
+    for item in result.plan:  # CronJobs: applied, not waited on, their images recorded too
+        if not item.ref.rules.awaited and item.ref in final:
+            result.images[str(item.ref)] = dict(final[item.ref].images)
     result.running = live.running()
     return live

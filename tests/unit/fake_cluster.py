@@ -49,6 +49,7 @@ LAST_APPLIED = kubectl.LAST_APPLIED_ANNOTATION
 KINDS = {
     "deployments": "Deployment", "deployment": "Deployment",
     "statefulsets": "StatefulSet", "daemonsets": "DaemonSet", "jobs": "Job",
+    "cronjobs": "CronJob",
     "configmaps": "ConfigMap", "configmap": "ConfigMap",
     "leases.coordination.k8s.io": "Lease", "lease": "Lease",
     "pods": "Pod",
