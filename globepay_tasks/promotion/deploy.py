@@ -132,8 +132,9 @@ def apply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
     after = workloads.capture(p.runner, target, refs)
     if outcome.ok:
         return None, after
-    p.progress.step(env.name, "apply failed", outcome.error_line(), "fail")
-    return ApplyFailed(f"{env.name}: apply failed: {outcome.error_line()}"), after
+    said = "; ".join(kubectl.refusals(rendered.objects, outcome.stderr)) or outcome.error_line()
+    p.progress.step(env.name, "apply failed", said, "fail")
+    return ApplyFailed(f"{env.name}: apply failed: {said}"), after
 
 
 def causes(p: Promoter, env: Environment, plan: Sequence[PlannedChange],
