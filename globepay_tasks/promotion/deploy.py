@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from .. import artifacts, guards, kubectl, workloads
+from .. import artifacts, guards, kubectl, pods, workloads
 from ..artifacts import Live
 from ..errors import (
     ApplyFailed,
@@ -134,8 +134,9 @@ def apply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
     after = workloads.capture(p.runner, target, refs)
     if outcome.ok:
         return None, after
-    p.progress.step(env.name, "apply failed", outcome.error_line(), "fail")
-    return ApplyFailed(f"{env.name}: apply failed: {outcome.error_line()}"), after
+    said = "; ".join(kubectl.refusals(rendered.objects, outcome.stderr)) or outcome.error_line()
+    p.progress.step(env.name, "apply failed", said, "fail")
+    return ApplyFailed(f"{env.name}: apply failed: {said}"), after
 
 
 def causes(p: Promoter, env: Environment, plan: Sequence[PlannedChange],
@@ -202,9 +203,10 @@ def wait(p: Promoter, env: Environment, target: Target, refs: Sequence[WorkloadR
     if failures:
         # the first to fail is the cause; the others may have been stopped because of it
         first = min(failures, key=lambda outcome: outcome.seconds)
-        p.progress.step(env.name, "rollout failed", f"{first.ref}: {first.message}", "fail")
+        said = first.message + pods.why(p.runner, target, first.ref)  # the pods' reasons
+        p.progress.step(env.name, "rollout failed", f"{first.ref}: {said}", "fail")
         fail(p, env, target, result, changes, RolloutFailed(
-            f"{env.name}: {first.ref} did not roll out: {first.message}"))
+            f"{env.name}: {first.ref} did not roll out: {said}"))
 
 
 def verify(p: Promoter, env: Environment, target: Target, rendered: Rendered,

@@ -90,7 +90,12 @@ def preflight(p: Promoter, envs: Sequence[Environment], *, carry: bool = False,
             p.guard.check(env)
         for part in env.clusters():
             if read and not p.runner.dry_run:
-                snapshot(p, part, rendered)
+                try:
+                    snapshot(p, part, rendered)
+                except ClusterError as error:  # an unknown kind: the dry run names its object
+                    if targets and "doesn't have a resource type" in error.message:
+                        check_on_server(p, part, rendered)
+                    raise
             if targets:
                 check_on_server(p, part, rendered)
         return rendered

@@ -226,10 +226,12 @@ class Sandbox:
 
     def add_fault(self, *, method: str = "*", path: str = ".*", cluster: str | None = None,
                   status: int | None = 503, count: int = 1, latency: float = 0.0,
-                  close: bool = False, dry_run: bool | None = None) -> None:
+                  close: bool = False, dry_run: bool | None = None,
+                  message: str = "") -> None:
         """Inject a fault (see :class:`~.faults.Fault`)."""
         self._faults.add(Fault(method=method, path=path, cluster=cluster, status=status,
-                               count=count, latency=latency, close=close, dry_run=dry_run))
+                               count=count, latency=latency, close=close, dry_run=dry_run,
+                               message=message))
 
     def clear_faults(self) -> None:
         self._faults.clear()

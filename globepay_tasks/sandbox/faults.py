@@ -18,7 +18,8 @@ class Fault:
     of the next ``count`` matching requests (negative = forever) the server waits ``latency``
     seconds, then either closes the connection mid-response
     (``close``; a watch first sends its initial events), answers ``status`` with a Status body,
-    or (``status=None``) handles the request normally.
+    or (``status=None``) handles the request normally. ``message``: the Status body's message
+    (default ``sandbox: injected fault (STATUS)``).
     """
 
     method: str = "*"
@@ -29,6 +30,7 @@ class Fault:
     latency: float = 0.0
     close: bool = False
     dry_run: bool | None = None
+    message: str = ""
     _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -49,7 +51,8 @@ class Fault:
         return data
 
 
-FIELDS = ("method", "path", "cluster", "status", "count", "latency", "close", "dry_run")
+FIELDS = ("method", "path", "cluster", "status", "count", "latency", "close", "dry_run",
+          "message")
 
 
 def fault_from_dict(data: dict[str, Any]) -> Fault:

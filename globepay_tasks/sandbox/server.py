@@ -301,7 +301,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._cut = True
         elif fault.status is not None:
             reason = _REASONS.get(fault.status, "InternalError")
-            raise ApiError(fault.status, reason, f"sandbox: injected fault ({fault.status})")
+            raise ApiError(fault.status, reason,
+                           fault.message or f"sandbox: injected fault ({fault.status})")
 
     def _resolve(self, path: str, basic_user: str | None) -> tuple[str | None, str]:
         if path.startswith("/clusters/"):

@@ -395,6 +395,8 @@ def test_job_failed(project):
     assert result.returncode == 2, output(result)
     line = error_line(result)
     assert 'job/migrate did not roll out: job "migrate" failed' in line
+    assert ('; job/migrate: BackoffLimitExceeded: Job has reached the specified backoff limit'
+            in line)
     assert "rolled back deployment/backend" in line
     assert "job/migrate created by this run, left in place" in result.stdout
     assert project.image("dev", "backend") == good

@@ -120,3 +120,31 @@ def test_rejected_names_a_missing_namespace_and_ignores_warnings():
         ("deployment/web", 'namespaces "shop" not found')]
     assert kubectl.server_version('{"serverVersion": {"gitVersion": "v1.37.1"}}') == "v1.37.1"
     assert kubectl.server_version("not json") is None
+
+
+def test_rejected_names_a_kind_the_server_does_not_serve():
+    objects = [*_objects(), {"apiVersion": "example.com/v1", "kind": "Widget",
+                             "metadata": {"name": "web", "namespace": "shop"}}]
+    stderr = ('error: resource mapping not found for name: "web" namespace: "shop" from '
+              '"/tmp/m.yaml": no matches for kind "Widget" in version "example.com/v1"\n'
+              "ensure CRDs are installed first\n")
+    said = ('no matches for kind "Widget" in version "example.com/v1" (ensure CRDs are '
+            'installed first)')
+    stdout = "namespace/shop\ndeployment.apps/web\ndeployment.apps/api\nservice/web\n"
+    assert kubectl.rejected(objects, stdout, stderr) == [("widget/web", said)]
+
+
+def test_refusals_names_each_object_kubectl_names():
+    objects = [*_objects(), {"apiVersion": "example.com/v1", "kind": "Widget",
+                             "metadata": {"name": "gizmo", "namespace": "shop"}}]
+    stderr = ('Warning: something the server said\n'
+              'Error from server (Invalid): error when creating "/tmp/m.yaml": ConfigMap "x" is '
+              'invalid: data: Forbidden\n'
+              'error: resource mapping not found for name: "gizmo" namespace: "shop" from '
+              '"/tmp/m.yaml": no matches for kind "Widget" in version "example.com/v1"\n'
+              "ensure CRDs are installed first\n")
+    assert kubectl.refusals(objects, stderr) == [
+        'ConfigMap "x" is invalid: data: Forbidden',
+        'widget/gizmo: no matches for kind "Widget" in version "example.com/v1" (ensure CRDs '
+        'are installed first)']
+    assert kubectl.refusals(objects, "") == []
