@@ -4,7 +4,7 @@ created again by the apply); one that does not change is left alone and not run 
 from __future__ import annotations
 
 from conftest import REGISTRY, output
-from test_failures import add_resource, pod_template
+from test_failures import add_resource, error_line, pod_template
 
 BACKEND = f"{REGISTRY}/backend"
 
@@ -61,3 +61,21 @@ def test_changed_job_is_replaced_unchanged_job_left_alone(project):
     assert job(project)["metadata"]["uid"] == replaced["metadata"]["uid"]
     if project.sandbox:
         assert "DELETE" not in job_writes(project)
+
+
+def test_a_replaced_job_is_named_when_a_later_failure_rolls_back(project):
+    migration(project)
+    first = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.5.1")
+    assert first.returncode == 0, output(first)
+    project.env_settings("dev")["post_promotion"] = ["exit 4"]
+
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.5.2")
+
+    assert result.returncode == 3, output(result)
+    line = error_line(result)
+    assert "post-promotion hook 'exit 4' failed: exited 4" in line
+    assert "job/database-migration replaced by this run, not undone" in line
+    assert "rolled back deployment/backend" in line
+    assert project.image("dev", "backend") == f"{BACKEND}:1.5.1"
+    image = job(project)["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == f"{BACKEND}:1.5.2"  # what the Job ran stays done
