@@ -69,6 +69,9 @@ class WorkloadKind:
     rollable: ClassVar[bool] = True
     #: The tool waits for it after an apply.
     awaited: ClassVar[bool] = True
+    #: A change to its pod template is made by deleting it and creating it again (a Job's
+    #: template is immutable).
+    replaced_on_change: ClassVar[bool] = False
 
     def pod_template(self, obj: dict) -> dict:
         """The object's pod template (``{}`` when it has none)."""
@@ -260,6 +263,7 @@ class JobKind(WorkloadKind):
 
     kind, resource, group = "Job", "job", "batch"
     rollable = False
+    replaced_on_change = True
 
     def _state(self, obj: dict) -> str:
         conditions = _conditions(obj.get("status") or {})
@@ -300,6 +304,7 @@ class CronJobKind(JobKind):
 
     kind, resource = "CronJob", "cronjob"
     awaited = False
+    replaced_on_change = False
 
     def pod_template(self, obj: dict) -> dict:
         job = (obj.get("spec") or {}).get("jobTemplate") or {}

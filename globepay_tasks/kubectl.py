@@ -138,6 +138,18 @@ def delete(target: Target, resource: str, names: Sequence[str]) -> list[str]:
     return [*target.base(), "delete", resource, *names, "--ignore-not-found"]
 
 
+def delete_replaced(target: Target, names: Sequence[str]) -> list[str]:
+    """Delete the Jobs ``names`` and, in the background, their pods (to create them again)."""
+    return [*target.base(), "delete", "job", *names, "--ignore-not-found",
+            "--cascade=background", "--wait=false"]
+
+
+def wait_deleted(target: Target, names: Sequence[str], timeout: float) -> list[str]:
+    """Wait until the Jobs ``names`` are gone (at most ``timeout`` seconds)."""
+    return [*target.base(), "wait", "--for=delete", *(f"job/{name}" for name in names),
+            f"--timeout={max(1, int(timeout))}s"]
+
+
 def watch_workloads(target: Target, kind: str) -> list[str]:
     """Every object of one workload kind in the namespace, then each change, as JSON events."""
     return [*target.base(), "get", kinds.of(kind).resource, "--watch", "--output", "json",

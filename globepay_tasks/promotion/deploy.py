@@ -26,7 +26,16 @@ from ..workloads import Rendered, WorkloadState
 from . import locks
 from .failure import fail, interrupted
 from .gates import POST, PRE, run_hooks
-from .plan import CHANGE, NEW, UNKNOWN, PlannedChange, planned_refs, predict, summarize
+from .plan import (
+    CHANGE,
+    NEW,
+    UNKNOWN,
+    PlannedChange,
+    planned_refs,
+    predict,
+    replaced,
+    summarize,
+)
 from .preflight import check_bad, take_snapshot
 from .record import close, record_final
 from .result import EnvResult, WorkloadChange
@@ -124,11 +133,14 @@ def apply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
     change-cause (its new revision shows it in ``kubectl rollout history``); each workload's
     state after it, and the error to fail with (after undoing) if the server refused."""
     where = f" on {target.remote}" if target.remote else ""
+    refs = list(rendered.workloads)
+    problem = replace_jobs(p, env, target, replaced(plan))
+    if problem:
+        return ApplyFailed(f"{env.name}: {problem}"), workloads.capture(p.runner, target, refs)
     p.progress.step(env.name, "apply", f"kubectl apply -f, rendered from {rendered.overlay}{where}")
     outcome, objects = workloads.apply(p.runner, target, rendered, causes(p, env, plan, known))
-    refs = list(rendered.workloads)
     if outcome.ok and (objects or p.runner.dry_run):
-        for line in applied_lines(objects, known):
+        for line in applied_lines(objects, known, replaced(plan)):
             p.progress.output(env.name, "apply", line)
         return None, Snapshot(tuple(objects)).states(refs)
     after = workloads.capture(p.runner, target, refs)
@@ -137,6 +149,27 @@ def apply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
     said = "; ".join(kubectl.refusals(rendered.objects, outcome.stderr)) or outcome.error_line()
     p.progress.step(env.name, "apply failed", said, "fail")
     return ApplyFailed(f"{env.name}: apply failed: {said}"), after
+
+
+def replace_jobs(p: Promoter, env: Environment, target: Target,
+                 jobs: Sequence[WorkloadRef]) -> str:
+    """Delete the Jobs the plan replaces (a Job's pod template cannot change), their pods in
+    the background, and wait until they are gone, so that the apply creates them again: one
+    ``kubectl delete`` and one ``kubectl wait`` whatever their number. What failed ("": none)."""
+    if not jobs or p.runner.dry_run:
+        return ""
+    names = [ref.name for ref in jobs]
+    listed = ", ".join(str(ref) for ref in jobs)
+    p.progress.step(env.name, "replace", f"{listed}: deleting (its pods in the background), "
+                    "to be created again by the apply")
+    runner = p.runner.at(target)
+    deleted = runner.run(kubectl.delete_replaced(target, names), idempotent=True)
+    if not deleted.ok:
+        return f"deleting {listed} to replace it failed: {deleted.error_line()}"
+    gone = runner.run(kubectl.wait_deleted(target, names, env.timeout), idempotent=True)
+    if not gone.ok:
+        return f"{listed} not deleted within {env.timeout:g}s: {gone.error_line()}"
+    return ""
 
 
 def causes(p: Promoter, env: Environment, plan: Sequence[PlannedChange],
@@ -157,9 +190,11 @@ def causes(p: Promoter, env: Environment, plan: Sequence[PlannedChange],
     return found
 
 
-def applied_lines(objects: Sequence[dict], known: Snapshot) -> list[str]:
+def applied_lines(objects: Sequence[dict], known: Snapshot,
+                  jobs: Sequence[WorkloadRef] = ()) -> list[str]:
     """kubectl's own lines for an apply (``deployment.apps/backend configured``), from the
-    objects it returned and the snapshot read before it."""
+    objects it returned and the snapshot read before it (``jobs``, deleted before it:
+    ``replaced``)."""
     lines = []
     for obj in objects:
         meta = obj.get("metadata") or {}
@@ -167,6 +202,8 @@ def applied_lines(objects: Sequence[dict], known: Snapshot) -> list[str]:
         seen = known.find(obj.get("kind", ""), meta.get("name", ""))
         if obj.get("kind") in guards.CLUSTER_SCOPED_KINDS:  # not in the snapshot
             verb = "applied"
+        elif WorkloadRef(obj.get("kind", ""), meta.get("name", "")) in jobs:
+            verb = "replaced"
         elif seen is None:
             verb = "created"
         else:

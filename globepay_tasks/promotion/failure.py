@@ -14,6 +14,7 @@ from ..interrupts import clear_interrupt
 from ..kubectl import Target, WorkloadRef
 from ..settings import Environment
 from ..workloads import WorkloadState
+from .plan import replaced
 from .record import record_final
 from .result import EnvResult, WorkloadChange
 
@@ -26,6 +27,13 @@ def fail(p: Promoter, env: Environment, target: Target, result: EnvResult,
     """Undo what this run changed (unless told not to), record, and raise ``error``."""
     undoable = [c for c in changes if c.changed and c.before.exists and c.ref.can_roll_back]
     created = [c for c in changes if c.created]
+    replacing = set(replaced(result.plan))
+    jobs = [c for c in changes if c.ref in replacing and c.changed]
+    if jobs:
+        names = ", ".join(str(c.ref) for c in jobs)
+        p.progress.step(env.name, "rollback", f"{names} replaced by this run, not undone "
+                        "(what it ran stays done)", "warn")
+        error.message += f"; {names} replaced by this run, not undone"
     result.reason, result.exit_code = error.message, error.exit_code
     result.failure = type(error).__name__
     if created:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .. import kinds
@@ -10,12 +10,16 @@ from ..kubectl import WorkloadRef
 from ..workloads import Rendered, WorkloadState, template_key
 
 NEW, CHANGE, SAME, UNKNOWN = "new", "change", "unchanged", "unknown"
+#: A Job whose pod template changes: its template is immutable, so it is deleted (its pods
+#: with it) and created again by the apply.
+REPLACE = "replace"
 
 
 @dataclass(frozen=True)
 class PlannedChange:
-    """One rendered workload: ``new``, ``change``, ``unchanged`` or ``unknown`` (it exists but
-    was never written by ``kubectl apply``, and its images are the same)."""
+    """One rendered workload: ``new``, ``change``, ``replace`` (a Job that changes),
+    ``unchanged`` or ``unknown`` (it exists but was never written by ``kubectl apply``, and
+    its images are the same)."""
 
     ref: WorkloadRef
     action: str
@@ -72,13 +76,23 @@ def predict(rendered: Rendered, before: Mapping[WorkloadRef, WorkloadState]) -> 
         else:
             template = template_key(ref.rules.pod_template(obj))
             action = SAME if template == state.applied else CHANGE
+        if action == CHANGE and ref.rules.replaced_on_change:
+            action = REPLACE
         planned.append(PlannedChange(ref, action, dict(state.images), images))
     return planned
 
 
+def replaced(planned: Iterable[PlannedChange]) -> list[WorkloadRef]:
+    """The workloads ``planned`` replaces (deleted, then created by the apply)."""
+    return [item.ref for item in planned if item.action == REPLACE]
+
+
 def summarize(planned: list[PlannedChange]) -> str:
-    """``1 to change, 0 new, 1 unchanged``."""
+    """``1 to change, 0 new, 1 unchanged`` (``1 to replace`` after the changes when a Job is
+    replaced)."""
+    replacing = sum(p.action == REPLACE for p in planned)
     text = (f"{sum(p.action == CHANGE for p in planned)} to change, "
+            + (f"{replacing} to replace, " if replacing else "") +
             f"{sum(p.action == NEW for p in planned)} new, "
             f"{sum(p.action == SAME for p in planned)} unchanged")
     unknown = sum(p.action == UNKNOWN for p in planned)

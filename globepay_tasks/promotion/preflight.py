@@ -3,6 +3,7 @@ which cluster, read each namespace once, and refuse images marked bad."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -14,6 +15,7 @@ from ..errors import ClusterError, ConfigError
 from ..settings import Environment
 from ..snapshot import Snapshot, read_snapshot
 from ..workloads import Rendered
+from . import plan
 
 if TYPE_CHECKING:
     from . import Promoter
@@ -123,7 +125,9 @@ def check_on_server(p: Promoter, env: Environment, rendered: Rendered) -> None:
     nothing (``kubectl apply --dry-run=server``); a `ConfigError` naming each object it
     rejects and why. Where the env's namespace does not exist yet (a first deploy) the
     server cannot check the objects in it: they are checked against the Kubernetes schemas
-    instead (`globepay_tasks.schemas`), with a line saying so."""
+    instead (`globepay_tasks.schemas`), with a line saying so. A Job the deploy will replace
+    is left out (`without_replaced`)."""
+    rendered = without_replaced(p, env, rendered)
     outcome = workloads.dry_run(p.runner, p.target(env), rendered)
     if p.runner.dry_run or outcome.ok:
         return
@@ -138,6 +142,28 @@ def check_on_server(p: Promoter, env: Environment, rendered: Rendered) -> None:
     elif not refused:
         raise ConfigError(f"{env.name}: the server's dry run failed: {outcome.error_line()}")
     _refuse(p, env, refused)
+
+
+def without_replaced(p: Promoter, env: Environment, rendered: Rendered) -> Rendered:
+    """``rendered`` without the Jobs whose pod template changes: the server would refuse
+    them (a Job's template is immutable), and the deploy deletes them and creates them again.
+    A dry-run delete stores nothing, so a dry-run create after it would still find the Job:
+    those Jobs are not checked by the server. The Jobs' state is the env's `snapshot` when
+    the preflight read it, else one read of the workloads (none without a Job)."""
+    jobs = [ref for ref in rendered.workloads if ref.rules.replaced_on_change]
+    if not jobs or p.runner.dry_run:
+        return rendered
+    known = p.snapshots.get(env.name)
+    states = known.states(jobs) if known else workloads.capture(p.runner, p.target(env), jobs)
+    leaving = set(plan.replaced(plan.predict(rendered, states)))
+    if not leaving:
+        return rendered
+    p.progress.step(env.name, "dry run", f"{', '.join(map(str, sorted(leaving, key=str)))}: "
+                    "changed, to be replaced (deleted, then created): not checked by the server")
+    kept = tuple(obj for obj in rendered.objects if kubectl.WorkloadRef(
+        obj.get("kind", ""), (obj.get("metadata") or {}).get("name", "")) not in leaving)
+    manifest = "---\n".join(json.dumps(obj) + "\n" for obj in kept)
+    return replace(rendered, objects=kept, manifest=manifest)
 
 
 def _check_new_namespace(p: Promoter, env: Environment, rendered: Rendered,
