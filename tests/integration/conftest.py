@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -281,6 +283,34 @@ class Project:
                  "delete", "namespace", *self.namespaces.values(), "--ignore-not-found",
                  "--wait=false"],
                 env=self.environ(), capture_output=True, text=True, timeout=120)
+
+
+def on_terminal(project: Project, *args: str, env: dict[str, str],
+                answer: str | None = None) -> tuple[int, str]:
+    """``invoke ARGS`` with stdout and stderr on a pseudo-terminal; its exit code and what it
+    showed. ``answer``: stdin is the terminal too, and ``answer`` is typed at the first
+    ``[y/N]`` question (shown as ``<answer>``); else stdin is empty."""
+    project.write_config()
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [INVOKE, "-f", str(project.config_file), *args], cwd=project.root, env=env,
+        stdin=follower if answer is not None else subprocess.DEVNULL, stdout=follower,
+        stderr=follower)
+    os.close(follower)
+    text, deadline = "", time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: every writer closed the terminal
+            break
+        if not chunk:
+            break
+        text += chunk.decode("utf-8", "replace")
+        if answer is not None and "[y/N]" in text and "<answer>" not in text:
+            text += "<answer>"
+            os.write(leader, f"{answer}\n".encode())
+    os.close(leader)
+    return process.wait(timeout=60), text
 
 
 def output(result: subprocess.CompletedProcess) -> str:

@@ -3,38 +3,13 @@
 
 from __future__ import annotations
 
-import os
-import pty
-import subprocess
-import time
-
-from conftest import INVOKE, output
+from conftest import on_terminal, output
 
 
 def answered(project, answer: str, *args: str) -> tuple[int, str]:
-    """``invoke ARGS`` on a terminal, answering ``answer`` to the first ``[y/N]`` question;
-    its exit code and everything it wrote (up to the question, then the rest)."""
-    project.write_config()
-    leader, follower = pty.openpty()
-    env = {**project.environ(), "TERM": "dumb"}
-    process = subprocess.Popen([INVOKE, "-f", str(project.config_file), *args], cwd=project.root,
-                               env=env, stdin=follower, stdout=follower, stderr=follower)
-    os.close(follower)
-    text, asked, deadline = "", False, time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: every writer closed the terminal
-            break
-        if not chunk:
-            break
-        text += chunk.decode("utf-8", "replace")
-        if not asked and "[y/N]" in text:
-            text += "<answer>"
-            os.write(leader, f"{answer}\n".encode())
-            asked = True
-    os.close(leader)
-    return process.wait(timeout=60), text
+    """``invoke ARGS`` on a terminal, answering ``answer`` to the first ``[y/N]`` question."""
+    return on_terminal(project, *args, env={**project.environ(), "TERM": "dumb"},
+                       answer=answer)
 
 
 def test_prod_is_asked_after_its_plan_and_a_no_changes_nothing(project):

@@ -3,15 +3,13 @@ and help for every task (invoke -> real kubectl -> the sandbox or a real cluster
 
 from __future__ import annotations
 
-import os
-import pty
 import re
 import subprocess
 from pathlib import Path
 
 import jsonschema
 import yaml
-from conftest import INVOKE, REGISTRY, REPO, output, report
+from conftest import INVOKE, REGISTRY, REPO, on_terminal, output, report
 from invoke import Collection
 
 from globepay_tasks import config, config_hooks
@@ -44,28 +42,12 @@ def run(project, *args: str, environ: dict[str, str | None] | None = None
 
 def run_on_terminal(project, *args: str, no_color: bool) -> tuple[int, str]:
     """Run invoke with stdout and stderr on a pseudo-terminal; (exit code, what it showed)."""
-    project.write_config()
     env = project.environ()
     env.pop("NO_COLOR")
     env["TERM"] = "xterm"
     if no_color:
         env["NO_COLOR"] = "1"
-    leader, follower = pty.openpty()
-    process = subprocess.Popen([INVOKE, "-f", str(project.config_file), *args], cwd=project.root,
-                               env=env, stdin=subprocess.DEVNULL, stdout=follower,
-                               stderr=follower)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: every writer closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    return process.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
+    return on_terminal(project, *args, env=env)
 
 
 def kubeconfig_token(project) -> str:
