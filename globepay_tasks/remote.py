@@ -11,17 +11,30 @@ import re
 import shlex
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from .command_result import CommandResult
 from .errors import ClusterError
 from .hosts import Remote
 
 if TYPE_CHECKING:
-    from .runner import Runner
     from .ssh import Session
+
+
+class CommandRunner(Protocol):
+    """What `staged` needs of a `globepay_tasks.runner.Runner`: where it runs its commands,
+    and running one."""
+
+    remote: Remote | None
+    host: str | None
+    dry_run: bool
+    announce: Callable[[str], None]
+
+    def run(self, argv: Sequence[str] | str, *, stdin: str | None = None,
+            cleanup: bool = False) -> CommandResult: ...
 
 #: The private temporary directory (mktemp -d makes it mode 700) and a file written from stdin.
 MAKE_TEMP_DIR = 'umask 077 && mktemp -d "${TMPDIR:-/tmp}/globepay.XXXXXXXXXX"'
@@ -63,7 +76,7 @@ class SshExecutor:
 
 
 @contextmanager
-def staged(runner: Runner, name: str, text: str) -> Iterator[str]:
+def staged(runner: CommandRunner, name: str, text: str) -> Iterator[str]:
     """``text`` as file ``name`` in a new private temporary directory where the runner runs
     its commands (here, or on its host: mode 700, the file 600); the directory is removed on
     every way out of the block."""

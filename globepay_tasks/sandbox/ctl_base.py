@@ -1,13 +1,26 @@
 """What the per-kind controllers share: resource types by kind, writes through the store that
 happen only when something changed, and condition bookkeeping.
 
-`controllers.ControllerManager` runs the controllers; they import only this module (and the
-manager's type, for annotations)."""
+`controllers.ControllerManager` runs the controllers; they import only this module and know
+the manager as a `Manager`."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
+from .clock import SimClock
 from .resources import ResourceType, by_kind
 from .store import Store
+
+
+class Manager(Protocol):
+    """What a per-kind controller uses of the manager that runs it."""
+
+    store: Store
+    clock: SimClock
+    rollout_seconds: float
+    #: pod uid -> simulated time it becomes ready
+    pod_ready_at: dict[str, float]
 
 
 def rt_of(kind: str, api_version: str = "apps/v1") -> ResourceType:

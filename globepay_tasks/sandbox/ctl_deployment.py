@@ -12,16 +12,12 @@ ProgressDeadlineExceeded.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from .clock import rfc3339
-from .ctl_base import rt_of, set_condition, write_object, write_status
+from .ctl_base import Manager, rt_of, set_condition, write_object, write_status
 from .defaults import template_hash, templates_equal
 from .podutil import controller_of, owner_reference
 from .store import clone
-
-if TYPE_CHECKING:
-    from .controllers import ControllerManager
 
 DEPLOYMENT = rt_of("Deployment")
 REPLICASET = rt_of("ReplicaSet")
@@ -67,7 +63,7 @@ class DeploymentController:
 
     kind = "Deployment"
 
-    def __init__(self, manager: ControllerManager) -> None:
+    def __init__(self, manager: Manager) -> None:
         self.m = manager
         #: deployment uid -> (simulated start of the current rollout, new ReplicaSet name)
         self._rollout: dict[str, tuple[float, str]] = {}

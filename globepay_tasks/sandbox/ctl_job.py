@@ -3,10 +3,8 @@ with BackoffLimitExceeded when an image is "broken")."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .clock import rfc3339
-from .ctl_base import rt_of, write_status
+from .ctl_base import Manager, rt_of, write_status
 from .ctl_replicaset import POD
 from .podutil import (
     controller_of,
@@ -18,9 +16,6 @@ from .podutil import (
     rollout_seconds,
     running_status,
 )
-
-if TYPE_CHECKING:
-    from .controllers import ControllerManager
 
 JOB = rt_of("Job", "batch/v1")
 _DONE = ("Complete", "Failed")
@@ -41,7 +36,7 @@ class JobController:
 
     kind = "Job"
 
-    def __init__(self, manager: ControllerManager) -> None:
+    def __init__(self, manager: Manager) -> None:
         self.m = manager
         self._started: dict[str, float] = {}
 

@@ -7,12 +7,7 @@ objects, as on a real cluster.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .ctl_base import rt_of
-
-if TYPE_CHECKING:
-    from .controllers import ControllerManager
+from .ctl_base import Manager, rt_of
 
 NAMESPACE = rt_of("Namespace", "v1")
 MIN_REAL_SECONDS = 0.25
@@ -23,7 +18,7 @@ class NamespaceController:
 
     kind = "Namespace"
 
-    def __init__(self, manager: ControllerManager) -> None:
+    def __init__(self, manager: Manager) -> None:
         self.m = manager
         self._since: dict[str, float] = {}
 

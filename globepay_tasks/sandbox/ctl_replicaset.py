@@ -7,9 +7,7 @@ Bare pods (no controller) become ready half a rollout time after they appear.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .ctl_base import rt_of, write_status
+from .ctl_base import Manager, rt_of, write_status
 from .podutil import (
     controller_of,
     is_broken,
@@ -20,9 +18,6 @@ from .podutil import (
     rollout_seconds,
     running_status,
 )
-
-if TYPE_CHECKING:
-    from .controllers import ControllerManager
 
 REPLICASET = rt_of("ReplicaSet")
 POD = rt_of("Pod", "v1")
@@ -41,7 +36,7 @@ class ReplicaSetController:
 
     kind = "ReplicaSet"
 
-    def __init__(self, manager: ControllerManager) -> None:
+    def __init__(self, manager: Manager) -> None:
         self.m = manager
         self._short_since: dict[str, float] = {}
 
@@ -102,7 +97,7 @@ class PodController:
 
     kind = "Pod"
 
-    def __init__(self, manager: ControllerManager) -> None:
+    def __init__(self, manager: Manager) -> None:
         self.m = manager
 
     def reconcile(self, namespace: str, name: str, now: float) -> float | None:

@@ -10,16 +10,13 @@ rollout time later, ready another half later (never when broken).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
-from .ctl_base import rt_of, write_object, write_status
+from .ctl_base import Manager, rt_of, write_object, write_status
 from .ctl_replicaset import POD, owned_pods
 from .defaults import template_hash, templates_equal
 from .podutil import NODES, controller_of, is_ready, new_pod, owner_reference, rollout_seconds
 from .store import clone
-
-if TYPE_CHECKING:
-    from .controllers import ControllerManager
 
 REVISION_RT = rt_of("ControllerRevision")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -41,7 +38,7 @@ class _RevisionedController:
     kind = ""
     hash_label = ""
 
-    def __init__(self, manager: ControllerManager) -> None:
+    def __init__(self, manager: Manager) -> None:
         self.m = manager
         self.rt = rt_of(self.kind)
         self._pending: dict[tuple[str, str], float] = {}

@@ -178,8 +178,6 @@ def test_workload_selector_is_immutable(sandbox: Sandbox, kubectl) -> None:
            '{"matchLabels":{"app":"web2"}}: field is immutable' in result.stderr
 
 
-@pytest.mark.skipif(by_kind("v1", "PersistentVolumeClaim") is None,
-                    reason="this sandbox does not serve PersistentVolumeClaims")
 def test_claim_spec_is_immutable_but_storage_may_grow(sandbox: Sandbox, kubectl) -> None:
     claim = ("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: data, namespace: "
              "default}}\nspec:\n  accessModes: [{mode}]\n  resources: {{requests: {{storage: "
