@@ -229,7 +229,7 @@ def rejected(objects: Sequence[dict], stdout: str, stderr: str) -> list[tuple[st
     for index, (name, message) in enumerate(_errors(stderr)):
         obj = _named(refused, name, message) or (
             refused[index] if index < len(refused) else None)
-        found.append((_what(obj) if obj else "an object", message))
+        found.append((kind_name(obj) if obj else "an object", message))
     return found
 
 
@@ -240,7 +240,7 @@ def refusals(objects: Sequence[dict], stderr: str) -> list[str]:
     lines = []
     for name, message in _errors(stderr):
         obj = _named(objects, name, message)
-        lines.append(f"{_what(obj)}: {message}" if obj else message)
+        lines.append(f"{kind_name(obj)}: {message}" if obj else message)
     return lines
 
 
@@ -282,7 +282,8 @@ def _named(objects: Sequence[dict], name: str | None, message: str) -> dict | No
                 named[0] if named else None)
 
 
-def _what(obj: dict) -> str:
+def kind_name(obj: dict) -> str:
+    """``deployment/backend``: how the tool names an object in its messages."""
     return f"{str(obj.get('kind', '')).lower()}/{(obj.get('metadata') or {}).get('name')}"
 
 

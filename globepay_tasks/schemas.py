@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from functools import cache
 
+from . import kubectl
 from .errors import ConfigError
 
 #: The Kubernetes version whose schemas are used when the server's is not known.
@@ -47,7 +48,7 @@ def problems(objects: Iterable[dict], version: str = DEFAULT_VERSION) -> list[tu
     required fields. Kinds without a schema (custom resources) are not checked."""
     found = []
     for obj in objects:
-        what = f"{str(obj.get('kind', '')).lower()}/{(obj.get('metadata') or {}).get('name')}"
+        what = kubectl.kind_name(obj)
         validator = _validator(str(obj.get("kind", "")), str(obj.get("apiVersion", "")),
                                version)
         if validator is None:
