@@ -1,8 +1,9 @@
 """Commands of a remote environment: run on its host over SSH, with the same argument lists.
 
-`Runner.at` gives a runner whose commands go through an `SshExecutor`. Dry-run stops in
-`Runner.run` before that, so a dry run never imports `globepay_tasks.ssh` (nor Fabric and
-paramiko, which only it imports) and never connects.
+`Runner.at` gives a runner whose commands go through an `SshExecutor`, which imports
+`globepay_tasks.ssh` (and Fabric and paramiko, which only it imports) when it first runs a
+command. A dry run connects only for what it reads (`Runner.reader`); its writes stop in
+`Runner.run`.
 """
 
 from __future__ import annotations

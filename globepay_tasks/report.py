@@ -72,10 +72,12 @@ def _env(result: EnvResult) -> dict[str, Any]:
         "seconds": round(result.seconds, 3),
         "reason": result.reason,
         "plan": [
-            {"workload": str(item.ref), "action": item.action,
+            {"workload": str(item.ref), "action": item.action, "phase": item.phase,
              "images_before": dict(item.images_before), "images_after": dict(item.images_after)}
             for item in result.plan
         ],
+        "objects": [{"kind": item.kind, "name": item.name, "action": item.action,
+                     "phase": item.phase, "detail": item.detail} for item in result.others],
         "changed": [str(c.ref) for c in result.changes if c.changed],
         "unchanged": [str(c.ref) for c in result.changes if not c.changed],
         "rolled_back": list(result.rolled_back),

@@ -142,6 +142,7 @@ class Runner:
         self._local = self
         self._remotes: dict[Remote, Runner] = {}
         self._remotes_lock = threading.Lock()
+        self._reader: Runner | None = None
         config = getattr(context, "config", None)
         runners = getattr(config, "runners", None)
         if runners is not None and getattr(runners, "local", None) is Local:
@@ -163,8 +164,25 @@ class Runner:
                 self._remotes[target.remote] = runner
             return self._remotes[target.remote]
 
+    @property
+    def reader(self) -> Runner:
+        """The runner for commands that only read (``get``, ``version``, a server-side dry
+        run): this one, or in a dry run a copy that runs them, so that a dry run shows what
+        the cluster would change while it writes nothing."""
+        if not self.dry_run:
+            return self
+        with self._remotes_lock:
+            if self._reader is None:
+                reader = copy.copy(self)
+                reader.dry_run, reader._local, reader._remotes = False, reader, {}
+                reader._remotes_lock, reader._reader = threading.Lock(), None
+                self._reader = reader
+            return self._reader
+
     def close(self) -> None:
-        """Close the SSH connections opened through `at`."""
+        """Close the SSH connections opened through `at` (and through `reader`)."""
+        if self._reader is not None:
+            self._reader.close()
         with self._remotes_lock:
             remotes = list(self._remotes.values())
             self._remotes.clear()

@@ -11,8 +11,9 @@ from . import kinds, kubectl
 from .errors import ClusterError
 from .guards import CLUSTER_SCOPED_KINDS
 from .kubectl import Target, WorkloadRef
+from .manifests import Rendered
 from .runner import Runner
-from .workloads import Rendered, WorkloadState
+from .workloads import WorkloadState
 
 
 def read_optional(runner: Runner, target: Target, resource: str, name: str) -> dict | None:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .promotion import Promoter
 
 DEPLOY_HELP = {
-    "dry-run": "print the commands in order and touch no cluster",
+    "dry-run": "show the plan and the commands that would write; write nothing",
     "yes": "answer yes to confirmation (needed for confirm: true envs without a terminal)",
     "no-rollback": "on failure, leave the environment as it is instead of rolling back",
     "image": "NAME=REF: use this image for the container image named NAME (repeatable)",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -15,22 +14,8 @@ from . import images, kinds, kubectl, watch
 from .command_result import CommandResult
 from .errors import ClusterError, ConfigError
 from .kubectl import Target, WorkloadRef
+from .manifests import Rendered, annotated
 from .runner import Runner, Running
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """An overlay rendered by kustomize: its objects, workloads, the kustomization it came
-    from, and the rendered ``manifest`` (what is applied)."""
-
-    overlay: str
-    objects: tuple[dict, ...]
-    workloads: tuple[WorkloadRef, ...]
-    kustomization: str
-    manifest: str = ""
-
-    def namespaces(self) -> set[str]:
-        return {obj["metadata"].get("namespace", "") for obj in self.objects}
 
 
 @dataclass(frozen=True)
@@ -158,14 +143,6 @@ def render(runner: Runner, kubectl_bin: str, directory: str) -> Rendered:
                     result.stdout)
 
 
-def rendered_images(rendered: Rendered) -> set[str]:
-    images: set[str] = set()
-    for obj in rendered.objects:
-        if kinds.is_templated(obj):
-            images.update(kinds.images_of(obj).values())
-    return images
-
-
 def capture(runner: Runner, target: Target, refs: Sequence[WorkloadRef]) -> dict[
         WorkloadRef, WorkloadState]:
     """The state of ``refs`` now, in one kubectl call (absent ones have ``exists=False``)."""
@@ -258,62 +235,6 @@ def apply_objects(runner: Runner, target: Target, objects: Sequence[dict]) -> Co
     prints a line for each object it wrote and goes on past one the server refused."""
     manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)})
     return _with_file(runner, target, manifest, kubectl.apply_file)
-
-
-def annotated(rendered: Rendered, annotations: Mapping[WorkloadRef, Mapping[str, str]]) -> str:
-    """The rendered manifest with ``annotations`` added to the named workloads (each such
-    document written again as JSON; the others as kustomize rendered them)."""
-
-    def annotate(obj: dict) -> bool:
-        ref = WorkloadRef(obj.get("kind", ""), (obj.get("metadata") or {}).get("name", ""))
-        if ref not in annotations:
-            return False
-        metadata = obj.setdefault("metadata", {})
-        metadata["annotations"] = {**(metadata.get("annotations") or {}), **annotations[ref]}
-        return True
-
-    return _rewritten(rendered.manifest, annotate)[0] if annotations else rendered.manifest
-
-
-def with_images(rendered: Rendered, overrides: Mapping[str, str]) -> Rendered:
-    """``rendered`` with the images ``overrides`` names (short name or repository -> full
-    reference) set in the pod templates (a CronJob's job template too), containers and init
-    containers, as ``kubectl set image`` would set them; everything else as kustomize
-    rendered it."""
-
-    def set_images(obj: dict) -> bool:
-        if not kinds.is_templated(obj):
-            return False
-        changed = False
-        for container in kinds.containers_of(obj):
-            image = container.get("image", "")
-            ref = next((ref for name, ref in overrides.items() if images.selects(name, image)),
-                       None)
-            if ref is not None and ref != image:
-                container["image"], changed = ref, True
-        return changed
-
-    manifest, objects = _rewritten(rendered.manifest, set_images)
-    return Rendered(rendered.overlay, tuple(objects), rendered.workloads,
-                    rendered.kustomization, manifest)
-
-
-def _rewritten(manifest: str, edit: Callable[[dict], bool]) -> tuple[str, list[dict]]:
-    """A multi-document manifest with each object ``edit`` changed (it says so) written
-    again as JSON, the others as they were; and its objects."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    documents, objects = [], []
-    for text in re.split(r"(?m)^---[ \t]*\n", manifest):
-        obj = yaml.load(text, Loader=loader)
-        if not isinstance(obj, dict):
-            continue
-        if edit(obj):
-            text = json.dumps(obj) + "\n"
-        documents.append(text)
-        objects.append(obj)
-    return "---\n".join(documents), objects
 
 
 def diff(runner: Runner, target: Target, rendered: Rendered) -> CommandResult:

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 from .. import guards
 from ..errors import ClusterError, PromotionError
 from ..kubectl import Target
+from ..manifests import Rendered
 from ..progress import Progress
 from ..runner import Runner
 from ..settings import Environment, Settings
 from ..snapshot import Snapshot
-from ..workloads import Rendered
 from . import deploy, failure, gates, locks, preflight, rollback
 from .preflight import needs_confirmation
 from .result import EnvResult, WorkloadChange
@@ -68,6 +68,8 @@ class Promoter:
         self.requested: dict[str, dict[str, str]] = {}
         #: env name -> its namespace as read once, until its deploy takes it
         self.snapshots: dict[str, Snapshot] = {}
+        #: envs whose namespace the preflight's server check found missing (a first deploy)
+        self.new_namespaces: set[str] = set()
         #: env name -> the env, its lock taken ahead of its deploy (`hold`), and the snapshot
         #: the lock was taken on
         self.held: dict[str, tuple[Environment, EnvLock | None, Snapshot]] = {}

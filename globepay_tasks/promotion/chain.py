@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from .. import artifacts, images, workloads
+from .. import artifacts, images, manifests
 from ..errors import ConfigError
+from ..manifests import Rendered
 from ..settings import Environment
-from ..workloads import Rendered
 from . import multicluster
 from .result import EnvResult
 
@@ -34,7 +34,7 @@ def render_with(promoter: Promoter, env: Environment, rendered: Rendered, source
     """``env`` as the preflight ``rendered`` it, with the images ``source`` runs (those of
     its images ``env`` does not keep as its own) set in its workloads."""
     offered = artifacts.offered(running)
-    carried = artifacts.applicable(offered, workloads.rendered_images(rendered),
+    carried = artifacts.applicable(offered, manifests.rendered_images(rendered),
                                    env.keep_images)
     promoter.requested[env.name] = carried
     kept = sorted(name for name, ref in offered.items() if images.selected(env.keep_images, ref))
@@ -43,7 +43,7 @@ def render_with(promoter: Promoter, env: Environment, rendered: Rendered, source
         text = "read at run time (dry run)"
     promoter.progress.step(env.name, f"images from {source}", text
                            + (f"; keeps its own {', '.join(kept)}" if kept else ""))
-    return workloads.with_images(rendered, carried)
+    return manifests.with_images(rendered, carried)
 
 
 def deploy_chain(promoter: Promoter, envs: Sequence[Environment], confirm: Confirm) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from .. import artifacts, guards, kubectl, pods, workloads
+from .. import artifacts, guards, kubectl, manifests, phases, pods, workloads
 from ..artifacts import Live
 from ..errors import (
     ApplyFailed,
@@ -20,19 +20,23 @@ from ..errors import (
     VerificationFailed,
 )
 from ..kubectl import Target, WorkloadRef
+from ..manifests import Rendered
 from ..settings import Environment
 from ..snapshot import Snapshot
-from ..workloads import Rendered, WorkloadState
+from ..workloads import WorkloadState
 from . import locks
 from .failure import fail, interrupted
 from .gates import POST, PRE, run_hooks
 from .plan import (
     CHANGE,
-    NEW,
+    CREATE,
     UNKNOWN,
     PlannedChange,
+    kind_counts,
+    ordered,
     planned_refs,
     predict,
+    predict_others,
     replaced,
     summarize,
 )
@@ -75,16 +79,26 @@ def deploy(p: Promoter, env: Environment, rendered: Rendered, *, action: str = "
         if held is None:
             lock, fresh = locks.take(p, env, target, rendered, known)
             if fresh is not known:  # read again to take the lock: plan from that read
-                known, result.plan = fresh, predict(rendered, fresh.states(planned_refs(rendered)))
-                p.progress.step(env.name, "plan", f"read again: {summarize(result.plan)}")
+                known = fresh
+                plan_from(p, env, rendered, result, known)
+                p.progress.step(env.name, "plan", "read again: "
+                                f"{summarize([*result.plan, *result.others])}")
         before = known.states(refs)
-        applied, after = apply(p, env, target, rendered, result.plan, known)
-        changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in refs]
-        result.changes = changes
-        if applied is not None:
-            fail(p, env, target, result, changes, applied)
-        describe_changes(p, env, changes)
-        wait(p, env, target, refs, result, changes)
+        after = dict(before)
+        steps = in_phases(rendered)
+        for phase, part in steps:
+            if len(steps) > 1:
+                p.progress.step(env.name, "phase", f"{phase}: {kind_counts(part)}")
+            changes = None  # an interrupt during the apply reads what it changed
+            applied, now = apply(p, env, target, part, result.plan, known)
+            after.update(now)
+            changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in refs]
+            result.changes = changes
+            if applied is not None:
+                fail(p, env, target, result, changes, applied)
+            describe_changes(p, env, [c for c in changes if c.ref in part.workloads])
+            wait(p, env, target, part.workloads, result, changes,
+                 later=[later for later, _ in steps[steps.index((phase, part)) + 1:]])
         final = verify(p, env, target, rendered, result, changes)
         run_hooks(p, env, POST, result, changes)
         finish(p, env, target, result, "succeeded", final)
@@ -110,20 +124,35 @@ def show_plan(p: Promoter, env: Environment, target: Target, rendered: Rendered,
     the env's snapshot, read now unless the preflight read it); that snapshot."""
     host = f", host {target.remote}" if target.remote else ""
     where = (f"{env.name}: context {env.context or '(current)'}{host}, "
-             f"namespace {env.namespace}")
-    if p.runner.dry_run:
-        p.progress.header(f"{where}, {len(rendered.workloads)} workloads (dry run)")
-        return Snapshot(())
+             f"namespace {env.namespace}, {kind_counts(rendered)}")
     try:
         known = known or take_snapshot(p, env, rendered)
     except ClusterError:
         p.progress.header(where)
         raise
-    result.plan = predict(rendered, known.states(planned_refs(rendered)))
-    p.progress.header(f"{where}: {summarize(result.plan)}")
-    for item in result.plan:
-        p.progress.step(env.name, "plan", item.describe())
+    plan_from(p, env, rendered, result, known)
+    everything = [*result.plan, *result.others]
+    dry = " (dry run)" if p.runner.dry_run else ""
+    p.progress.header(f"{where}: {summarize(everything)}{dry}")
+    for item in ordered(everything, rendered):
+        p.progress.step(env.name, "plan", f"{item.describe()} [{item.phase}]")
     return known
+
+
+def plan_from(p: Promoter, env: Environment, rendered: Rendered, result: EnvResult,
+              known: Snapshot) -> None:
+    """The plan of every rendered object, from ``known``, into ``result``."""
+    assigned = phases.assign(rendered.objects)
+    result.plan = predict(rendered, known.states(planned_refs(rendered)), assigned, known)
+    result.others = predict_others(rendered, known, assigned, env.name in p.new_namespaces)
+
+
+def in_phases(rendered: Rendered) -> list[tuple[str, Rendered]]:
+    """The rendered objects of each phase that has any, in the order they are applied."""
+    assigned = phases.assign(rendered.objects)
+    return [(phase, manifests.subset(rendered, lambda obj, phase=phase:
+                                     assigned[phases.key(obj)] == phase))
+            for phase in phases.ORDER if phase in assigned.values()]
 
 
 def apply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
@@ -134,13 +163,14 @@ def apply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
     state after it, and the error to fail with (after undoing) if the server refused."""
     where = f" on {target.remote}" if target.remote else ""
     refs = list(rendered.workloads)
-    problem = replace_jobs(p, env, target, replaced(plan))
+    jobs = [ref for ref in replaced(plan) if ref in refs]
+    problem = replace_jobs(p, env, target, jobs)
     if problem:
         return ApplyFailed(f"{env.name}: {problem}"), workloads.capture(p.runner, target, refs)
     p.progress.step(env.name, "apply", f"kubectl apply -f, rendered from {rendered.overlay}{where}")
     outcome, objects = workloads.apply(p.runner, target, rendered, causes(p, env, plan, known))
     if outcome.ok and (objects or p.runner.dry_run):
-        for line in applied_lines(objects, known, replaced(plan)):
+        for line in applied_lines(objects, known, jobs):
             p.progress.output(env.name, "apply", line)
         return None, Snapshot(tuple(objects)).states(refs)
     after = workloads.capture(p.runner, target, refs)
@@ -180,7 +210,7 @@ def causes(p: Promoter, env: Environment, plan: Sequence[PlannedChange],
     for item in plan if p.audit else ():
         if not item.ref.can_roll_back:
             continue
-        if item.action in (CHANGE, NEW, UNKNOWN):
+        if item.action in (CHANGE, CREATE, UNKNOWN):
             found[item.ref] = p.audit.change_cause(env.name, item.images_after)
             continue
         live = (known.find(item.ref.kind, item.ref.name) or {}).get("metadata") or {}
@@ -226,8 +256,11 @@ def describe_changes(p: Promoter, env: Environment, changes: list[WorkloadChange
 
 
 def wait(p: Promoter, env: Environment, target: Target, refs: Sequence[WorkloadRef],
-         result: EnvResult, changes: list[WorkloadChange]) -> None:
-    """Wait for ``refs``; the first to fail fails the env (after undoing)."""
+         result: EnvResult, changes: list[WorkloadChange], later: Sequence[str] = ()) -> None:
+    """Wait for ``refs``; the first to fail fails the env (after undoing), the phases
+    ``later`` not started."""
+    if not refs:
+        return
     p.progress.step(env.name, "wait", f"{len(refs)} workloads, timeout {env.timeout:g}s")
     with p.progress.waiting(env.name, [ref.name for ref in refs]):
         outcomes = workloads.wait_all(
@@ -242,8 +275,9 @@ def wait(p: Promoter, env: Environment, target: Target, refs: Sequence[WorkloadR
         first = min(failures, key=lambda outcome: outcome.seconds)
         said = first.message + pods.why(p.runner, target, first.ref)  # the pods' reasons
         p.progress.step(env.name, "rollout failed", f"{first.ref}: {said}", "fail")
+        untouched = f"; {' and '.join(later)} not started" if later else ""
         fail(p, env, target, result, changes, RolloutFailed(
-            f"{env.name}: {first.ref} did not roll out: {said}"))
+            f"{env.name}: {first.ref} did not roll out: {said}{untouched}"))
 
 
 def verify(p: Promoter, env: Environment, target: Target, rendered: Rendered,

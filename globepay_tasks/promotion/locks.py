@@ -12,9 +12,9 @@ from ..errors import ClusterError, EnvironmentLocked
 from ..kubectl import Target, apply_stdin
 from ..lock import EnvLock, LockMoved, NamespaceMissing, duration
 from ..lock import unlock as remove_lock
+from ..manifests import Rendered
 from ..settings import Environment
 from ..snapshot import Snapshot, read_snapshot
-from ..workloads import Rendered
 from .preflight import take_snapshot
 from .record import close
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import Interrupted, PromotionError, RollbackFailed
 from ..interrupts import clear_interrupt, request_interrupt
+from ..manifests import Rendered
 from ..settings import Environment
-from ..workloads import Rendered
 from .result import EnvResult
 
 if TYPE_CHECKING:

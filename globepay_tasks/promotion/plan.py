@@ -1,15 +1,21 @@
-"""What an apply will change, predicted from the cluster's state and the rendered overlay."""
+"""What an apply will change, predicted from the cluster's state and the rendered overlay:
+every object's action and phase, from the one read of the namespace."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from .. import kinds
+from .. import fielddiff, guards, kinds
 from ..kubectl import WorkloadRef
-from ..workloads import Rendered, WorkloadState, template_key
+from ..manifests import Rendered
+from ..phases import DEPLOY, ORDER, key
+from ..snapshot import Snapshot
+from ..workloads import WorkloadState, template_key
 
-NEW, CHANGE, SAME, UNKNOWN = "new", "change", "unchanged", "unknown"
+CREATE, CHANGE, SAME, UNKNOWN = "create", "change", "unchanged", "unknown"
 #: A Job whose pod template changes: its template is immutable, so it is deleted (its pods
 #: with it) and created again by the apply.
 REPLACE = "replace"
@@ -25,16 +31,65 @@ class PlannedChange:
     action: str
     images_before: Mapping[str, str]
     images_after: Mapping[str, str]
+    phase: str = DEPLOY
+    #: The other fields of the pod template and the object the apply changes.
+    fields: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """``deployment/backend: change, backend 1.4.1 -> 1.6.0``."""
         moved = [f"{name} {short_image(self.images_before.get(name, ''))} -> "
                  f"{short_image(image)}" for name, image in self.images_after.items()
                  if self.images_before.get(name) != image]
-        if self.action == NEW:
+        if self.action == CREATE:
             moved = [f"{name} {short_image(image)}" for name, image in self.images_after.items()]
-        detail = f", {', '.join(moved)}" if moved else ""
-        return f"{self.ref}: {self.action}{detail}"
+        detail = ", ".join([*moved, *few(self.fields)])
+        return f"{self.ref}: {self.action}{', ' if detail else ''}{detail}"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.ref.kind, self.ref.name
+
+
+@dataclass(frozen=True)
+class ObjectChange:
+    """One rendered object without a pod template (ConfigMap, Secret, Service, ...): its
+    action, its phase, and what changes (field paths; a Secret's keys, never its values)."""
+
+    kind: str
+    name: str
+    action: str
+    phase: str = DEPLOY
+    detail: str = ""
+
+    def describe(self) -> str:
+        """``configmap/backend-config: change, data.LOG_LEVEL``."""
+        detail = f", {self.detail}" if self.detail else ""
+        return f"{self.kind.lower()}/{self.name}: {self.action}{detail}"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.kind, self.name
+
+
+class Planned(Protocol):
+    """A line of the plan: a `PlannedChange` or an `ObjectChange`."""
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def phase(self) -> str: ...
+
+    @property
+    def key(self) -> tuple[str, str]: ...
+
+    def describe(self) -> str: ...
+
+
+def few(paths: Sequence[str], shown: int = 3) -> list[str]:
+    """At most ``shown`` paths, then how many more."""
+    more = [f"{len(paths) - shown} more fields"] if len(paths) > shown else []
+    return [*paths[:shown], *more]
 
 
 def short_image(image: str) -> str:
@@ -55,9 +110,11 @@ def planned_refs(rendered: Rendered) -> list[WorkloadRef]:
     return [*rendered.workloads, *cronjobs]
 
 
-def predict(rendered: Rendered, before: Mapping[WorkloadRef, WorkloadState]) -> list[PlannedChange]:
+def predict(rendered: Rendered, before: Mapping[WorkloadRef, WorkloadState],
+            phases: Mapping[tuple[str, str], str] | None = None,
+            live: Snapshot | None = None) -> list[PlannedChange]:
     """Compare each rendered workload (and CronJob, `planned_refs`) with what the cluster runs
-    and last had applied."""
+    and last had applied (``live``: the objects, to name the other fields that change)."""
     objects = {
         WorkloadRef(obj["kind"], obj["metadata"]["name"]): obj for obj in rendered.objects
         if kinds.is_templated(obj)
@@ -68,7 +125,7 @@ def predict(rendered: Rendered, before: Mapping[WorkloadRef, WorkloadState]) -> 
         state = before.get(ref) or WorkloadState(ref, exists=False)
         images = kinds.images_of(obj)
         if not state.exists:
-            action = NEW
+            action = CREATE
         elif dict(state.images) != images:
             action = CHANGE
         elif not state.applied:
@@ -78,8 +135,68 @@ def predict(rendered: Rendered, before: Mapping[WorkloadRef, WorkloadState]) -> 
             action = SAME if template == state.applied else CHANGE
         if action == CHANGE and ref.rules.replaced_on_change:
             action = REPLACE
-        planned.append(PlannedChange(ref, action, dict(state.images), images))
+        found = live.find(ref.kind, ref.name) if live and state.exists else None
+        fields = tuple(path for path in fielddiff.changed_paths(obj, found)
+                       if not _workload_noise(path)) if found and action != UNKNOWN else ()
+        if action == SAME and fields:  # the pod template is the same, other fields are not
+            action = CHANGE
+        planned.append(PlannedChange(ref, action, dict(state.images), images,
+                                     (phases or {}).get(key(obj), DEPLOY), fields))
     return planned
+
+
+def _workload_noise(path: str) -> bool:
+    """An image (shown as such) or an annotation the apply itself manages."""
+    return path.endswith(".image") or path.startswith(
+        ("metadata.annotations.kubernetes.io/change-cause", "metadata.namespace"))
+
+
+def predict_others(rendered: Rendered, live: Snapshot, phases: Mapping[tuple[str, str], str],
+                   namespace_missing: bool) -> list[ObjectChange]:
+    """Compare each rendered object without a pod template with its live self in ``live``
+    (cluster-scoped objects are not read: ``unknown``, but for the environment's Namespace
+    when ``namespace_missing``)."""
+    planned = []
+    for obj in rendered.objects:
+        if kinds.is_templated(obj):
+            continue
+        kind, name = key(obj)
+        if kind in guards.CLUSTER_SCOPED_KINDS:
+            action, detail = ((CREATE, "") if kind == "Namespace" and namespace_missing
+                              else (UNKNOWN, "cluster-scoped, not compared"))
+        else:
+            action, detail = _compare(obj, live.find(kind, name))
+        planned.append(ObjectChange(kind, name, action, phases.get((kind, name), DEPLOY), detail))
+    return planned
+
+
+def _compare(obj: dict, found: dict | None) -> tuple[str, str]:
+    secret = obj.get("kind") == "Secret"
+    if found is None:
+        return CREATE, fielddiff.secret_keys(obj, None) if secret else ""
+    paths = [path for path in fielddiff.changed_paths(obj, found)
+             if not path.startswith("metadata.namespace")]
+    if not paths:
+        return SAME, ""
+    if secret:
+        keys = fielddiff.secret_keys(obj, found)
+        others = [path for path in paths if not path.startswith(("data.", "stringData."))]
+        return CHANGE, ", ".join(([keys] if keys else []) + few(others))
+    return CHANGE, ", ".join(few(paths))
+
+
+def ordered(planned: Iterable[Planned], rendered: Rendered) -> list[Planned]:
+    """``planned`` as it will be applied: by phase, in the overlay's order within one."""
+    position = {key(obj): index for index, obj in enumerate(rendered.objects)}
+    return sorted(planned, key=lambda item: (ORDER.index(item.phase),
+                                             position.get(item.key, 0)))
+
+
+def kind_counts(rendered: Rendered) -> str:
+    """``12 objects: 1 Namespace, 2 Deployment, ...`` in the overlay's order of kinds."""
+    counts = Counter(obj.get("kind", "?") for obj in rendered.objects)
+    listed = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    return f"{len(rendered.objects)} objects ({listed})"
 
 
 def replaced(planned: Iterable[PlannedChange]) -> list[WorkloadRef]:
@@ -87,13 +204,13 @@ def replaced(planned: Iterable[PlannedChange]) -> list[WorkloadRef]:
     return [item.ref for item in planned if item.action == REPLACE]
 
 
-def summarize(planned: list[PlannedChange]) -> str:
-    """``1 to change, 0 new, 1 unchanged`` (``1 to replace`` after the changes when a Job is
-    replaced)."""
+def summarize(planned: Sequence[Planned]) -> str:
+    """``1 to change, 0 to create, 1 unchanged`` (``1 to replace`` after the changes when a
+    Job is replaced)."""
     replacing = sum(p.action == REPLACE for p in planned)
     text = (f"{sum(p.action == CHANGE for p in planned)} to change, "
             + (f"{replacing} to replace, " if replacing else "") +
-            f"{sum(p.action == NEW for p in planned)} new, "
+            f"{sum(p.action == CREATE for p in planned)} to create, "
             f"{sum(p.action == SAME for p in planned)} unchanged")
     unknown = sum(p.action == UNKNOWN for p in planned)
     return text + (f", {unknown} unknown" if unknown else "")

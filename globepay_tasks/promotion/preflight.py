@@ -3,18 +3,17 @@ which cluster, read each namespace once, and refuse images marked bad."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import artifacts, badimages, guards, kubectl, schemas, workloads
+from .. import artifacts, badimages, guards, kubectl, manifests, phases, schemas, workloads
 from ..errors import ClusterError, ConfigError
+from ..manifests import Rendered
 from ..settings import Environment
 from ..snapshot import Snapshot, read_snapshot
-from ..workloads import Rendered
 from . import plan
 
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ def render(p: Promoter, env: Environment, overrides: Mapping[str, str] | None = 
     if plain is None:
         plain = p.overlays[str(overlay)] = workloads.render(
             p.runner, p.settings.kubectl, str(overlay))
-    available = workloads.rendered_images(plain)
+    available = manifests.rendered_images(plain)
     overrides = dict(p.images if overrides is None else overrides)
     if carried:
         overrides = artifacts.applicable(overrides, available, env.keep_images)
@@ -69,6 +68,7 @@ def render(p: Promoter, env: Environment, overrides: Mapping[str, str] | None = 
         with_images = workloads.render(p.runner, p.settings.kubectl, directory)
         rendered = replace(with_images, overlay=str(overlay))
     check_namespaces(env, rendered)
+    phases.assign(rendered.objects)  # a phase annotation that names no phase is refused
     guards.check_cluster_scoped(env, rendered.objects, p.settings.allow_cluster_scoped)
     if not rendered.workloads:
         raise ConfigError(f"{env.name}: overlay {env.overlay} renders no workloads")
@@ -91,7 +91,7 @@ def preflight(p: Promoter, envs: Sequence[Environment], *, carry: bool = False,
             guards.check_order(p.settings, env)
             p.guard.check(env)
         for part in env.clusters():
-            if read and not p.runner.dry_run:
+            if read:
                 try:
                     snapshot(p, part, rendered)
                 except ClusterError as error:  # an unknown kind: the dry run names its object
@@ -128,8 +128,8 @@ def check_on_server(p: Promoter, env: Environment, rendered: Rendered) -> None:
     instead (`globepay_tasks.schemas`), with a line saying so. A Job the deploy will replace
     is left out (`without_replaced`)."""
     rendered = without_replaced(p, env, rendered)
-    outcome = workloads.dry_run(p.runner, p.target(env), rendered)
-    if p.runner.dry_run or outcome.ok:
+    outcome = workloads.dry_run(p.runner.reader, p.target(env), rendered)
+    if outcome.ok:
         return
     if outcome.transient:
         raise ClusterError(f"{env.name}: checking the objects in {env.namespace} failed: "
@@ -137,6 +137,7 @@ def check_on_server(p: Promoter, env: Environment, rendered: Rendered) -> None:
     refused = kubectl.rejected(rendered.objects, outcome.stdout, outcome.stderr)
     missing = f'namespaces "{env.namespace}" not found'
     if any(message.endswith(missing) for _, message in refused):
+        p.new_namespaces.add(env.name)
         refused = [(what, message) for what, message in refused if not message.endswith(missing)]
         refused += _check_new_namespace(p, env, rendered, {what for what, _ in refused})
     elif not refused:
@@ -151,19 +152,18 @@ def without_replaced(p: Promoter, env: Environment, rendered: Rendered) -> Rende
     those Jobs are not checked by the server. The Jobs' state is the env's `snapshot` when
     the preflight read it, else one read of the workloads (none without a Job)."""
     jobs = [ref for ref in rendered.workloads if ref.rules.replaced_on_change]
-    if not jobs or p.runner.dry_run:
+    if not jobs:
         return rendered
     known = p.snapshots.get(env.name)
-    states = known.states(jobs) if known else workloads.capture(p.runner, p.target(env), jobs)
+    states = (known.states(jobs) if known
+              else workloads.capture(p.runner.reader, p.target(env), jobs))
     leaving = set(plan.replaced(plan.predict(rendered, states)))
     if not leaving:
         return rendered
     p.progress.step(env.name, "dry run", f"{', '.join(map(str, sorted(leaving, key=str)))}: "
                     "changed, to be replaced (deleted, then created): not checked by the server")
-    kept = tuple(obj for obj in rendered.objects if kubectl.WorkloadRef(
-        obj.get("kind", ""), (obj.get("metadata") or {}).get("name", "")) not in leaving)
-    manifest = "---\n".join(json.dumps(obj) + "\n" for obj in kept)
-    return replace(rendered, objects=kept, manifest=manifest)
+    return manifests.subset(rendered, lambda obj: kubectl.WorkloadRef(*phases.key(obj))
+                            not in leaving)
 
 
 def _check_new_namespace(p: Promoter, env: Environment, rendered: Rendered,
@@ -171,7 +171,8 @@ def _check_new_namespace(p: Promoter, env: Environment, rendered: Rendered,
     """The objects of a namespace that does not exist yet (other than ``refused`` ones)
     against the schemas of the server's Kubernetes version; without the schemas installed,
     a line saying they were not checked."""
-    said = p.runner.at(p.target(env)).run(kubectl.version(p.target(env)), idempotent=True)
+    said = p.runner.reader.at(p.target(env)).run(kubectl.version(p.target(env)),
+                                                 idempotent=True)
     try:
         version = schemas.schema_version(kubectl.server_version(said.stdout))
     except schemas.SchemasMissing as missing:
@@ -208,7 +209,7 @@ def snapshot(p: Promoter, env: Environment, rendered: Rendered | None) -> Snapsh
     """The env's namespace as read once (`read_snapshot`): kept from the
     preflight's check until the env's deploy takes it (`take_snapshot`)."""
     if env.name not in p.snapshots:
-        p.snapshots[env.name] = read_snapshot(p.runner, p.target(env), rendered)
+        p.snapshots[env.name] = read_snapshot(p.runner.reader, p.target(env), rendered)
     return p.snapshots[env.name]
 
 
@@ -226,7 +227,7 @@ def check_bad(p: Promoter, env: Environment, rendered: Rendered, *, announce: bo
     `ConfigError`), unless ``allow_bad``: then the allowed references."""
     known = known or snapshot(p, env, rendered)
     marks = badimages.marks_in(known.find("ConfigMap", badimages.CONFIGMAP))
-    hits = badimages.refused(marks, workloads.rendered_images(rendered))
+    hits = badimages.refused(marks, manifests.rendered_images(rendered))
     if hits and not p.allow_bad:
         raise badimages.refusal(env.name, hits)
     for _, mark in hits if announce else ():

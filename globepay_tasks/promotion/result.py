@@ -9,7 +9,7 @@ from .. import artifacts
 from ..hooks import HookResult
 from ..kubectl import WorkloadRef
 from ..workloads import WorkloadState
-from .plan import PlannedChange
+from .plan import ObjectChange, PlannedChange
 
 
 @dataclass
@@ -47,6 +47,8 @@ class EnvResult:
     revisions: dict[str, tuple[str, str]] = field(default_factory=dict)
     images: dict[str, dict[str, str]] = field(default_factory=dict)
     plan: list[PlannedChange] = field(default_factory=list)
+    #: the plan of the rendered objects without a pod template
+    others: list[ObjectChange] = field(default_factory=list)
     id: str = ""
     source: str = ""
     failure: str = ""

@@ -17,7 +17,7 @@ def test_prod_is_asked_after_its_plan_and_a_no_changes_nothing(project):
         code, text = answered(project, "n", "deploy-prod")
     assert code == 1, text
     question = text.index("Change prod")
-    assert text.index("prod     plan: deployment/backend: new") < question
+    assert text.index("prod     plan: deployment/backend: create") < question
     assert text.index("== prod: context") < question
     assert "prod: not confirmed, nothing was changed" in text[question:]
 
@@ -28,7 +28,7 @@ def test_deploy_all_asks_about_prod_when_its_turn_comes(project):
     question = text.index("Change prod")
     assert text.index("dev      done: succeeded") < text.index("staging  done: succeeded") \
         < question
-    assert text.index("prod     plan: deployment/backend: new") < question
+    assert text.index("prod     plan: deployment/backend: create") < question
     assert "prod     done: succeeded" in text[question:]
 
 

@@ -35,7 +35,7 @@ def test_a_cronjob_on_the_backend_image_follows_the_deployment_through_the_chain
     result = project.invoke("deploy-all", "--yes", "--image", f"backend={BACKEND}:1.6.0")
     assert result.returncode == 0, output(result)
     text = output(result)
-    assert "cronjob/report: new, report 1.6.0" in text
+    assert "cronjob/report: create, report 1.6.0" in text
 
     assert cron_image(project, "dev") == project.image("dev", "backend") == f"{BACKEND}:1.6.0"
     pinned = project.image("staging", "backend")

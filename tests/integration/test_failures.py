@@ -527,7 +527,7 @@ def test_lock_changed_since_the_environment_was_read(project):
              and r.path.endswith("/leases")]
     # no Lease when read: created, refused (bob's is there now), read again, taken from it
     assert takes == [("POST", 409), ("PUT", 200)] and len(reads) == 2
-    assert "plan: read again: 1 to change, 0 new, 1 unchanged" in result.stdout
+    assert "plan: read again: 1 to change, 0 to create, 4 unchanged, 1 unknown" in result.stdout
     assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
     assert lease(project) is None
 

@@ -44,7 +44,7 @@ def test_changed_job_is_replaced_unchanged_job_left_alone(project):
     second = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.5.2")
     assert second.returncode == 0, output(second)
     assert "job/database-migration: replace, migrate 1.5.1 -> 1.5.2" in second.stdout
-    assert "1 to change, 1 to replace, 0 new" in second.stdout
+    assert "1 to change, 1 to replace, 0 to create" in second.stdout
     assert "job.batch/database-migration replaced" in second.stdout
     replaced = job(project)
     assert replaced["metadata"]["uid"] != uid

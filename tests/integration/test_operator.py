@@ -79,7 +79,7 @@ def test_success_report_matches_schema_and_hides_secrets(project, tmp_path):
     assert (data["task"], data["outcome"], data["exit_code"]) == ("deploy-dev", "succeeded", 0)
     [dev] = data["environments"]
     assert dev["outcome"] == "succeeded" and dev["namespace"] == project.namespace("dev")
-    assert [p["action"] for p in dev["plan"]] == ["new", "new"]
+    assert [p["action"] for p in dev["plan"]] == ["create", "create"]
     assert dev["revisions"]["deployment/backend"] == {"before": "", "after": "1"}
     steps = [s["step"] for s in data["steps"]]
     for name in ("preflight", "plan", "apply", "wait", "ready", "post hook", "done"):
@@ -113,8 +113,9 @@ def test_hook_failure_report_summary_annotation_and_plain_output(project, tmp_pa
     assert result.returncode == 3, output(result)
     text = output(result)
     assert ESCAPE not in text, "not a terminal: no colour even without NO_COLOR"
-    header = (f"== dev: context {project.context('dev')}, namespace {project.namespace('dev')}: "
-              "1 to change, 0 new, 1 unchanged")
+    header = (f"== dev: context {project.context('dev')}, namespace {project.namespace('dev')}, "
+              "6 objects (1 Namespace, 1 ConfigMap, 2 Service, 2 Deployment): "
+              "1 to change, 0 to create, 4 unchanged, 1 unknown")
     assert re.search(rf"^{re.escape(header)}$", result.stdout, re.M)
     assert "plan: deployment/backend: change, backend 1.5.0 -> 1.7.0" in text
     assert "plan: deployment/frontend: unchanged" in text

@@ -159,17 +159,23 @@ def test_preflight_refuses_a_broken_overlay_before_dev_is_touched(project):
     assert "prod" in result.stderr and "preflight failed" in result.stderr
 
 
-def test_dry_run_prints_commands_and_touches_no_cluster(project):
-    with project.untouched(reads=True):
-        result = project.invoke("deploy-all", "--dry-run")
+def test_dry_run_shows_each_plan_and_the_writes_it_would_make_and_writes_nothing(project):
+    assert project.invoke("deploy-dev").returncode == 0
+    with project.untouched():  # it reads the clusters for its plan, it writes nothing
+        result = project.invoke("deploy-all", "--dry-run", "--image",
+                                f"backend={BACKEND}:1.5.1")
     assert result.returncode == 0, output(result)
     text = output(result)
+    assert "dev      plan: deployment/backend: change, backend 1.5.0 -> 1.5.1 [deploy]" in text
+    assert "dev      plan: deployment/frontend: unchanged [deploy]" in text
+    assert "dev      plan: service/backend: unchanged [deploy]" in text
+    assert "prod     plan: deployment/backend: create, backend 1.5.1 [deploy]" in text
+    assert "prod     plan: namespace/globepay-prod: create [deploy]" in text
     commands = [line for line in text.splitlines() if line.startswith("+ ")]
-    checks = [line for line in commands if " apply -f " in line and "--dry-run=server" in line]
-    applies = [line for line in commands if " apply -f " in line and line not in checks]
-    assert len(applies) == 3
+    applies = [line for line in commands if " apply -f " in line]
+    assert len(applies) == 3, "the writes are announced, not made"
     assert project.namespace("dev") in applies[0] and project.namespace("prod") in applies[2]
-    assert len(checks) == 3, "the preflight's server-side dry run is announced for each env"
+    assert not any("--dry-run=server" in line for line in commands), "the server's check ran"
     assert any("get deployment --watch" in line for line in commands)
 
 

@@ -3,7 +3,7 @@ those of the workloads the tool waits for."""
 
 from __future__ import annotations
 
-from globepay_tasks import artifacts, kinds, kubectl, snapshot, status, workloads
+from globepay_tasks import artifacts, kinds, kubectl, manifests, snapshot, status, workloads
 from globepay_tasks.kubectl import Target, WorkloadRef
 from globepay_tasks.promotion.plan import planned_refs, predict, summarize
 from globepay_tasks.workloads import WorkloadState
@@ -73,7 +73,7 @@ def test_cronjob_rules_template_images_schedule_and_no_ready_count():
 
 def test_carried_images_are_set_in_a_cronjobs_job_template():
     pinned = f"{BACKEND}@{DIGEST}"
-    carried = workloads.with_images(rendered(), {"backend": pinned})
+    carried = manifests.with_images(rendered(), {"backend": pinned})
     assert [c["image"] for c in kinds.containers_of(carried.objects[1])] == [
         pinned, pinned, "registry.example/app/proxy:2.0"]
     assert carried.objects[0]["spec"]["template"]["spec"]["containers"][0]["image"] == pinned
@@ -81,7 +81,7 @@ def test_carried_images_are_set_in_a_cronjobs_job_template():
 
 
 def test_rendered_and_intended_images_include_cronjobs():
-    assert workloads.rendered_images(rendered()) == {f"{BACKEND}:1.0",
+    assert manifests.rendered_images(rendered()) == {f"{BACKEND}:1.0",
                                                      "registry.example/app/proxy:2.0"}
     assert set(artifacts.intended_images(rendered().objects)) == {DEPLOY, CRON}
 
@@ -90,7 +90,7 @@ def test_verification_compares_a_cronjobs_spec_only():
     objects = rendered().objects
     intended = artifacts.intended_images(objects)
     assert artifacts.Live(objects, ()).mismatches(intended) == []
-    other = workloads.with_images(rendered(), {"proxy": "registry.example/app/proxy:3.0"})
+    other = manifests.with_images(rendered(), {"proxy": "registry.example/app/proxy:3.0"})
     problems = artifacts.Live(other.objects, ()).mismatches(intended)
     assert problems == ["cronjob/report container sidecar is set to "
                         "registry.example/app/proxy:3.0, expected registry.example/app/proxy:2.0"]
@@ -108,15 +108,15 @@ def test_one_read_lists_cronjobs():
 
 
 def test_plan_shows_a_cronjobs_images_before_and_after():
-    new = workloads.with_images(rendered(), {"backend": f"{BACKEND}:2.0"})
+    new = manifests.with_images(rendered(), {"backend": f"{BACKEND}:2.0"})
     assert planned_refs(new) == [DEPLOY, CRON]
     before = {ref: WorkloadState.from_object(obj)
               for ref, obj in zip((DEPLOY, CRON), rendered().objects, strict=True)}
     planned = predict(new, before)
     assert [p.action for p in planned] == ["change", "change"]
     assert planned[1].describe() == "cronjob/report: change, report 1.0 -> 2.0"
-    assert summarize(planned) == "2 to change, 0 new, 0 unchanged"
-    assert predict(new, {})[1].describe() == "cronjob/report: new, report 2.0, sidecar 2.0"
+    assert summarize(planned) == "2 to change, 0 to create, 0 unchanged"
+    assert predict(new, {})[1].describe() == "cronjob/report: create, report 2.0, sidecar 2.0"
 
 
 def test_status_row_of_a_cronjob_has_its_schedule_and_no_ready_count():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from globepay_tasks.kubectl import LAST_APPLIED_ANNOTATION, WorkloadRef
+from globepay_tasks.manifests import Rendered
 from globepay_tasks.promotion.plan import (
     CHANGE,
     REPLACE,
@@ -14,7 +15,7 @@ from globepay_tasks.promotion.plan import (
     replaced,
     summarize,
 )
-from globepay_tasks.workloads import Rendered, WorkloadState
+from globepay_tasks.workloads import WorkloadState
 
 JOB = WorkloadRef("Job", "database-migration")
 BACKEND = WorkloadRef("Deployment", "backend")
@@ -51,12 +52,12 @@ def test_a_job_whose_template_changes_is_replaced_one_that_does_not_is_left_alon
     assert [p.action for p in plan] == [CHANGE, REPLACE]
     assert plan[1].describe() == (
         "job/database-migration: replace, database-migration 1.5.1 -> 1.5.2")
-    assert summarize(plan) == "1 to change, 1 to replace, 0 new, 0 unchanged"
+    assert summarize(plan) == "1 to change, 1 to replace, 0 to create, 0 unchanged"
     assert replaced(plan) == [JOB]
 
     same = predict(rendered(workload("Job", "database-migration", "backend:1.5.1")), before)
     assert [p.action for p in same] == [SAME]
-    assert summarize(same) == "0 to change, 0 new, 1 unchanged"
+    assert summarize(same) == "0 to change, 0 to create, 1 unchanged"
     assert replaced(same) == []
 
 

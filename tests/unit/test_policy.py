@@ -26,11 +26,12 @@ from globepay_tasks.errors import (
 )
 from globepay_tasks.hooks import CheckFailed, HookContext
 from globepay_tasks.kubectl import WorkloadRef, join_argv, parse_manifest, workloads_in
+from globepay_tasks.manifests import Rendered
 from globepay_tasks.progress import Progress
 from globepay_tasks.promotion import EnvResult, Promoter, chain, multicluster
-from globepay_tasks.promotion.plan import CHANGE, NEW, SAME, UNKNOWN, predict, summarize
+from globepay_tasks.promotion.plan import CHANGE, CREATE, SAME, UNKNOWN, predict, summarize
 from globepay_tasks.runner import Runner
-from globepay_tasks.workloads import Rendered, WorkloadState
+from globepay_tasks.workloads import WorkloadState
 
 REGISTRY = "registry.globepay.dev/globepay"
 CONTEXTS = ("dev", "staging", "prod", "eu", "us", "ap")
@@ -254,7 +255,7 @@ def test_a_lock_taken_since_the_snapshot_makes_the_run_read_and_plan_again(world
 
     result = result_of(promoter, "dev")
     assert [(str(p.ref), p.action) for p in result.plan] == [("deployment/backend", SAME)]
-    assert "plan: read again: 0 to change, 0 new, 1 unchanged" in world.out.getvalue()
+    assert "plan: read again: 0 to change, 0 to create, 1 unchanged" in world.out.getvalue()
     assert len([argv for argv in world.fake.calls_to("dev", "get")
                 if "configmaps" in argv[-3]]) == 2
     assert len(world.fake.calls_to("dev", "create")) == 1  # AlreadyExists: read again
@@ -389,11 +390,11 @@ def test_the_plan_tells_new_changed_unchanged_and_unknown_workloads(world):
 
     assert [(str(p.ref), p.action) for p in plan] == [
         ("deployment/backend", CHANGE), ("deployment/frontend", SAME),
-        ("deployment/worker", UNKNOWN), ("deployment/cron", NEW)]
+        ("deployment/worker", UNKNOWN), ("deployment/cron", CREATE)]
     assert plan[0].describe() == "deployment/backend: change, backend 1.6.0 -> 1.7.0"
-    assert plan[3].describe() == "deployment/cron: new, cron 1.0.0"
-    assert summarize(plan) == "1 to change, 1 new, 1 unchanged, 1 unknown"
-    assert summarize(plan[:2]) == "1 to change, 0 new, 1 unchanged"
+    assert plan[3].describe() == "deployment/cron: create, cron 1.0.0"
+    assert summarize(plan) == "1 to change, 1 to create, 1 unchanged, 1 unknown"
+    assert summarize(plan[:2]) == "1 to change, 0 to create, 1 unchanged"
 
 
 def test_a_template_change_with_the_same_images_is_a_change(world):
@@ -421,12 +422,12 @@ def test_the_result_carries_the_plan_made_from_the_one_snapshot_read(world):
          {"backend": image("backend", "1.7.0")}),
         ("deployment/frontend", SAME, {"frontend": image("frontend", "2.0.0")},
          {"frontend": image("frontend", "2.0.0")}),
-        ("deployment/worker", NEW, {}, {"worker": image("worker", "3.0.0")})]
+        ("deployment/worker", CREATE, {}, {"worker": image("worker", "3.0.0")})]
     snapshots = [argv for argv in world.fake.calls_to("dev", "get")
                  if "configmaps" in argv[-3]]
     assert len(snapshots) == 1  # read once, by the preflight; the plan and the lock use it
-    assert "== dev: context dev, namespace globepay-dev: 1 to change, 1 new, 1 unchanged" \
-        in world.out.getvalue()
+    assert ("== dev: context dev, namespace globepay-dev, 3 objects (3 Deployment): "
+            "1 to change, 1 to create, 1 unchanged") in world.out.getvalue()
     assert [str(c.ref) for c in result.changes if c.changed] == [
         "deployment/backend", "deployment/worker"]
 

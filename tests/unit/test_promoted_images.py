@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from globepay_tasks import artifacts, audit, badimages, images, kubectl, status, workloads
+from globepay_tasks import (
+    artifacts,
+    audit,
+    badimages,
+    images,
+    kubectl,
+    manifests,
+    status,
+    workloads,
+)
 from globepay_tasks.config import DEFAULTS, load_settings
 from globepay_tasks.errors import ConfigError
 from globepay_tasks.kubectl import Target, WorkloadRef
@@ -267,19 +276,19 @@ def rendered_manifest() -> workloads.Rendered:
 
 def test_carried_images_are_set_in_workload_pod_templates_only():
     pinned = f"registry.example/app/backend@{DIGEST}"
-    carried = workloads.with_images(rendered_manifest(), {"backend": pinned})
+    carried = manifests.with_images(rendered_manifest(), {"backend": pinned})
     deployment = carried.objects[1]["spec"]["template"]["spec"]
     assert [c["image"] for c in deployment["initContainers"] + deployment["containers"]] == [
         pinned, pinned, "registry.example/app/proxy:2.0"]
     assert carried.objects[0]["data"]["image"] == "registry.example/app/backend:1.0"
     assert carried.manifest.startswith(MANIFEST.split("---")[0])  # left as rendered
     assert kubectl.parse_manifest(carried.manifest) == list(carried.objects)
-    assert workloads.with_images(rendered_manifest(), {}).manifest == MANIFEST
+    assert manifests.with_images(rendered_manifest(), {}).manifest == MANIFEST
 
 
 def test_change_cause_is_added_to_the_named_workloads():
     ref = kubectl.WorkloadRef("Deployment", "backend")
-    text = workloads.annotated(rendered_manifest(), {ref: {kubectl.CHANGE_CAUSE: "globepay x"}})
+    text = manifests.annotated(rendered_manifest(), {ref: {kubectl.CHANGE_CAUSE: "globepay x"}})
     objects = kubectl.parse_manifest(text)
     assert objects[1]["metadata"]["annotations"] == {kubectl.CHANGE_CAUSE: "globepay x"}
     assert "annotations" not in objects[0]["metadata"]

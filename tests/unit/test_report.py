@@ -14,6 +14,7 @@ from globepay_tasks import github, kinds
 from globepay_tasks.errors import ConfigError
 from globepay_tasks.hooks import HookResult
 from globepay_tasks.kubectl import WorkloadRef
+from globepay_tasks.manifests import Rendered
 from globepay_tasks.progress import Progress, Readiness, use_color
 from globepay_tasks.promotion import EnvResult, WorkloadChange
 from globepay_tasks.promotion.plan import predict, summarize
@@ -25,7 +26,7 @@ from globepay_tasks.report import (
     summary_lines,
     write_report,
 )
-from globepay_tasks.workloads import Rendered, WorkloadState, template_key
+from globepay_tasks.workloads import WorkloadState, template_key
 
 BACKEND = WorkloadRef("Deployment", "backend")
 FRONTEND = WorkloadRef("Deployment", "frontend")
@@ -303,10 +304,10 @@ def test_plan_new_change_unchanged_unknown():
         refs[3]: WorkloadState(refs[3], True, images={"cron": IMAGE + "2.0"}),
     }
     planned = predict(rendered, before)
-    assert [p.action for p in planned] == ["change", "unchanged", "new", "unknown"]
+    assert [p.action for p in planned] == ["change", "unchanged", "create", "unknown"]
     assert planned[0].describe() == "deployment/backend: change, backend 1.4.1 -> 1.5.0"
-    assert planned[2].describe() == "deployment/worker: new, worker 1.0"
-    assert summarize(planned) == "1 to change, 1 new, 1 unchanged, 1 unknown"
+    assert planned[2].describe() == "deployment/worker: create, worker 1.0"
+    assert summarize(planned) == "1 to change, 1 to create, 1 unchanged, 1 unknown"
 
 
 def test_basic_auth_header_masked_but_the_word_basic_is_not():

@@ -1,0 +1,108 @@
+"""A rendered overlay as objects and as the manifest applied: the part of it one phase
+applies, its images set, workloads annotated; each object rewritten changes its document
+only. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from . import images, kinds, kubectl
+from .kubectl import WorkloadRef
+
+#: Where one document of a multi-document manifest ends.
+_DOCUMENT = re.compile(r"(?m)^---[ \t]*\n")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An overlay rendered by kustomize: its objects, workloads, the kustomization it came
+    from, and the rendered ``manifest`` (what is applied)."""
+
+    overlay: str
+    objects: tuple[dict, ...]
+    workloads: tuple[WorkloadRef, ...]
+    kustomization: str
+    manifest: str = ""
+
+    def namespaces(self) -> set[str]:
+        return {obj["metadata"].get("namespace", "") for obj in self.objects}
+
+
+def subset(rendered: Rendered, keep: Callable[[dict], bool]) -> Rendered:
+    """The objects of ``rendered`` that ``keep`` selects, each with its document of the
+    manifest as it was."""
+    documents = [text for text in _DOCUMENT.split(rendered.manifest) if text.strip()]
+    if len(documents) != len(rendered.objects):  # not one document an object: write them
+        documents = [json.dumps(obj) + "\n" for obj in rendered.objects]
+    kept = [(obj, text) for obj, text in zip(rendered.objects, documents, strict=True)
+            if keep(obj)]
+    objects = tuple(obj for obj, _ in kept)
+    return Rendered(rendered.overlay, objects, tuple(kubectl.workloads_in(objects)),
+                    rendered.kustomization, "---\n".join(text for _, text in kept))
+
+
+def rendered_images(rendered: Rendered) -> set[str]:
+    images: set[str] = set()
+    for obj in rendered.objects:
+        if kinds.is_templated(obj):
+            images.update(kinds.images_of(obj).values())
+    return images
+
+
+def annotated(rendered: Rendered, annotations: Mapping[WorkloadRef, Mapping[str, str]]) -> str:
+    """The rendered manifest with ``annotations`` added to the named workloads (each such
+    document written again as JSON; the others as kustomize rendered them)."""
+
+    def annotate(obj: dict) -> bool:
+        ref = WorkloadRef(obj.get("kind", ""), (obj.get("metadata") or {}).get("name", ""))
+        if ref not in annotations:
+            return False
+        metadata = obj.setdefault("metadata", {})
+        metadata["annotations"] = {**(metadata.get("annotations") or {}), **annotations[ref]}
+        return True
+
+    return _rewritten(rendered.manifest, annotate)[0] if annotations else rendered.manifest
+
+
+def with_images(rendered: Rendered, overrides: Mapping[str, str]) -> Rendered:
+    """``rendered`` with the images ``overrides`` names (short name or repository -> full
+    reference) set in the pod templates (a CronJob's job template too), containers and init
+    containers, as ``kubectl set image`` would set them; everything else as kustomize
+    rendered it."""
+
+    def set_images(obj: dict) -> bool:
+        if not kinds.is_templated(obj):
+            return False
+        changed = False
+        for container in kinds.containers_of(obj):
+            image = container.get("image", "")
+            ref = next((ref for name, ref in overrides.items() if images.selects(name, image)),
+                       None)
+            if ref is not None and ref != image:
+                container["image"], changed = ref, True
+        return changed
+
+    manifest, objects = _rewritten(rendered.manifest, set_images)
+    return Rendered(rendered.overlay, tuple(objects), rendered.workloads,
+                    rendered.kustomization, manifest)
+
+
+def _rewritten(manifest: str, edit: Callable[[dict], bool]) -> tuple[str, list[dict]]:
+    """A multi-document manifest with each object ``edit`` changed (it says so) written
+    again as JSON, the others as they were; and its objects."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    documents, objects = [], []
+    for text in _DOCUMENT.split(manifest):
+        obj = yaml.load(text, Loader=loader)
+        if not isinstance(obj, dict):
+            continue
+        if edit(obj):
+            text = json.dumps(obj) + "\n"
+        documents.append(text)
+        objects.append(obj)
+    return "---\n".join(documents), objects
