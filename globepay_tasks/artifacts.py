@@ -36,6 +36,14 @@ def intended_images(objects: Iterable[dict]) -> dict[WorkloadRef, dict[str, str]
             for obj in objects if kinds.is_templated(obj)}
 
 
+def would_run(objects: Iterable[dict]) -> list[RunningImage]:
+    """What the workloads of rendered ``objects`` would run (a dry run's stand-in for what an
+    environment runs: tags where no digest is rendered)."""
+    return [RunningImage(ref, container, image)
+            for ref, found in intended_images(objects).items() if ref.rules.awaited
+            for container, image in found.items()]
+
+
 def _selected(workload: dict, pod: dict) -> bool:
     labels = (pod.get("metadata") or {}).get("labels") or {}
     wanted = ((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}

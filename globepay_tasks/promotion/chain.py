@@ -40,7 +40,7 @@ def render_with(promoter: Promoter, env: Environment, rendered: Rendered, source
     kept = sorted(name for name, ref in offered.items() if images.selected(env.keep_images, ref))
     text = ", ".join(f"{name}={ref}" for name, ref in carried.items()) or "none"
     if promoter.runner.dry_run:
-        text = "read at run time (dry run)"
+        text += f" (dry run: as {source} would run them; digests are read at run time)"
     promoter.progress.step(env.name, f"images from {source}", text
                            + (f"; keeps its own {', '.join(kept)}" if kept else ""))
     return manifests.with_images(rendered, carried)

@@ -101,6 +101,8 @@ def deploy(p: Promoter, env: Environment, rendered: Rendered, *, action: str = "
                  later=[later for later, _ in steps[steps.index((phase, part)) + 1:]])
         final = verify(p, env, target, rendered, result, changes)
         run_hooks(p, env, POST, result, changes)
+        if p.runner.dry_run:  # what it would run: the next environment's plan receives it
+            result.running = artifacts.would_run(rendered.objects)
         finish(p, env, target, result, "succeeded", final)
     except KeyboardInterrupt:
         interrupted(p, env, target, result, rendered.workloads, before, changes)
