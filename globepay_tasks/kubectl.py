@@ -138,16 +138,11 @@ def delete(target: Target, resource: str, names: Sequence[str]) -> list[str]:
     return [*target.base(), "delete", resource, *names, "--ignore-not-found"]
 
 
-def delete_replaced(target: Target, names: Sequence[str]) -> list[str]:
-    """Delete the Jobs ``names`` and, in the background, their pods (to create them again)."""
+def delete_replaced(target: Target, names: Sequence[str], timeout: float) -> list[str]:
+    """Delete the Jobs ``names`` (their pods in the background) and wait until they are gone,
+    at most ``timeout`` seconds, to create them again."""
     return [*target.base(), "delete", "job", *names, "--ignore-not-found",
-            "--cascade=background", "--wait=false"]
-
-
-def wait_deleted(target: Target, names: Sequence[str], timeout: float) -> list[str]:
-    """Wait until the Jobs ``names`` are gone (at most ``timeout`` seconds)."""
-    return [*target.base(), "wait", "--for=delete", *(f"job/{name}" for name in names),
-            f"--timeout={max(1, int(timeout))}s"]
+            "--cascade=background", "--wait=true", f"--timeout={max(1, int(timeout))}s"]
 
 
 def watch_workloads(target: Target, kind: str) -> list[str]:

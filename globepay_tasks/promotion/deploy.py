@@ -187,20 +187,17 @@ def replace_jobs(p: Promoter, env: Environment, target: Target,
                  jobs: Sequence[WorkloadRef]) -> str:
     """Delete the Jobs the plan replaces (a Job's pod template cannot change), their pods in
     the background, and wait until they are gone, so that the apply creates them again: one
-    ``kubectl delete`` and one ``kubectl wait`` whatever their number. What failed ("": none)."""
+    ``kubectl delete`` whatever their number. What failed ("": none)."""
     if not jobs or p.runner.dry_run:
         return ""
     names = [ref.name for ref in jobs]
     listed = ", ".join(str(ref) for ref in jobs)
     p.progress.step(env.name, "replace", f"{listed}: deleting (its pods in the background), "
                     "to be created again by the apply")
-    runner = p.runner.at(target)
-    deleted = runner.run(kubectl.delete_replaced(target, names), idempotent=True)
+    deleted = p.runner.at(target).run(kubectl.delete_replaced(target, names, env.timeout),
+                                      idempotent=True)
     if not deleted.ok:
         return f"deleting {listed} to replace it failed: {deleted.error_line()}"
-    gone = runner.run(kubectl.wait_deleted(target, names, env.timeout), idempotent=True)
-    if not gone.ok:
-        return f"{listed} not deleted within {env.timeout:g}s: {gone.error_line()}"
     return ""
 
 
