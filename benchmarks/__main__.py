@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from . import deploy, failure, startup, waits
-from .project import BenchProject, workload_names
+from .project import ENVS, BenchProject, workload_names
 from .report import Results, render
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -32,8 +32,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rollout-seconds", type=float, help="rollout time L (default 5)")
     parser.add_argument("--workloads", help="comma-separated W values (default 2,10,50)")
     parser.add_argument("--repetitions", type=int, help="deploy-all runs per W and tool (5)")
-    parser.add_argument("--only", help="comma-separated parts: deploy,waits,failure,startup,"
-                        "latency (default: all)")
+    parser.add_argument("--only", help="comma-separated parts: deploy,waits,failure,"
+                        "migration,startup,latency (default: all)")
     parser.add_argument("--output", help="markdown file to write ('-': stdout; default "
                         "docs/benchmarks.md, stdout with --quick)")
     args = parser.parse_args(argv)
@@ -42,7 +42,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.workloads = [int(w) for w in (args.workloads or ("2,10" if quick else "2,10,50"))
                       .split(",")]
     args.repetitions = args.repetitions or (1 if quick else 5)
-    args.only = set((args.only or "deploy,waits,failure,startup,latency").split(","))
+    args.only = set((args.only or "deploy,waits,failure,migration,startup,latency")
+                    .split(","))
     args.output = args.output or ("-" if quick else str(DOCS))
     return args
 
@@ -101,6 +102,21 @@ def run_failures(args: argparse.Namespace, tmp: Path, results: Results) -> None:
             break
 
 
+def run_migrations(args: argparse.Namespace, tmp: Path, results: Results) -> None:
+    """deploy-all of an overlay with a pre-deploy migration Job (replaced at each release):
+    the phases' kubectl processes per environment, at each W."""
+    trials = max(1, min(3, args.repetitions))
+    for w in args.workloads:
+        with BenchProject(tmp / f"migration-w{w}", w, args.rollout_seconds,
+                          migration=True) as project:
+            deploy.measure(project, "tasks", "0.0.0")
+            for rep in range(trials):
+                result = deploy.measure(project, "tasks", f"4.{rep}.0")
+                results.migrations.append(result)
+                log(f"migration W={w}: {result.wall:.2f}s, "
+                    f"{max(result.kubectl[e] for e in ENVS)} kubectl per env")
+
+
 def run_latency(results: Results) -> None:
     if not LATENCY.exists():
         results.latency = "benchmarks/sandbox_latency.py is not present in this tree."
@@ -128,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             run_waits(args, Path(tmp), results)
         if "failure" in args.only:
             run_failures(args, Path(tmp), results)
+        if "migration" in args.only:
+            run_migrations(args, Path(tmp), results)
     if "latency" in args.only:
         log("sandbox latency")
         run_latency(results)

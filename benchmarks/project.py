@@ -59,6 +59,18 @@ def _deployment(name: str, deadline: int) -> dict:
     }
 
 
+def _migration(workload: str) -> dict:
+    """A pre-deploy Job running ``workload``'s image (so each release replaces it)."""
+    container = {"name": "migrate", "image": f"{REGISTRY}/{workload}:0", "command": ["true"],
+                 "envFrom": [{"configMapRef": {"name": "migrate-settings"}}]}
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "migrate", "annotations": {"globepay.dev/phase": "pre-deploy"}},
+        "spec": {"backoffLimit": 0, "template": {"spec": {
+            "restartPolicy": "Never", "containers": [container]}}},
+    }
+
+
 def _dump(path: Path, documents: list[dict] | dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(documents, list):
@@ -98,7 +110,7 @@ class BenchProject:
 
     def __init__(self, root: Path, workloads: int, rollout_seconds: float, *,
                  deadline: int = 600, broken_deadline: int | None = None,
-                 keep: dict[str, list[str]] | None = None) -> None:
+                 keep: dict[str, list[str]] | None = None, migration: bool = False) -> None:
         self.root = root
         self.workloads = workload_names(workloads)
         self.rollout_seconds = rollout_seconds
@@ -106,6 +118,8 @@ class BenchProject:
         self.broken_deadline = broken_deadline
         #: env -> images it keeps as its own overlay sets them (not received from the one before)
         self.keep = keep or {}
+        #: a pre-deploy migration Job on the first workload's image, with a generated ConfigMap
+        self.migration = migration
         self.kubectl_log = root / "kubectl.log"
         self.cache = root / "kubecache"
         self.timeline = Timeline()
@@ -150,9 +164,15 @@ class BenchProject:
         base = self.root / "k8s" / "base"
         for name in self.workloads:
             _dump(base / f"{name}.yaml", _deployment(name, self.deadline))
-        _dump(base / "kustomization.yaml", {
+        kustomization: dict = {
             "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-            "resources": [f"{name}.yaml" for name in self.workloads]})
+            "resources": [f"{name}.yaml" for name in self.workloads]}
+        if self.migration:
+            _dump(base / "migrate.yaml", _migration(self.workloads[0]))
+            kustomization["resources"].append("migrate.yaml")
+            kustomization["configMapGenerator"] = [
+                {"name": "migrate-settings", "literals": ["MODE=online"]}]
+        _dump(base / "kustomization.yaml", kustomization)
         self.set_tag("0")
 
     def overlay(self, env: str) -> Path:

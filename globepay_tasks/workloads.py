@@ -31,6 +31,8 @@ class WorkloadState:
     #: The pod template as last written by ``kubectl apply`` ("" when never applied).
     applied: str = ""
     progress: str = ""
+    #: It has ended and failed (a Job with its Failed condition).
+    failed: bool = False
 
     @classmethod
     def from_object(cls, obj: dict) -> WorkloadState:
@@ -45,6 +47,7 @@ class WorkloadState:
             ready=rules.ready(obj),
             applied=_applied_template(obj),
             progress=rules.progress(obj),
+            failed=rules.replaced_on_change and rules.rollout(obj).failed,
         )
 
 

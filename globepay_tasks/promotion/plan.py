@@ -34,6 +34,8 @@ class PlannedChange:
     phase: str = DEPLOY
     #: The other fields of the pod template and the object the apply changes.
     fields: tuple[str, ...] = ()
+    #: Why it is replaced although it does not change (a Job that failed: run again).
+    note: str = ""
 
     def describe(self) -> str:
         """``deployment/backend: change, backend 1.4.1 -> 1.6.0``."""
@@ -42,7 +44,7 @@ class PlannedChange:
                  if self.images_before.get(name) != image]
         if self.action == CREATE:
             moved = [f"{name} {short_image(image)}" for name, image in self.images_after.items()]
-        detail = ", ".join([*moved, *few(self.fields)])
+        detail = ", ".join([*moved, *few(self.fields), *([self.note] if self.note else [])])
         return f"{self.ref}: {self.action}{', ' if detail else ''}{detail}"
 
     @property
@@ -140,8 +142,11 @@ def predict(rendered: Rendered, before: Mapping[WorkloadRef, WorkloadState],
                        if not _workload_noise(path)) if found and action != UNKNOWN else ()
         if action == SAME and fields:  # the pod template is the same, other fields are not
             action = CHANGE
+        note = ""
+        if ref.rules.replaced_on_change and state.failed and action != REPLACE:
+            action, note = REPLACE, "failed before: run again"
         planned.append(PlannedChange(ref, action, dict(state.images), images,
-                                     (phases or {}).get(key(obj), DEPLOY), fields))
+                                     (phases or {}).get(key(obj), DEPLOY), fields, note))
     return planned
 
 

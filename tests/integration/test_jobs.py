@@ -79,3 +79,25 @@ def test_a_replaced_job_is_named_when_a_later_failure_rolls_back(project):
     assert project.image("dev", "backend") == f"{BACKEND}:1.5.1"
     image = job(project)["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image == f"{BACKEND}:1.5.2"  # what the Job ran stays done
+
+
+def test_a_job_that_failed_is_run_again_by_the_next_deploy(project):
+    """A migration that failed (its image cannot start in the sandbox; its command fails on a
+    real cluster) is not left failed by a retry
+    with the same overlay: the retry replaces it and runs it again."""
+    image = f"{REGISTRY}/migrate:1.0-broken"
+    add_resource(project, "dev", "database-migration.yaml", {
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "database-migration"},
+        "spec": {"backoffLimit": 0, "template": {
+            **pod_template("database-migration", image),
+            "spec": {"restartPolicy": "Never", "containers": [
+                {"name": "migrate", "image": image, "command": ["false"]}]}}}})
+    first = project.invoke("deploy-dev")
+    assert first.returncode == 2, output(first)
+    uid = job(project)["metadata"]["uid"]
+
+    retry = project.invoke("deploy-dev")
+
+    assert retry.returncode == 2, output(retry)
+    assert "job/database-migration: replace, failed before: run again" in retry.stdout
+    assert job(project)["metadata"]["uid"] != uid, "the failed Job was created again"

@@ -67,3 +67,20 @@ def test_a_job_template_change_with_the_same_images_is_a_replace():
     changed["spec"]["template"]["spec"]["containers"][0]["command"] = ["migrate", "--all"]
 
     assert [p.action for p in predict(rendered(changed), before)] == [REPLACE]
+
+
+def test_a_job_that_failed_is_run_again_even_when_it_does_not_change():
+    failed = workload("Job", "database-migration", "backend:1.5.1")
+    state = live(failed)
+    stored = {**failed, "status": {"conditions": [{"type": "Failed", "status": "True",
+                                                   "reason": "BackoffLimitExceeded"}]}}
+    stored["metadata"] = {**failed["metadata"], "annotations": {
+        LAST_APPLIED_ANNOTATION: json.dumps(failed)}}
+    before = {JOB: WorkloadState.from_object(stored)}
+
+    plan = predict(rendered(failed), before)
+
+    assert state.failed is False and before[JOB].failed is True
+    assert [p.action for p in plan] == [REPLACE]
+    assert plan[0].describe() == "job/database-migration: replace, failed before: run again"
+    assert replaced(plan) == [JOB]
