@@ -83,8 +83,8 @@ def test_a_replaced_job_is_named_when_a_later_failure_rolls_back(project):
 
 def test_a_job_that_failed_is_run_again_by_the_next_deploy(project):
     """A migration that failed (its image cannot start in the sandbox; its command fails on a
-    real cluster) is not left failed by a retry
-    with the same overlay: the retry replaces it and runs it again."""
+    real cluster) is not left failed by a retry with the same overlay: the retry replaces it
+    and runs it again."""
     image = f"{REGISTRY}/migrate:1.0-broken"
     add_resource(project, "dev", "database-migration.yaml", {
         "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "database-migration"},
