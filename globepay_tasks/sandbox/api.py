@@ -202,7 +202,7 @@ class ClusterApi:
             elif content_type == MERGE:
                 result = _patch.merge_patch(clone(live), body)
             else:
-                result = _patch.strategic_merge(clone(live), body, rt.kind)
+                result = _patch.strategic_merge(clone(live), body, rt.kind, rt.group_version)
         except _patch.PatchError as exc:
             raise ApiError(422, "Invalid", str(exc)) from None
         if not isinstance(result, dict):

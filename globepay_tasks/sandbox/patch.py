@@ -1,8 +1,9 @@
 """Patch semantics of the sandbox API server, as pure functions on JSON-like dicts.
 
 - :func:`strategic_merge`: Kubernetes strategic merge patch for the built-in kinds the sandbox
-  serves (patch merge keys per field type, ``$patch``, ``$retainKeys``,
-  ``$setElementOrder/<field>``, ``$deleteFromPrimitiveList/<field>``, null deletes a key).
+  serves (patch strategies and merge keys from the Kubernetes schemas, :mod:`.schemas`, or
+  without them from :data:`KINDS`; ``$patch``, ``$retainKeys``, ``$setElementOrder/<field>``,
+  ``$deleteFromPrimitiveList/<field>``, null deletes a key).
 - :func:`json_patch`: RFC 6902 (add, remove, replace, move, copy, test).
 - :func:`merge_patch`: RFC 7386.
 - :func:`server_side_apply`: a simplified server-side apply (see its docstring).
@@ -16,6 +17,8 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from typing import Any
+
+from .schemas import ANY_NODE, LIST, MAP, STRUCT, Node, schema_for
 
 DIRECTIVE = "$patch"
 RETAIN_KEYS = "$retainKeys"
@@ -74,6 +77,9 @@ TYPES: dict[str, dict[str, Field]] = {
     },
     "ConditionsStatus": {"conditions": _MERGE_BY_TYPE},
     "WorkloadSpec": {"template": _TEMPLATE},
+    "CronJobSpec": {"jobTemplate": Field(type="JobTemplateSpec")},
+    "JobTemplateSpec": {"metadata": _META, "spec": Field(type="WorkloadSpec")},
+    "PodDisruptionBudgetSpec": {"selector": Field("replace")},
     "ServiceSpec": {"ports": Field("merge", "port")},
 }
 
@@ -98,30 +104,51 @@ KINDS: dict[str, dict[str, Field]] = {
         "status": Field(type="ConditionsStatus"),
     },
     "Job": {"spec": Field(type="WorkloadSpec"), "status": Field(type="ConditionsStatus")},
+    "CronJob": {"spec": Field(type="CronJobSpec")},
     "Service": {"spec": Field(type="ServiceSpec"), "status": Field(type="ConditionsStatus")},
     "Namespace": {"status": Field(type="ConditionsStatus")},
     "ServiceAccount": {"secrets": Field("merge", "name")},
     "HorizontalPodAutoscaler": {"status": Field(type="ConditionsStatus")},
-    "PodDisruptionBudget": {"status": Field(type="ConditionsStatus")},
+    "PodDisruptionBudget": {
+        "spec": Field(type="PodDisruptionBudgetSpec"),
+        "status": Field(type="ConditionsStatus"),
+    },
     "Ingress": {},
 }
 
 
 class _Schema:
-    """Looks up patch metadata of the fields of one (struct) type."""
+    """Looks up patch metadata of the fields of one (struct) type: in its Kubernetes schema
+    (``node``) when there is one, else in the tables above (``fields``)."""
 
-    def __init__(self, fields: dict[str, Field]):
+    def __init__(self, fields: dict[str, Field], node: Node | None = None):
         self.fields = fields
+        self.node = node
 
     @classmethod
-    def for_kind(cls, kind: str) -> _Schema:
+    def for_kind(cls, kind: str, api_version: str | None = None) -> _Schema:
+        node = schema_for(api_version, kind) if api_version else None
+        if node is not None and node.kind == STRUCT:
+            return cls({}, node)
         return cls({"metadata": _META, **KINDS.get(kind, {})})
 
     def field(self, name: str) -> Field:
-        return self.fields.get(name, Field())
+        if self.node is None:
+            return self.fields.get(name, Field())
+        strategy, merge_key = self.node.patch.get(name, ("", ""))
+        parts = strategy.split(",")  # "merge,retainKeys": $retainKeys is a patch directive
+        return Field("merge" if "merge" in parts else "replace" if "replace" in parts else "",
+                     merge_key)
 
     def sub(self, name: str) -> _Schema:
-        return _Schema(TYPES.get(self.field(name).type, {}))
+        """The schema of field ``name``'s value (of its elements, for a list)."""
+        if self.node is None:
+            return _Schema(TYPES.get(self.field(name).type, {}))
+        child = (self.node.fields.get(name) if self.node.kind == STRUCT
+                 else self.node.item if self.node.kind == MAP else None)
+        if child is not None and child.kind == LIST:
+            child = child.item
+        return _Schema({}, child or ANY_NODE)
 
 
 
@@ -129,13 +156,16 @@ class _Schema:
 # --- strategic merge patch ----------------------------------------------------------------------
 
 
-def strategic_merge(original: dict, patch: dict, kind: str) -> dict:
-    """Apply a strategic merge patch to ``original`` (an object of ``kind``)."""
+def strategic_merge(original: dict, patch: dict, kind: str,
+                    api_version: str | None = None) -> dict:
+    """Apply a strategic merge patch to ``original`` (an object of ``kind`` in
+    ``api_version``, default: the one ``original`` names)."""
     if not isinstance(original, dict):
         raise PatchError("original object is not a JSON object")
     if not isinstance(patch, dict):
         raise PatchError("strategic merge patch must be a JSON object")
-    return _merge_map(copy.deepcopy(original), copy.deepcopy(patch), _Schema.for_kind(kind))
+    schema = _Schema.for_kind(kind, api_version or original.get("apiVersion"))
+    return _merge_map(copy.deepcopy(original), copy.deepcopy(patch), schema)
 
 
 def _merge_map(original: dict, patch: dict, schema: _Schema) -> dict:
@@ -607,7 +637,7 @@ def server_side_apply(
     cleaned = _drop_nulls(_strip_directives(applied))
     if live is None:
         return cleaned
-    schema = _Schema.for_kind(kind)
+    schema = _Schema.for_kind(kind, applied.get("apiVersion") or live.get("apiVersion"))
     result = _merge_map(copy.deepcopy(live), copy.deepcopy(cleaned), schema)
     if isinstance(last_applied, dict):
         _remove_dropped(result, _drop_nulls(_strip_directives(last_applied)), cleaned, schema)

@@ -99,6 +99,22 @@ def _job_status(job: dict) -> str:
     return "Suspended" if _spec(job).get("suspend") else "Running"
 
 
+def _job_duration(job: dict) -> str:
+    """From the Job's start to its completion (to now while it runs); empty before it starts
+    (and for a failed Job, which has no completionTime, the time since it started)."""
+    status = _status(job)
+    if not status.get("startTime"):
+        return ""
+    started = _timestamp(status["startTime"])
+    ended = _timestamp(status["completionTime"]) if status.get("completionTime") else time.time()
+    return human_duration(ended - started)
+
+
+def _timestamp(stamp: str) -> float:
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=timezone.utc).timestamp()
+
+
 def _service_ports(svc: dict) -> str:
     ports = [f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in _spec(svc).get("ports") or []]
     return ",".join(ports) or "<none>"
@@ -143,7 +159,8 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[dict], list[Any]]]] = {
     "Job": ([("Status", "string", 0), ("Completions", "string", 0), ("Duration", "string", 0),
              _AGE],
             lambda o: [_job_status(o), f"{_status(o).get('succeeded', 0)}/"
-                                       f"{_spec(o).get('completions', 1)}", "", _age(o)]),
+                                       f"{_spec(o).get('completions', 1)}",
+                       _job_duration(o), _age(o)]),
     "Service": ([("Type", "string", 0), ("Cluster-IP", "string", 0),
                  ("External-IP", "string", 0), ("Port(s)", "string", 0), _AGE,
                  ("Selector", "string", 1)],

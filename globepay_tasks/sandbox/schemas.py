@@ -39,10 +39,14 @@ class Node:
     the Go struct name of a STRUCT (``DeploymentSpec``); ``fields`` its members; ``open`` a
     struct that keeps unknown members (``x-kubernetes-preserve-unknown-fields``); ``item`` the
     element of a LIST or MAP; ``list_type``/``list_keys`` how server-side apply identifies
-    list elements (``atomic``, ``set`` or ``map`` with keys).
+    list elements (``atomic``, ``set`` or ``map`` with keys); ``patch`` the strategic merge
+    patch metadata of a STRUCT's members that have any: member -> (``x-kubernetes-patch-
+    strategy``, ``x-kubernetes-patch-merge-key``), a property of the member, not of its type
+    (PodDisruptionBudgetSpec's ``selector`` is replaced whole, other LabelSelectors merge).
     """
 
-    __slots__ = ("fields", "go", "item", "kind", "list_keys", "list_type", "open", "struct")
+    __slots__ = ("fields", "go", "item", "kind", "list_keys", "list_type", "open", "patch",
+                 "struct")
 
     def __init__(self, kind: str, go: str, struct: str = "") -> None:
         self.kind = kind
@@ -53,6 +57,7 @@ class Node:
         self.item: Node | None = None
         self.list_type = "atomic"
         self.list_keys: tuple[str, ...] = ()
+        self.patch: dict[str, tuple[str, str]] = {}
 
     def __repr__(self) -> str:
         return f"Node({self.kind}, {self.go})"
@@ -114,6 +119,10 @@ class Definitions:
     def _fill_struct(self, node: Node, schema: dict[str, Any]) -> None:
         node.open = bool(schema.get("x-kubernetes-preserve-unknown-fields"))
         node.fields = {key: self.build(sub) for key, sub in schema["properties"].items()}
+        node.patch = {key: (sub["x-kubernetes-patch-strategy"],
+                            sub.get("x-kubernetes-patch-merge-key", ""))
+                      for key, sub in schema["properties"].items()
+                      if sub.get("x-kubernetes-patch-strategy")}
 
     def build(self, schema: dict[str, Any]) -> Node:
         """The node of an inline schema (following ``$ref``)."""
@@ -194,4 +203,4 @@ def schema_for(api_version: str, kind: str) -> Node | None:
         return definitions.root(api_version, kind) if definitions is not None else None
 
 
-__all__ = ["Definitions", "Node", "schema_for"]
+__all__ = ["ANY_NODE", "LIST", "MAP", "STRUCT", "Definitions", "Node", "schema_for"]

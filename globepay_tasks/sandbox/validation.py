@@ -5,6 +5,7 @@ over. Unknown fields and wrong types: :mod:`.field_validation`; immutable fields
 from __future__ import annotations
 
 import json
+import random
 import re
 
 from .errors import ApiError, invalid
@@ -123,6 +124,39 @@ def _service_causes(spec: dict) -> list[Cause]:
     return causes
 
 
+_PDB_SPEC_FIELDS = (("minAvailable", "intstr.IntOrString"), ("selector", "v1.LabelSelector"),
+                    ("maxUnavailable", "intstr.IntOrString"),
+                    ("unhealthyPodEvictionPolicy", "policy.UnhealthyPodEvictionPolicyType"))
+
+
+def _go_struct_dump(go_type: str, spec: dict, fields: tuple[tuple[str, str], ...]) -> str:
+    """``%#v`` of an internal API struct whose members are pointers, as the API server prints
+    the value of an invalid struct (internal types refuse JSON): ``policy.X{A:(*T)(0xc...)}``
+    (the addresses are made up, as they differ on every request of a real server)."""
+    base = 0xC000000000 + random.randrange(0x100000, 0x8000000) * 0x20
+    members = []
+    for index, (name, go) in enumerate(fields):
+        pointer = "nil" if spec.get(name) is None else hex(base + index * 0x20)
+        members.append(f"{name[0].upper()}{name[1:]}:(*{go})({pointer})")
+    return f"{go_type}{{{', '.join(members)}}}"
+
+
+def _disruption_budget_causes(spec: dict) -> list[Cause]:
+    """ValidatePodDisruptionBudgetSpec: at most one of minAvailable and maxUnavailable, each
+    not negative."""
+    causes: list[Cause] = []
+    if spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None:
+        shown = _go_struct_dump("policy.PodDisruptionBudgetSpec", spec, _PDB_SPEC_FIELDS)
+        causes.append(("spec", "FieldValueInvalid", f"Invalid value: {shown}: minAvailable and "
+                       "maxUnavailable cannot be both set"))
+    for name in ("minAvailable", "maxUnavailable"):
+        value = spec.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            causes.append((f"spec.{name}", "FieldValueInvalid",
+                           f"Invalid value: {value}: must be greater than or equal to 0"))
+    return causes
+
+
 def validate(rt: ResourceType, obj: dict) -> None:
     """Raise 422 Invalid if ``obj`` (already defaulted) is not acceptable for ``rt``."""
     meta = obj.get("metadata") or {}
@@ -136,6 +170,8 @@ def validate(rt: ResourceType, obj: dict) -> None:
         causes.extend(_containers_causes(spec if isinstance(spec, dict) else {}, "spec"))
     elif rt.kind == "Service":
         causes.extend(_service_causes(spec if isinstance(spec, dict) else {}))
+    elif rt.kind == "PodDisruptionBudget" and rt.group == "policy":
+        causes.extend(_disruption_budget_causes(spec if isinstance(spec, dict) else {}))
     if causes:
         raise invalid(rt, meta.get("name") or "", causes)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from globepay_tasks.sandbox import Sandbox
+from globepay_tasks.sandbox.resources import by_kind
 
 CM = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\n"
       "data:\n  a: b\n")
@@ -267,3 +268,74 @@ def test_get_prints_server_side_columns(sandbox: Sandbox, kubectl, shop: Path) -
         "apiVersion: coordination.k8s.io/v1\nkind: Lease\n"
         "metadata: {name: lock, namespace: shop}\nspec: {holderIdentity: me}\n"))
     assert kubectl("get", "leases", "-n", "shop").stdout.split()[:3] == ["NAME", "AGE", "lock"]
+
+
+CRONJOB = """apiVersion: batch/v1
+kind: CronJob
+metadata: {{name: report, namespace: default}}
+spec:
+  schedule: "0 3 * * *"
+  suspend: true
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: report
+            image: example/backend:{tag}
+            command: [sh, -c, echo report]
+"""
+PDB = """apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: backend, namespace: default}
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels: {app: backend}
+"""
+
+
+def test_apply_changes_the_image_of_a_cronjob(sandbox: Sandbox, kubectl) -> None:
+    """kubectl apply patches the containers two levels down a CronJob by name
+    ($setElementOrder/containers): the image changes, the rest of the container stays."""
+    assert kubectl("apply", "-f", "-", input=CRONJOB.format(tag="1.0")).returncode == 0
+    result = kubectl("apply", "-f", "-", input=CRONJOB.format(tag="1.1"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "cronjob.batch/report configured"
+    cronjob = sandbox.get("dev", "batch/v1", "CronJob", "default", "report")
+    container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "example/backend:1.1"
+    assert container["command"] == ["sh", "-c", "echo report"]
+
+
+def test_apply_of_an_unchanged_disruption_budget_writes_nothing(sandbox: Sandbox,
+                                                                kubectl) -> None:
+    """kubectl sends a PodDisruptionBudget's selector on every apply (patchStrategy replace),
+    so it says "configured"; the server finds nothing changed and keeps its resourceVersion."""
+    assert kubectl("apply", "-f", "-", input=PDB).returncode == 0
+    before = sandbox.get("dev", "policy/v1", "PodDisruptionBudget", "default", "backend")
+    result = kubectl("apply", "-f", "-", input=PDB)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "poddisruptionbudget.policy/backend configured"
+    after = sandbox.get("dev", "policy/v1", "PodDisruptionBudget", "default", "backend")
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+
+
+def test_get_jobs_shows_how_long_a_job_ran(sandbox: Sandbox, kubectl) -> None:
+    """The DURATION column: from the Job's startTime to its completionTime."""
+    job = sandbox.create("dev", {
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate",
+                                                              "namespace": "default"},
+        "spec": {"suspend": True, "template": {"spec": {"restartPolicy": "Never",
+                                                        "containers": [{"name": "m",
+                                                                        "image": "m:1"}]}}}})
+    listed = kubectl("get", "jobs").stdout.splitlines()
+    assert listed[0].split() == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
+    assert listed[1].split()[:3] == ["migrate", "Suspended", "0/1"]  # not started: no duration
+    job["status"] = {"startTime": "2026-01-01T10:00:00Z", "completionTime":
+                     "2026-01-01T10:02:05Z", "succeeded": 1, "conditions": [
+                         {"type": "Complete", "status": "True"}]}
+    sandbox.store("dev").update(by_kind("batch/v1", "Job"), job, subresource="status")
+    row = kubectl("get", "jobs").stdout.splitlines()[1].split()
+    assert row[:4] == ["migrate", "Complete", "1/1", "2m5s"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 
 import pytest
 
@@ -150,6 +151,48 @@ def test_warning_headers_on_the_wire(sandbox: Sandbox) -> None:
     assert response.status == 201
     assert response.headers.get_all("Warning") == [
         '299 - "unknown field \\"metadata.labelz\\""', '299 - "unknown field \\"dataa\\""']
+
+
+# --- values the API server refuses ----------------------------------------------------------
+
+BUDGET = """apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: backend
+  namespace: default
+spec:
+{limits}
+  selector:
+    matchLabels: {{app: backend}}
+"""
+#: How the API server prints the (internal, unmarshalable) spec: with Go pointers.
+BUDGET_SPEC = re.escape("policy.PodDisruptionBudgetSpec{MinAvailable:(*intstr.IntOrString)(") \
+    + "0xc[0-9a-f]+" + re.escape("), Selector:(*v1.LabelSelector)(") + "0xc[0-9a-f]+" \
+    + re.escape("), MaxUnavailable:(*intstr.IntOrString)(") + "0xc[0-9a-f]+" \
+    + re.escape("), UnhealthyPodEvictionPolicy:(*policy.UnhealthyPodEvictionPolicyType)(nil)}")
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run=server"]], ids=["apply", "dry-run"])
+def test_a_disruption_budget_with_both_limits_is_invalid(sandbox: Sandbox, kubectl,
+                                                         dry_run: list[str]) -> None:
+    both = BUDGET.format(limits="  minAvailable: 1\n  maxUnavailable: 1")
+    result = kubectl("apply", *dry_run, "-f", "-", input=both)
+    assert result.returncode == 1
+    assert re.fullmatch(
+        re.escape('The PodDisruptionBudget "backend" is invalid: spec: Invalid value: ')
+        + BUDGET_SPEC + re.escape(": minAvailable and maxUnavailable cannot be both set"),
+        result.stderr.strip()), result.stderr
+    assert sandbox.get("dev", "policy/v1", "PodDisruptionBudget", "default", "backend") is None
+
+
+def test_a_disruption_budget_limit_may_not_be_negative(sandbox: Sandbox, kubectl) -> None:
+    result = kubectl("apply", "-f", "-", input=BUDGET.format(limits="  maxUnavailable: -1"))
+    assert result.returncode == 1
+    assert result.stderr.strip() == ('The PodDisruptionBudget "backend" is invalid: '
+                                     'spec.maxUnavailable: Invalid value: -1: must be greater '
+                                     'than or equal to 0')
+    one = kubectl("apply", "-f", "-", input=BUDGET.format(limits="  minAvailable: 50%"))
+    assert one.returncode == 0, one.stderr
 
 
 # --- immutable fields ------------------------------------------------------------------------

@@ -334,6 +334,54 @@ def test_merge_keys_of_other_fields():
                                               {"type": "Initialized", "status": "True"}]
 
 
+#: What kubectl apply sends when a CronJob's image changes (its pod template is two levels down).
+CRONJOB_IMAGE_BODY = {"spec": {"jobTemplate": {"spec": {"template": {"spec": {
+    "$setElementOrder/containers": [{"name": "report"}],
+    "containers": [{"image": "backend:1.5.2", "name": "report"}]}}}}}}
+
+
+@pytest.mark.parametrize("api_version", ["batch/v1", None], ids=["schemas", "tables"])
+def test_kubectl_image_change_of_a_cronjob_merges_its_containers_by_name(api_version):
+    live = {"kind": "CronJob", "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {
+        "template": {"spec": {"restartPolicy": "Never", "containers": [
+            {"name": "report", "image": "backend:1.5.1", "command": ["sh", "-c", "echo"]},
+            {"name": "sidecar", "image": "proxy:1"}]}}}}}}
+    result = strategic_merge(live, CRONJOB_IMAGE_BODY, "CronJob", api_version)
+    pod = result["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["containers"] == [
+        {"name": "report", "image": "backend:1.5.2", "command": ["sh", "-c", "echo"]},
+        {"name": "sidecar", "image": "proxy:1"}]
+    assert pod["restartPolicy"] == "Never"
+    assert result["spec"]["schedule"] == "0 3 * * *"
+
+
+@pytest.mark.parametrize("api_version", ["policy/v1", None], ids=["schemas", "tables"])
+def test_a_disruption_budget_selector_is_replaced_whole(api_version):
+    """PodDisruptionBudgetSpec.selector has patchStrategy replace: kubectl apply sends it whole
+    (and on every apply), and the server replaces the live selector with it."""
+    live = {"kind": "PodDisruptionBudget", "spec": {"minAvailable": 1, "selector": {
+        "matchLabels": {"app": "backend", "tier": "api"}}}}
+    body = {"spec": {"selector": {"matchLabels": {"app": "backend"}}}}
+    result = strategic_merge(live, body, "PodDisruptionBudget", api_version)
+    assert result["spec"] == {"minAvailable": 1, "selector": {"matchLabels": {"app": "backend"}}}
+
+
+def test_the_schemas_give_the_patch_metadata_of_every_kind():
+    """With the Kubernetes schemas (a test dependency), a kind the tables do not list merges
+    its lists by the schema's merge keys; atomic lists (an Ingress's rules) are replaced."""
+    live = {"apiVersion": "v1", "kind": "ReplicationController", "spec": {"template": {"spec": {
+        "containers": [{"name": "a", "image": "x:1", "env": [{"name": "A", "value": "1"}]}]}}}}
+    body = {"spec": {"template": {"spec": {"containers": [
+        {"name": "a", "env": [{"name": "B", "value": "2"}]}]}}}}
+    result = strategic_merge(live, body, "ReplicationController")
+    assert result["spec"]["template"]["spec"]["containers"] == [{"name": "a", "image": "x:1",
+        "env": [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}]}]
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "spec": {"rules": [
+        {"host": "a.test"}, {"host": "b.test"}]}}
+    result = strategic_merge(ingress, {"spec": {"rules": [{"host": "c.test"}]}}, "Ingress")
+    assert result["spec"]["rules"] == [{"host": "c.test"}]
+
+
 def test_unknown_kind_only_knows_metadata():
     live = {"kind": "Widget", "spec": {"containers": [{"name": "a", "image": "1"}]},
             "metadata": {"finalizers": ["x"]}}
