@@ -348,7 +348,10 @@ def test_plan_lists_every_object_before_the_prompt_and_n_writes_nothing(project)
         assert name.startswith(("backend-config-", "backend-secrets-")), name
         assert any(line.startswith(f"{generated.lower()}/{name}: create")
                    and line.endswith("[pre-deploy]") for line in planned), planned
-    assert any(line.startswith(f"job/{MIGRATION}: create") and line.endswith("[pre-deploy]")
+    for used_first in (f"job/{MIGRATION}", "serviceaccount/backend"):  # the Job's own account
+        assert any(line.startswith(f"{used_first}: create") and line.endswith("[pre-deploy]")
+                   for line in planned), planned
+    assert any(line.startswith("deployment/backend: create") and line.endswith("[deploy]")
                for line in planned), planned
     headers = [line for line in before.splitlines() if line.startswith("== prod")]
     assert headers, before
