@@ -86,7 +86,7 @@ def deploy(p: Promoter, env: Environment, rendered: Rendered, *, action: str = "
         before = known.states(refs)
         after = dict(before)
         steps = in_phases(rendered)
-        for phase, part in steps:
+        for index, (phase, part) in enumerate(steps):
             if len(steps) > 1:
                 p.progress.step(env.name, "phase", f"{phase}: {kind_counts(part)}")
             changes = None  # an interrupt during the apply reads what it changed
@@ -98,7 +98,7 @@ def deploy(p: Promoter, env: Environment, rendered: Rendered, *, action: str = "
                 fail(p, env, target, result, changes, applied)
             describe_changes(p, env, [c for c in changes if c.ref in part.workloads])
             wait(p, env, target, part.workloads, result, changes,
-                 later=[later for later, _ in steps[steps.index((phase, part)) + 1:]])
+                 later=[later for later, _ in steps[index + 1:]])
         final = verify(p, env, target, rendered, result, changes)
         run_hooks(p, env, POST, result, changes)
         if p.runner.dry_run:  # what it would run: the next environment's plan receives it
