@@ -43,8 +43,11 @@ class ControllerManager:
         self.store = store
         self.clock = clock
         self.rollout_seconds = rollout_seconds
-        #: simulated time at which a pod created by a workload controller becomes ready
+        #: simulated time at which a pod's containers start (it becomes ready unless they
+        #: crash), set by the workload controller that created it
         self.pod_ready_at: dict[str, float] = {}
+        #: simulated time at which a pod's image pull first failed
+        self.pod_pull_failed_at: dict[str, float] = {}
         self._reconcilers: dict[str, Reconciler] = {}
         for reconciler in (DeploymentController(self), ReplicaSetController(self),
                            PodController(self), StatefulSetController(self),
@@ -69,7 +72,9 @@ class ControllerManager:
 
     def _on_event(self, event: Event) -> None:
         if event.type == "DELETED" and event.rt.kind == "Pod":
-            self.pod_ready_at.pop(event.obj["metadata"].get("uid", ""), None)
+            uid = event.obj["metadata"].get("uid", "")
+            self.pod_ready_at.pop(uid, None)
+            self.pod_pull_failed_at.pop(uid, None)
         keys: list[Key] = []
         if event.rt.kind in self._reconcilers:
             keys.append((event.rt.kind, event.namespace, event.name))

@@ -19,8 +19,10 @@ class Manager(Protocol):
     store: Store
     clock: SimClock
     rollout_seconds: float
-    #: pod uid -> simulated time it becomes ready
+    #: pod uid -> simulated time its containers start (it becomes ready, unless they crash)
     pod_ready_at: dict[str, float]
+    #: pod uid -> simulated time its image pull first failed (a "broken" image)
+    pod_pull_failed_at: dict[str, float]
 
 
 def rt_of(kind: str, api_version: str = "apps/v1") -> ResourceType:

@@ -1,20 +1,32 @@
 """ReplicaSet and Pod controllers.
 
 A ReplicaSet short of pods creates them half a rollout time after it noticed; they become
-ready another half later (never, if an image is "broken"). Surplus pods go at once.
+ready another half later (never, if an image is "broken" or "crash"). Surplus pods go at once.
 Bare pods (no controller) become ready half a rollout time after they appear.
+
+The Pod controller plays the kubelet for what podutil's image conventions say: a pod with a
+"broken" image reports ErrImagePull, then ImagePullBackOff (any pod, a Job's too); one with a
+"crash" image starts when it would have become ready and then crash-loops, its restartCount
+following the simulated clock (a Job's pod only with restartPolicy OnFailure; a bare pod with
+restartPolicy Never fails).
 """
 
 from __future__ import annotations
 
 from .ctl_base import Manager, rt_of, write_status
 from .podutil import (
+    PULL_ERROR_SECONDS,
     controller_of,
+    crash_loop,
+    crashloop_status,
+    finished_status,
     is_broken,
+    is_crashing,
     is_ready,
     new_pod,
     pending_status,
     random_suffix,
+    restart_policy,
     rollout_seconds,
     running_status,
 )
@@ -93,12 +105,17 @@ class ReplicaSetController:
 
 
 class PodController:
-    """Marks pods Running/Ready when their time has come (Job pods are the Job's business)."""
+    """Marks pods Running/Ready when their time has come, and reports what their images do
+    (see the module docstring; Job pods are otherwise the Job's business)."""
 
     kind = "Pod"
 
     def __init__(self, manager: Manager) -> None:
         self.m = manager
+
+    def _forget(self, uid: str) -> None:
+        self.m.pod_ready_at.pop(uid, None)
+        self.m.pod_pull_failed_at.pop(uid, None)
 
     def reconcile(self, namespace: str, name: str, now: float) -> float | None:
         store = self.m.store
@@ -107,13 +124,20 @@ class PodController:
             return None
         uid = pod["metadata"]["uid"]
         status = pod.get("status") or {}
-        if (controller_of(pod) or {}).get("kind") == "Job" or status.get("phase") in FINISHED:
-            self.m.pod_ready_at.pop(uid, None)
+        if status.get("phase") in FINISHED:
+            self._forget(uid)
             return None
         if "phase" not in status:
             pod = write_status(store, POD, pod, pending_status(pod))
-        if is_ready(pod) or is_broken(pod.get("spec")):
-            self.m.pod_ready_at.pop(uid, None)
+        spec = pod.get("spec") or {}
+        if is_broken(spec):
+            return self._pull_failed(pod, now)
+        job_pod = (controller_of(pod) or {}).get("kind") == "Job"
+        if job_pod and not (is_crashing(spec) and restart_policy(spec) == "OnFailure"):
+            self._forget(uid)
+            return None
+        if is_ready(pod):
+            self._forget(uid)
             return None
         ready_at = self.m.pod_ready_at.get(uid)
         if ready_at is None:
@@ -121,6 +145,23 @@ class PodController:
             self.m.pod_ready_at[uid] = ready_at
         if now < ready_at:
             return ready_at
-        self.m.pod_ready_at.pop(uid, None)
+        if is_crashing(spec):
+            if restart_policy(spec) == "Never":
+                self._forget(uid)
+                write_status(store, POD, pod, finished_status(pod, succeeded=False))
+                return None
+            write_status(store, POD, pod, crashloop_status(pod, now - ready_at))
+            return ready_at + crash_loop(now - ready_at)[3]
+        self._forget(uid)
         write_status(store, POD, pod, running_status(pod))
+        return None
+
+    def _pull_failed(self, pod: dict, now: float) -> float | None:
+        """ErrImagePull from the pod's first reconcile, ImagePullBackOff a while later."""
+        uid = pod["metadata"]["uid"]
+        self.m.pod_ready_at.pop(uid, None)
+        failed_at = self.m.pod_pull_failed_at.setdefault(uid, now)
+        if now < failed_at + PULL_ERROR_SECONDS:
+            return failed_at + PULL_ERROR_SECONDS
+        write_status(self.m.store, POD, pod, pending_status(pod, pull_failed_for=now - failed_at))
         return None

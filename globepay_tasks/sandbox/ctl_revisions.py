@@ -5,7 +5,7 @@ a template matching an older revision reuses it with a new number) whose ``data`
 strategic-merge patch ``{"spec": {"template": {..., "$patch": "replace"}}}`` that
 ``kubectl rollout undo`` sends back. Pods live in fixed slots (``<sts>-<ordinal>``,
 ``<ds>-<node>``); a slot whose pod is missing or runs an old revision gets a new pod half a
-rollout time later, ready another half later (never when broken).
+rollout time later, ready another half later (never with a "broken" or "crash" image).
 """
 
 from __future__ import annotations

@@ -73,6 +73,18 @@ def float_v(number: float) -> str:
     return ("-" if sign else "") + body
 
 
+def duration(seconds: float) -> str:
+    """``time.Duration.String()`` of whole seconds: ``10s``, ``1m20s``, ``5m0s``, ``1h0m0s``."""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
+
+
 def plus_v(value: Any) -> str:
     """``%+v`` (same as ``%v``) of unstructured JSON: ``map[a:1 b:[x y]]``."""
     if value is None:
@@ -102,4 +114,4 @@ def sharp_v(value: Any) -> str:
     return plus_v(value)
 
 
-__all__ = ["float_v", "go_json", "kind_of", "plus_v", "quote", "sharp_v", "type_of"]
+__all__ = ["duration", "float_v", "go_json", "kind_of", "plus_v", "quote", "sharp_v", "type_of"]

@@ -43,12 +43,16 @@ def human_duration(seconds: float) -> str:
     return f"{hours // 24 // 365}y"
 
 
-def _age(obj: dict) -> str:
-    stamp = (obj.get("metadata") or {}).get("creationTimestamp")
+def _since(stamp: str | None) -> str:
+    """``translateTimestampSince``: how long ago an RFC 3339 time was (``<unknown>`` if unset)."""
     if not stamp:
         return "<unknown>"
-    created = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    return human_duration(time.time() - created.timestamp())
+    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return human_duration(time.time() - moment.timestamp())
+
+
+def _age(obj: dict) -> str:
+    return _since((obj.get("metadata") or {}).get("creationTimestamp"))
 
 
 def _status(obj: dict) -> dict:
@@ -69,27 +73,112 @@ def _selector(obj: dict) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>"
 
 
-def _pod_status(pod: dict) -> str:
-    status = _status(pod)
-    if (pod.get("metadata") or {}).get("deletionTimestamp"):
-        return "Terminating"
-    for container in status.get("containerStatuses") or []:
-        state = container.get("state") or {}
-        if "waiting" in state and state["waiting"].get("reason"):
-            return state["waiting"]["reason"]
-        if "terminated" in state and state["terminated"].get("reason"):
-            return state["terminated"]["reason"]
-    return status.get("phase", "Pending")
+def _restartable(container: dict | None) -> bool:
+    """A sidecar: an init container with ``restartPolicy: Always``."""
+    return (container or {}).get("restartPolicy") == "Always"
+
+
+def _terminated_reason(terminated: dict, prefix: str = "") -> str:
+    if terminated.get("reason"):
+        return prefix + terminated["reason"]
+    if terminated.get("signal"):
+        return f"{prefix}Signal:{terminated['signal']}"
+    return f"{prefix}ExitCode:{terminated.get('exitCode', 0)}"
+
+
+def _condition_true(status: dict, kind: str) -> bool:
+    return any(c.get("type") == kind and c.get("status") == "True"
+               for c in status.get("conditions") or [])
 
 
 def _pod_row(pod: dict) -> list[Any]:
-    statuses = _status(pod).get("containerStatuses") or []
-    total = len(_spec(pod).get("containers") or []) or len(statuses)
-    ready = sum(1 for c in statuses if c.get("ready"))
-    restarts = sum(int(c.get("restartCount", 0)) for c in statuses)
-    return [f"{ready}/{total}", _pod_status(pod), restarts, _age(pod),
-            _status(pod).get("podIP", "<none>"), _spec(pod).get("nodeName", "<none>"),
-            "<none>", "<none>"]
+    """kubectl's ``printPod``: READY, STATUS (the phase, or the reason a container waits or
+    ended with), RESTARTS (``N (AGE ago)`` since the last restart), AGE, then the wide ones."""
+    status, spec = _status(pod), _spec(pod)
+    init_specs = {c.get("name"): c for c in spec.get("initContainers") or []}
+    total = len(spec.get("containers") or []) + sum(map(_restartable, init_specs.values()))
+    ready = restarts = sidecar_restarts = 0
+    last_restart = last_sidecar_restart = ""  # RFC 3339 in UTC: compares as text
+    phase = status.get("phase", "")
+    reason = status.get("reason") or phase
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("reason") == "SchedulingGated":
+            reason = "SchedulingGated"
+    initializing = False
+    for index, container in enumerate(status.get("initContainerStatuses") or []):
+        restarts += int(container.get("restartCount", 0))
+        finished = ((container.get("lastState") or {}).get("terminated") or {}).get(
+            "finishedAt") or ""
+        last_restart = max(last_restart, finished)
+        sidecar = _restartable(init_specs.get(container.get("name")))
+        if sidecar:
+            sidecar_restarts += int(container.get("restartCount", 0))
+            last_sidecar_restart = max(last_sidecar_restart, finished)
+        state = container.get("state") or {}
+        waiting, terminated = state.get("waiting"), state.get("terminated")
+        if terminated is not None and not terminated.get("exitCode"):
+            continue
+        if sidecar and container.get("started"):
+            ready += bool(container.get("ready"))
+            continue
+        if terminated is not None:
+            reason = _terminated_reason(terminated, "Init:")
+        elif waiting is not None and waiting.get("reason") not in (None, "", "PodInitializing"):
+            reason = "Init:" + waiting["reason"]
+        else:
+            reason = f"Init:{index}/{len(init_specs)}"
+        initializing = True
+        break
+    if not initializing or _condition_true(status, "Initialized"):
+        restarts, last_restart = sidecar_restarts, last_sidecar_restart
+        running = False
+        for container in reversed(status.get("containerStatuses") or []):
+            restarts += int(container.get("restartCount", 0))
+            finished = ((container.get("lastState") or {}).get("terminated") or {}).get(
+                "finishedAt") or ""
+            last_restart = max(last_restart, finished)
+            state = container.get("state") or {}
+            waiting, terminated = state.get("waiting"), state.get("terminated")
+            if waiting is not None and waiting.get("reason"):
+                reason = waiting["reason"]
+            elif terminated is not None:
+                reason = _terminated_reason(terminated)
+            elif container.get("ready") and state.get("running") is not None:
+                running = True
+                ready += 1
+        if reason == "Completed" and running:
+            reason = "Running" if _condition_true(status, "Ready") else "NotReady"
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        if status.get("reason") == "NodeLost":
+            reason = "Unknown"
+        elif phase not in ("Succeeded", "Failed"):
+            reason = "Terminating"
+    shown = str(restarts)
+    if restarts and last_restart:
+        shown = f"{restarts} ({_since(last_restart)} ago)"
+    ips = status.get("podIPs") or []
+    gates = spec.get("readinessGates") or []
+    gates_shown = "<none>"
+    if gates:
+        true = sum(1 for gate in gates
+                   if _condition_true(status, gate.get("conditionType", "")))
+        gates_shown = f"{true}/{len(gates)}"
+    return [f"{ready}/{total}", reason, shown, _age(pod),
+            (ips[0].get("ip") if ips else status.get("podIP")) or "<none>",
+            spec.get("nodeName") or "<none>", status.get("nominatedNodeName") or "<none>",
+            gates_shown]
+
+
+def _pod_conditions(pod: dict) -> list[dict]:
+    """The row conditions kubectl's printer gives a finished pod."""
+    phase = _status(pod).get("phase")
+    if phase == "Succeeded":
+        return [{"type": "Completed", "status": "True", "reason": "Succeeded",
+                 "message": "The pod has completed successfully."}]
+    if phase == "Failed":
+        return [{"type": "Completed", "status": "True", "reason": "Failed",
+                 "message": "The pod failed."}]
+    return []
 
 
 def _job_status(job: dict) -> str:
@@ -177,6 +266,10 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[dict], list[Any]]]] = {
 }
 
 
+#: Row conditions (``Completed`` for a finished pod), as kubectl's printers set them.
+ROW_CONDITIONS: dict[str, Callable[[dict], list[dict]]] = {"Pod": _pod_conditions}
+
+
 def wants_table(accept: str | None) -> bool:
     """Does the Accept header ask for a Table (``application/json;as=Table;...``)?"""
     return bool(accept) and "as=Table" in accept
@@ -190,9 +283,13 @@ def _row(obj: dict, kind: str) -> dict:
     _, cells = PRINTERS[kind]
     meta = dict(obj.get("metadata") or {})
     meta.pop("managedFields", None)
-    return {"cells": [meta.get("name", ""), *cells(obj)],
-            "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                       "metadata": meta}}
+    row: dict[str, Any] = {"cells": [meta.get("name", ""), *cells(obj)]}
+    conditions = ROW_CONDITIONS.get(kind)
+    if conditions is not None and conditions(obj):
+        row["conditions"] = conditions(obj)
+    row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                     "metadata": meta}
+    return row
 
 
 def table(kind: str, objects: list[dict], resource_version: str | None = None) -> dict:
