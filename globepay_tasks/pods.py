@@ -38,32 +38,34 @@ def why(runner: Runner, target: Target, ref: WorkloadRef) -> str:
 
 def reasons(objects: Sequence[dict], ref: WorkloadRef) -> list[str]:
     """A failed Job's Failed condition (``job/NAME: BackoffLimitExceeded: ...``), then each
-    distinct reason ``ref``'s pods report, once, naming the first pod that reports it."""
+    distinct reason ``ref``'s pods report for a container, once, naming the first pod that
+    reports it (a kubelet's CrashLoopBackOff message names its own pod: one line, not one a
+    pod)."""
     found: list[str] = []
     for obj in objects:
         if obj.get("kind") == "Job" == ref.kind and _name(obj) == ref.name:
             for condition in (obj.get("status") or {}).get("conditions") or ():
                 if condition.get("type") == "Failed" and condition.get("status") == "True":
                     found.append(f"job/{ref.name}: {_said(condition)}")
-    seen: dict[str, int] = {}
+    seen: set[tuple[str, str]] = set()
     for pod in (o for o in objects if o.get("kind") == "Pod" and owned_by(o, ref)):
-        for said in pod_reasons(pod):
-            if said not in seen:
-                seen[said] = len(found)
+        for container, reason, said in pod_reasons(pod):
+            if (container, reason) not in seen:
+                seen.add((container, reason))
                 found.append(f"pod {_name(pod)}: {said}")
     return found
 
 
-def pod_reasons(pod: dict) -> list[str]:
-    """``REASON: MESSAGE`` of each container of ``pod`` that waits for something other than
-    its start (or last ended in an error while it waits to restart)."""
+def pod_reasons(pod: dict) -> list[tuple[str, str, str]]:
+    """(container, reason, ``REASON: MESSAGE``) of each container of ``pod`` that waits for
+    something other than its start (or last ended in an error while it waits to restart)."""
     status = pod.get("status") or {}
     found = []
     for container in (*(status.get("initContainerStatuses") or ()),
                       *(status.get("containerStatuses") or ())):
         waiting = (container.get("state") or {}).get("waiting") or {}
         if waiting.get("reason") and waiting["reason"] not in _STARTING:
-            found.append(_said(waiting))
+            found.append((container.get("name", ""), waiting["reason"], _said(waiting)))
     return found
 
 

@@ -260,8 +260,8 @@ def test_a_crashing_deployment_crash_loops_and_misses_its_deadline(sandbox: Sand
 
     # what the product makes of it
     said = product_pods.reasons(listed, WorkloadRef("Deployment", "web"))
-    assert said
-    for line in said:  # the kubelet's message names the pod: one line per pod
+    assert len(said) == 1, said  # one line for the container, not one per pod
+    for line in said:  # the kubelet's message names the pod
         assert re.fullmatch(r"pod (web-[a-z0-9]+-[a-z0-9]+): CrashLoopBackOff: back-off 5m0s "
                             r"restarting failed container=app pod=\1_shop\(\S+\)", line), line
 

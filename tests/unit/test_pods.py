@@ -29,3 +29,16 @@ def test_reasons_name_each_distinct_pod_reason_once_and_a_jobs_failed_condition(
     assert pods.reasons(objects, WorkloadRef("Job", "migrate")) == [
         "job/migrate: BackoffLimitExceeded: Job has reached the specified backoff limit"]
     assert pods.reasons(objects, WorkloadRef("StatefulSet", "db")) == []
+
+
+def test_a_crash_loop_is_one_line_although_the_kubelet_names_each_pod():
+    def crashing(pod: str) -> dict:
+        return _pod(pod, ("ReplicaSet", "backend-7c9f"), {
+            "reason": "CrashLoopBackOff",
+            "message": f"back-off 40s restarting failed container=c pod={pod}_ns(uid-{pod})"})
+
+    said = pods.reasons([crashing("backend-7c9f-a"), crashing("backend-7c9f-b")],
+                        WorkloadRef("Deployment", "backend"))
+
+    assert said == ["pod backend-7c9f-a: CrashLoopBackOff: back-off 40s restarting failed "
+                    "container=c pod=backend-7c9f-a_ns(uid-backend-7c9f-a)"]
