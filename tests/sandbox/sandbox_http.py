@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from globepay_tasks.sandbox import Sandbox
@@ -42,3 +44,15 @@ def request(sandbox: Sandbox, method: str, path: str, *, cluster: str | None = "
         return response.status, {k.lower(): v for k, v in response.getheaders()}, parsed
     finally:
         conn.close()
+
+
+def eventually(check: Callable[[], object], timeout: float = 10) -> object:
+    """``check()``'s first true value, asked until ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.01)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sandbox_http import eventually
 
 from globepay_tasks import pods as product_pods
 from globepay_tasks.kubectl import WorkloadRef
@@ -88,15 +89,6 @@ ROW = re.compile(r"^(?P<name>\S+)\s+(?P<ready>\d+/\d+)\s+(?P<status>\S+)\s+"
                  r"(?P<restarts>\d+(?: \(\S+ ago\))?)\s+(?P<age>\S+)$")
 
 
-def _eventually(check: Callable[[], object], timeout: float = 10) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        time.sleep(0.02)
 
 
 def _rows(result) -> list[dict[str, str]]:  # noqa: ANN001
@@ -152,10 +144,10 @@ def test_a_broken_image_is_errimagepull_then_imagepullbackoff(manual: Sandbox,
     applied = manual_kubectl("apply", "-f", "-", input=DEPLOYMENT.format(replicas=1,
                                                                          image=BROKEN))
     assert applied.returncode == 0, applied.stderr
-    _eventually(lambda: any("status" in rs for rs in manual.list(
+    eventually(lambda: any("status" in rs for rs in manual.list(
         "dev", "apps/v1", "ReplicaSet", "shop")))
     manual.advance(1)  # half the rollout time: the ReplicaSet makes its pod
-    _eventually(lambda: _pods(manual, "shop"))
+    eventually(lambda: _pods(manual, "shop"))
 
     [row] = _rows(manual_kubectl("get", "pods", "-n", "shop"))
     assert (row["ready"], row["status"], row["restarts"]) == ("0/1", "ErrImagePull", "0")
@@ -170,7 +162,7 @@ def test_a_broken_image_is_errimagepull_then_imagepullbackoff(manual: Sandbox,
         (False, False, 0)
 
     manual.advance(PULL_ERROR_SECONDS)  # the kubelet backs off
-    _eventually(lambda: _pods(manual, "shop")[0]["status"]["containerStatuses"][0]["state"][
+    eventually(lambda: _pods(manual, "shop")[0]["status"]["containerStatuses"][0]["state"][
         "waiting"]["reason"] == "ImagePullBackOff")
     [row] = _rows(manual_kubectl("get", "pods", "-n", "shop"))
     assert (row["ready"], row["status"], row["restarts"]) == ("0/1", "ImagePullBackOff", "0")
@@ -198,13 +190,13 @@ def test_a_bare_pod_reports_its_pull_error_too(manual: Sandbox) -> None:
         return [c["state"]["waiting"] for c in
                 (pod.get("status") or {}).get("containerStatuses") or []]
 
-    _eventually(states)
+    eventually(states)
     assert states() == [{"reason": "ErrImagePull",
                          "message": pull_error("nginx:broken")},
                         {"reason": "ContainerCreating"}]
     assert "docker.io/library/nginx:broken" in states()[0]["message"]
     manual.advance(PULL_ERROR_SECONDS)
-    _eventually(lambda: states()[0]["reason"] == "ImagePullBackOff")
+    eventually(lambda: states()[0]["reason"] == "ImagePullBackOff")
     assert states()[0]["message"] == 'Back-off pulling image "nginx:broken"'
 
 
@@ -227,7 +219,7 @@ def test_a_crashing_deployment_crash_loops_and_misses_its_deadline(sandbox: Sand
     before = max(_restarts(row) for row in rows)
 
     sandbox.advance(600)  # ten simulated minutes: restarts at 10, 30, 70, 150, 310, 610 s
-    _eventually(lambda: all(c["restartCount"] >= 6 for p in _pods(sandbox, "shop")
+    eventually(lambda: all(c["restartCount"] >= 6 for p in _pods(sandbox, "shop")
                             for c in p["status"]["containerStatuses"]))
     rows = _rows(kubectl("get", "pods", "-n", "shop"))
     assert {row["status"] for row in rows} == {"CrashLoopBackOff"}
@@ -272,7 +264,7 @@ def test_crashing_statefulset_and_daemonset_never_become_ready(sandbox: Sandbox,
     result = kubectl("rollout", "status", "statefulset/db", "-n", "shop", "--timeout=2s")
     assert result.returncode == 1
     assert "timed out waiting for the condition" in result.stderr
-    _eventually(lambda: len(_pods(sandbox, "shop")) == 5 and all(
+    eventually(lambda: len(_pods(sandbox, "shop")) == 5 and all(
         p["status"]["phase"] == "Running" for p in _pods(sandbox, "shop")))
     rows = _rows(kubectl("get", "pods", "-n", "shop"))
     assert sorted(row["name"] for row in rows) == [
@@ -288,9 +280,9 @@ def test_only_the_crashing_container_of_a_pod_crash_loops(manual: Sandbox) -> No
                           "metadata": {"name": "duo", "namespace": "default"},
                           "spec": {"containers": [{"name": "app", "image": "app:1-crash"},
                                                   {"name": "proxy", "image": "envoy:1"}]}})
-    _eventually(lambda: manual.get("dev", "v1", "Pod", "default", "duo").get("status"))
+    eventually(lambda: manual.get("dev", "v1", "Pod", "default", "duo").get("status"))
     manual.advance(1)  # half the rollout time: the containers start
-    _eventually(lambda: manual.get("dev", "v1", "Pod", "default", "duo")["status"][
+    eventually(lambda: manual.get("dev", "v1", "Pod", "default", "duo")["status"][
         "phase"] == "Running")
     status = manual.get("dev", "v1", "Pod", "default", "duo")["status"]
     app, proxy = status["containerStatuses"]
@@ -306,7 +298,7 @@ def test_only_the_crashing_container_of_a_pod_crash_loops(manual: Sandbox) -> No
     first_exit = app["lastState"]["terminated"]
 
     manual.advance(10)
-    _eventually(lambda: manual.get("dev", "v1", "Pod", "default", "duo")["status"][
+    eventually(lambda: manual.get("dev", "v1", "Pod", "default", "duo")["status"][
         "containerStatuses"][0]["restartCount"] == 2)
     app = manual.get("dev", "v1", "Pod", "default", "duo")["status"]["containerStatuses"][0]
     assert app["state"]["waiting"]["message"].startswith("back-off 20s ")
@@ -318,9 +310,9 @@ def test_a_crashing_bare_pod_that_never_restarts_fails(manual: Sandbox) -> None:
                           "metadata": {"name": "once", "namespace": "default"},
                           "spec": {"restartPolicy": "Never",
                                    "containers": [{"name": "task", "image": "task:crash"}]}})
-    _eventually(lambda: manual.get("dev", "v1", "Pod", "default", "once").get("status"))
+    eventually(lambda: manual.get("dev", "v1", "Pod", "default", "once").get("status"))
     manual.advance(1)
-    _eventually(lambda: manual.get("dev", "v1", "Pod", "default", "once")["status"][
+    eventually(lambda: manual.get("dev", "v1", "Pod", "default", "once")["status"][
         "phase"] == "Failed")
     [container] = manual.get("dev", "v1", "Pod", "default", "once")["status"][
         "containerStatuses"]
@@ -380,19 +372,19 @@ def test_a_crashing_job_replaces_failed_pods_after_the_controllers_backoff(
     def phases() -> list[str]:
         return sorted(p["status"]["phase"] for p in _pods(manual, "default"))
 
-    _eventually(lambda: job().get("status", {}).get("active") == 1)
+    eventually(lambda: job().get("status", {}).get("active") == 1)
     assert phases() == ["Running"]
     manual.advance(1)  # the command exits with 1
-    _eventually(lambda: job()["status"].get("failed") == 1)
+    eventually(lambda: job()["status"].get("failed") == 1)
     assert phases() == ["Failed"] and "active" not in job()["status"]
     manual.advance(9)  # the Job controller waits 10 s after the failure
     time.sleep(0.2)
     assert phases() == ["Failed"]
     manual.advance(1)
-    _eventually(lambda: phases() == ["Failed", "Running"])
+    eventually(lambda: phases() == ["Failed", "Running"])
     assert job()["status"]["active"] == 1
     manual.advance(1)
-    _eventually(lambda: [c["type"] for c in job()["status"].get("conditions") or []] == [
+    eventually(lambda: [c["type"] for c in job()["status"].get("conditions") or []] == [
         "FailureTarget", "Failed"])
     assert job()["status"]["failed"] == 2
     assert phases() == ["Failed", "Failed"]

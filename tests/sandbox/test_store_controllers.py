@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sandbox_http import eventually
 
 from globepay_tasks.sandbox import Sandbox
 from globepay_tasks.sandbox.errors import ApiError
@@ -28,15 +27,6 @@ def _deployment(image: str = "nginx:1.25", replicas: int = 2) -> dict:
                                   "spec": {"containers": [{"name": "web", "image": image}]}}}}
 
 
-def _eventually(check: Callable[[], object], timeout: float = 5) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -134,31 +124,31 @@ def test_image_ids_are_deterministic() -> None:
 
 def test_deployment_rollout_steps(manual: Sandbox) -> None:
     manual.create("dev", _deployment())
-    status = _eventually(lambda: _status(manual).get("conditions") and _status(manual))
+    status = eventually(lambda: _status(manual).get("conditions") and _status(manual))
     assert status.get("updatedReplicas", 0) == 0
     assert {c["type"]: c["reason"] for c in status["conditions"]}["Progressing"] == \
         "NewReplicaSetCreated"
-    _eventually(lambda: _replicasets_observed(manual, 1))
+    eventually(lambda: _replicasets_observed(manual, 1))
     manual.advance(5)
-    status = _eventually(lambda: _status(manual).get("updatedReplicas") == 2 and _status(manual))
+    status = eventually(lambda: _status(manual).get("updatedReplicas") == 2 and _status(manual))
     assert status.get("availableReplicas", 0) == 0
     manual.advance(5)
-    status = _eventually(lambda: _status(manual).get("availableReplicas") == 2 and _status(manual))
+    status = eventually(lambda: _status(manual).get("availableReplicas") == 2 and _status(manual))
     assert {c["type"]: c["reason"] for c in status["conditions"]} == {
         "Available": "MinimumReplicasAvailable", "Progressing": "NewReplicaSetAvailable"}
 
     web = manual.get("dev", "apps/v1", "Deployment", "default", "web")
     web["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:broken"
     manual._cluster("dev").api.replace(DEPLOY, "default", "web", web)
-    _eventually(lambda: _status(manual).get("observedGeneration") == 2
+    eventually(lambda: _status(manual).get("observedGeneration") == 2
                 and _status(manual).get("updatedReplicas", 0) == 0)
-    _eventually(lambda: _replicasets_observed(manual, 2))
+    eventually(lambda: _replicasets_observed(manual, 2))
     manual.advance(10)
-    _eventually(lambda: _status(manual).get("updatedReplicas") == 2)
+    eventually(lambda: _status(manual).get("updatedReplicas") == 2)
     status = _status(manual)
     assert status["replicas"] == 4 and status["availableReplicas"] == 2
     manual.advance(100)
-    progressing = _eventually(lambda: [c for c in _status(manual)["conditions"]
+    progressing = eventually(lambda: [c for c in _status(manual)["conditions"]
                                        if c["reason"] == "ProgressDeadlineExceeded"])
     assert progressing[0]["status"] == "False"
     pods = manual.list("dev", "v1", "Pod", "default")
@@ -178,11 +168,11 @@ def test_job_timeline(manual: Sandbox) -> None:
     def job() -> dict:
         return manual.get("dev", "batch/v1", "Job", "default", "j") or {}
 
-    _eventually(lambda: job().get("status", {}).get("active") == 1)
+    eventually(lambda: job().get("status", {}).get("active") == 1)
     assert job()["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"] == \
         job()["metadata"]["uid"]
     manual.advance(10)
-    _eventually(lambda: job().get("status", {}).get("succeeded") == 1)
+    eventually(lambda: job().get("status", {}).get("succeeded") == 1)
     assert [c["type"] for c in job()["status"]["conditions"]] == ["SuccessCriteriaMet",
                                                                   "Complete"]
 
