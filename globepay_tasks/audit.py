@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import badimages, images, kubectl
+from . import badimages, images, kubectl, release
 from .errors import ClusterError
 from .kubectl import Target
 from .progress import Progress
@@ -137,6 +137,9 @@ def build_record(result: EnvResult, env: Environment, *, actor_name: str, ci: st
                    "seconds": round(h.seconds, 3)} for h in result.hooks],
         "marked_bad": marked,
         "allowed_bad": list(result.allowed_bad),
+        "restored": list(result.restored),
+        "pruned": list(result.pruned),
+        "kept": list(result.kept),
     }
 
 
@@ -209,10 +212,11 @@ class Entry:
     stale: list[str]
 
     def prune(self) -> None:
-        """Delete the records beyond ``history_limit`` (normally none)."""
-        if self.stale:
+        """Delete the records beyond ``history_limit`` (normally none), and the Secrets
+        beside them."""
+        for resource in ("configmaps", "secrets") if self.stale else ():
             result = self.runner.at(self.target).run(
-                kubectl.delete(self.target, "configmaps", self.stale))
+                kubectl.delete(self.target, resource, self.stale))
             if not result.ok:
                 raise ClusterError(f"pruning history failed: {result.error_line()}")
 
@@ -262,6 +266,10 @@ class Audit:
         record = build_record(result, env, actor_name=self.actor, ci=self.ci, git=self._git,
                               after=states, marked=[m.image for m in marks])
         name, stale = slot(records_in(known.of_kind("ConfigMap")), self.history_limit)
+        if result.left_release and result.rendered is not None:
+            record["release"], values = release.recorded(result.rendered.objects)
+            if values:  # the Secrets' values: in a Secret beside the record, never in it
+                objects.append(release.secrets_manifest(env.namespace, name, values))
         objects.append(manifest(env.namespace, record, name))
         said.append(("history", f"recorded {record['id']} ({record['outcome']})", "info"))
         return Entry(objects, said, self.runner, target, stale)

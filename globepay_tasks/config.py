@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
         "order": ["dev", "staging", "prod"],
         "promote_images": True,
         "history_limit": 50,
+        "prune": True,
         "lock": {"enabled": True, "name": "globepay-promotion", "ttl_margin": 120},
         "retries": {"attempts": 3, "backoff": 0.5},
         "allow_cluster_scoped": [],
@@ -81,6 +82,7 @@ DEFAULTS: dict[str, Any] = {
 TOP_KEYS = {
     "kubectl", "kubeconfig", "ssh", "order", "lock", "retries", "allow_cluster_scoped",
     "smoke_checks", "environments", "promote_images", "history_limit",
+    "prune",
 }
 ENV_KEYS = {
     "overlay", "namespace", "context", "server", "host", "gateway", "targets", "timeout",
@@ -290,6 +292,7 @@ def load_settings(raw: Any) -> Settings:
         smoke_checks=tuple(smoke),
         promote_images=parse_bool("globepay.promote_images", tree.get("promote_images", True)),
         history_limit=parse_count("globepay.history_limit", tree.get("history_limit", 50)),
+        prune=parse_bool("globepay.prune", tree.get("prune", True)),
         ssh=_ssh(tree.get("ssh")),
         lock=_lock(tree.get("lock")),
         retries=_retries(tree.get("retries")),

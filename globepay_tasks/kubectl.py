@@ -145,6 +145,30 @@ def delete_replaced(target: Target, names: Sequence[str], timeout: float) -> lis
             "--cascade=background", "--wait=true", f"--timeout={max(1, int(timeout))}s"]
 
 
+def delete_objects(target: Target, named: Sequence[str], timeout: float) -> list[str]:
+    """Delete the objects ``named`` (``deployment.apps/worker``, ...; their dependents in the
+    background) and wait until they are gone, at most ``timeout`` seconds."""
+    return [*target.base(), "delete", *named, "--ignore-not-found", "--cascade=background",
+            "--wait=true", f"--timeout={max(1, int(timeout))}s"]
+
+
+def replace_file(target: Target, path: str) -> list[str]:
+    """``kubectl replace -f PATH``: each object of the file written as it is given (its
+    annotations included), whatever the object holds now."""
+    return [*target.base(), "replace", "--filename", path]
+
+
+def create_file(target: Target, path: str) -> list[str]:
+    return [*target.base(), "create", "--filename", path]
+
+
+def set_last_applied_file(target: Target, path: str) -> list[str]:
+    """Set each object's last-applied-configuration to its content in PATH, changing nothing
+    else of it."""
+    return [*target.base(), "apply", "set-last-applied", "--filename", path,
+            "--create-annotation=true"]
+
+
 def watch_workloads(target: Target, kind: str) -> list[str]:
     """Every object of one workload kind in the namespace, then each change, as JSON events."""
     return [*target.base(), "get", kinds.of(kind).resource, "--watch", "--output", "json",

@@ -81,6 +81,9 @@ def _env(result: EnvResult) -> dict[str, Any]:
         "changed": [str(c.ref) for c in result.changes if c.changed],
         "unchanged": [str(c.ref) for c in result.changes if not c.changed],
         "rolled_back": list(result.rolled_back),
+        "restored": list(result.restored),
+        "pruned": list(result.pruned),
+        "kept": list(result.kept),
         "revisions": {ref: {"before": b, "after": a} for ref, (b, a) in result.revisions.items()},
         "images": {ref: dict(images) for ref, images in result.images.items()},
         "hooks": [{**asdict(hook), "seconds": round(hook.seconds, 3)} for hook in result.hooks],
@@ -126,15 +129,19 @@ def summary_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str, str, st
 
 
 def failure_lines(report: Mapping[str, Any]) -> list[str]:
-    """For each environment that failed: ``ENV reason: ...`` and ``ENV rolled back: ...``."""
+    """For each environment that failed: ``ENV reason: ...``, ``ENV rolled back: ...`` and
+    what else was put back; for each that pruned or kept objects: ``ENV pruned: ...``."""
     lines = []
     for env in report["environments"]:
         name, reason = env["env"], env["reason"]
-        if not reason:
-            continue
-        lines.append(f"{name} reason: {reason.removeprefix(f'{name}: ')}")
-        if env["rolled_back"]:
+        if reason:
+            lines.append(f"{name} reason: {reason.removeprefix(f'{name}: ')}")
+        if reason and env["rolled_back"]:
             lines.append(f"{name} rolled back: {', '.join(env['rolled_back'])}")
+        lines += [f"{name} {line}" for line in env["restored"]]
+        for label in ("pruned", "kept"):
+            if env[label]:
+                lines.append(f"{name} {label}: {', '.join(env[label])}")
     return lines
 
 

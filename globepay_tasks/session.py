@@ -70,11 +70,13 @@ def run_promotion(c: Context, task: str, body: Callable[[Promoter], object], *,
                   report: str | None = None, dry_run: bool = False, rollback: bool = True,
                   images: list[str] | None = None, record: bool = False,
                   allow_bad: bool = False, host: str | None = None,
-                  host_envs: list[str] | None = None) -> dict[str, Any]:
+                  host_envs: list[str] | None = None, prune: bool | None = None,
+                  ) -> dict[str, Any]:
     """Run ``body`` with a `Promoter` for the context ``c``; the run's report (`RunFailed`
     instead when it failed). ``report``: also write it to that file (a bad path is a
     `ConfigError` before anything runs). ``record``: write history records. ``host``
-    (--host) replaces the host of ``host_envs`` (default: every environment of the chain)."""
+    (--host) replaces the host of ``host_envs`` (default: every environment of the chain).
+    ``prune`` (--no-prune: False) wins over ``globepay.prune``."""
     from . import github, workloads
     from .audit import Audit
     from .command_log import LoggedRunner
@@ -97,7 +99,8 @@ def run_promotion(c: Context, task: str, body: Callable[[Promoter], object], *,
                       history_limit=settings.history_limit) if record else None
         promoter = Promoter(settings, runner, progress, project_root=project_root(c),
                             rollback_on_failure=rollback, images=overrides, audit=audit,
-                            allow_bad=allow_bad)
+                            allow_bad=allow_bad,
+                            prune=settings.prune if prune is None else prune)
         with promoter, terminate_as_interrupt():
             body(promoter)
     except PromotionError as error:

@@ -104,6 +104,8 @@ class Settings:
     smoke_checks: tuple[SmokeCheck, ...] = field(default=())
     promote_images: bool = True
     history_limit: int = 50
+    #: delete what an earlier promotion applied and the overlay no longer renders
+    prune: bool = True
     ssh: SshOptions = SshOptions()
     lock: LockSettings = field(default_factory=LockSettings)
     retries: RetryPolicy = field(default_factory=RetryPolicy)

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from . import kinds, kubectl
+from . import applyset, kinds, kubectl
 from .errors import ClusterError
 from .guards import CLUSTER_SCOPED_KINDS
 from .kubectl import Target, WorkloadRef
@@ -64,9 +64,21 @@ def snapshot_resources(rendered: Rendered | None) -> list[str]:
     return resources
 
 
+def unread_kinds(rendered: Rendered | None, objects: Iterable[dict]) -> list[str]:
+    """The resources the namespace's ApplySet parent (among ``objects``) says the set holds
+    that `snapshot_resources` does not list: kinds the overlay no longer renders."""
+    parent = next((obj for obj in objects if obj.get("kind") == "ConfigMap"
+                   and obj["metadata"]["name"] == applyset.PARENT), None)
+    read = {*kinds.TEMPLATED, "ConfigMap", "Lease",
+            *(obj.get("kind") for obj in (rendered.objects if rendered else ()))}
+    return sorted(applyset.resource_of_group_kind(kind) for kind in applyset.parent_kinds(parent)
+                  if kind.partition(".")[0] not in read)
+
+
 def read_snapshot(runner: Runner, target: Target, rendered: Rendered | None) -> Snapshot:
     """The target's namespace as `snapshot_resources` lists it, in one kubectl call (empty
-    when the namespace does not exist yet)."""
+    when the namespace does not exist yet); a second call reads the kinds the ApplySet holds
+    that the overlay no longer renders (`unread_kinds`), when there are any."""
     runner = runner.at(target)
     result = runner.run(kubectl.get_resources(target, snapshot_resources(rendered)),
                         idempotent=True)
@@ -75,4 +87,12 @@ def read_snapshot(runner: Runner, target: Target, rendered: Rendered | None) -> 
     if not result.ok:
         raise ClusterError(f"reading the objects in {target.namespace} failed: "
                            f"{result.error_line()}")
-    return Snapshot(tuple(kubectl.parse_list(result.stdout)))
+    objects = kubectl.parse_list(result.stdout)
+    extra = unread_kinds(rendered, objects)
+    if extra:
+        more = runner.run(kubectl.get_resources(target, extra), idempotent=True)
+        if not more.ok:
+            raise ClusterError(f"reading {', '.join(extra)} in {target.namespace} failed: "
+                               f"{more.error_line()}")
+        objects += kubectl.parse_list(more.stdout)
+    return Snapshot(tuple(objects))

@@ -28,6 +28,8 @@ DEPLOY_HELP = {
     "dry-run": "show the plan and the commands that would write; write nothing",
     "yes": "answer yes to confirmation (needed for confirm: true envs without a terminal)",
     "no-rollback": "on failure, leave the environment as it is instead of rolling back",
+    "no-prune": "keep what an earlier promotion applied and the overlay no longer renders "
+                "(default: globepay.prune, deleted after the rollout)",
     "image": "NAME=REF: use this image for the container image named NAME (repeatable)",
     "allow-bad": "promote images marked bad by an earlier rollback anyway",
     "report": "FILE: write a JSON report of the run there (schema: docs/report.md)",
@@ -48,7 +50,7 @@ def exits_on_error() -> Iterator[None]:
 
 def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
             image: list[str] | None, report: str | None, allow_bad: bool, host: str | None,
-            task_name: str = "deploy") -> None:
+            no_prune: bool, task_name: str = "deploy") -> None:
     from .confirm import Confirmation
     from .promotion import chain, multicluster
     from .session import run_promotion
@@ -64,13 +66,13 @@ def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bo
     with exits_on_error():
         run_promotion(c, task_name, body, report=report, dry_run=dry_run,
                       rollback=not no_rollback, images=image, record=True, allow_bad=allow_bad,
-                      host=host, host_envs=[env_name])
+                      host=host, host_envs=[env_name], prune=False if no_prune else None)
 
 
 @task(help={"env": "environment to deploy (a name under globepay.environments)", **DEPLOY_HELP},
       iterable=["image"])
 def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
-           allow_bad=False, host=None):
+           allow_bad=False, host=None, no_prune=False):
     """Deploy one environment: hooks, kubectl apply, wait for every workload, verify the
     images, hooks; then a history record in the environment's namespace.
 
@@ -81,14 +83,14 @@ def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, repo
     4 rollback failed, 5 environment locked by another promotion, 130 interrupted. Progress
     goes to stdout, one line per step; the summary table last.
     """
-    _deploy(c, env, dry_run, yes, no_rollback, image, report, allow_bad, host)
+    _deploy(c, env, dry_run, yes, no_rollback, image, report, allow_bad, host, no_prune)
 
 
 def _deploy_task(env_name: str) -> Any:
     def body(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
-             allow_bad=False, host=None):
+             allow_bad=False, host=None, no_prune=False):
         _deploy(c, env_name, dry_run, yes, no_rollback, image, report, allow_bad, host,
-                f"deploy-{env_name}")
+                no_prune, f"deploy-{env_name}")
 
     body.__doc__ = f"Deploy {env_name}: the same as deploy --env {env_name}."
     body.__name__ = f"deploy_{env_name}"
@@ -102,7 +104,7 @@ deploy_prod = _deploy_task("prod")
 
 @task(help=DEPLOY_HELP, iterable=["image"])
 def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
-               allow_bad=False, host=None):
+               allow_bad=False, host=None, no_prune=False):
     """Promote through every environment of globepay.order; the first failure stops the chain.
 
     Every environment is rendered first (preflight); each is then deployed as `deploy` does,
@@ -123,17 +125,17 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
     with exits_on_error():
         run_promotion(c, "deploy-all", body, report=report, dry_run=dry_run,
                       rollback=not no_rollback, images=image, record=True, allow_bad=allow_bad,
-                      host=host)
+                      host=host, prune=False if no_prune else None)
 
 
 @task(help={
     "from": "environment whose running images are promoted",
     "to": "environment that receives them",
     **{key: DEPLOY_HELP[key]
-       for key in ("dry-run", "yes", "no-rollback", "allow-bad", "report", "host")},
+       for key in ("dry-run", "yes", "no-rollback", "allow-bad", "report", "host", "no-prune")},
 })
 def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad=False,
-            report=None, host=None):
+            report=None, host=None, no_prune=False):
     """Promote exactly what one environment runs now (digest-pinned) to another."""
     from .confirm import Confirmation
     from .promotion import chain
@@ -148,7 +150,7 @@ def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad
     with exits_on_error():
         run_promotion(c, "promote", body, report=report, dry_run=dry_run,
                       rollback=not no_rollback, record=True, allow_bad=allow_bad, host=host,
-                      host_envs=[from_, to])
+                      host_envs=[from_, to], prune=False if no_prune else None)
 
 
 @task(help={

@@ -212,13 +212,14 @@ def undo(
 
 def apply(runner: Runner, target: Target, rendered: Rendered,
           annotations: Mapping[WorkloadRef, Mapping[str, str]] | None = None,
-          ) -> tuple[CommandResult, list[dict]]:
+          first: Sequence[dict] = ()) -> tuple[CommandResult, list[dict]]:
     """``kubectl apply -f`` the manifest the preflight rendered and checked (on a remote
     target, uploaded to a private temporary directory on the host): exactly that is applied,
     and kustomize does not run a second time inside kubectl. ``annotations`` are added to
-    the named workloads' metadata. With the result, the objects as the server stored them
-    (none when the server refused any)."""
-    manifest = annotated(rendered, annotations or {})
+    the named workloads' metadata; ``first`` are applied before the rendered objects. With the
+    result, the objects as the server stored them (none when the server refused any)."""
+    manifest = "".join(json.dumps(obj) + "\n---\n" for obj in first) + annotated(
+        rendered, annotations or {})
     result = _with_file(runner, target, manifest, kubectl.apply_file_json)
     objects = []
     if result.ok and not runner.dry_run:
@@ -236,8 +237,15 @@ def dry_run(runner: Runner, target: Target, rendered: Rendered) -> CommandResult
 def apply_objects(runner: Runner, target: Target, objects: Sequence[dict]) -> CommandResult:
     """``kubectl apply -f`` of ``objects`` (a List) where the target's kubectl runs; kubectl
     prints a line for each object it wrote and goes on past one the server refused."""
+    return with_objects(runner, target, objects, kubectl.apply_file)
+
+
+def with_objects(runner: Runner, target: Target, objects: Sequence[dict],
+                 with_file: Callable[[Target, str], list[str]]) -> CommandResult:
+    """``with_file(target, PATH)`` (``kubectl apply|replace|create -f PATH``, ...) of
+    ``objects`` as a List, where the target's kubectl runs."""
     manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)})
-    return _with_file(runner, target, manifest, kubectl.apply_file)
+    return _with_file(runner, target, manifest, with_file)
 
 
 def diff(runner: Runner, target: Target, rendered: Rendered) -> CommandResult:

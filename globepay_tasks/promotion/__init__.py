@@ -54,6 +54,7 @@ class Promoter:
         images: Mapping[str, str] | None = None,
         audit: Audit | None = None,
         allow_bad: bool = False,
+        prune: bool = True,
     ) -> None:
         self.settings = settings
         self.runner = runner
@@ -63,6 +64,7 @@ class Promoter:
         self.images = dict(images or {})
         self.audit = audit
         self.allow_bad = allow_bad
+        self.prune = prune
         self.results: list[EnvResult] = []
         #: env name -> the images this run sets in it
         self.requested: dict[str, dict[str, str]] = {}

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from .. import artifacts, guards, kubectl, manifests, phases, pods, workloads
+from .. import applyset, artifacts, guards, kubectl, manifests, phases, pods, workloads
 from ..artifacts import Live
 from ..errors import (
     ApplyFailed,
@@ -37,10 +37,12 @@ from .plan import (
     planned_refs,
     predict,
     predict_others,
+    predict_prunes,
     replaced,
     summarize,
 )
 from .preflight import check_bad, take_snapshot
+from .prune import prune
 from .record import close, record_final
 from .result import EnvResult, WorkloadChange
 
@@ -84,13 +86,15 @@ def deploy(p: Promoter, env: Environment, rendered: Rendered, *, action: str = "
                 p.progress.step(env.name, "plan", "read again: "
                                 f"{summarize([*result.plan, *result.others])}")
         before = known.states(refs)
+        result.rendered, result.before = rendered, known
         after = dict(before)
         steps = in_phases(rendered)
         for index, (phase, part) in enumerate(steps):
             if len(steps) > 1:
                 p.progress.step(env.name, "phase", f"{phase}: {kind_counts(part)}")
             changes = None  # an interrupt during the apply reads what it changed
-            applied, now = apply(p, env, target, part, result.plan, known)
+            parent = [] if index else [owner(env, rendered, known)]
+            applied, now = apply(p, env, target, part, result.plan, known, parent)
             after.update(now)
             changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in refs]
             result.changes = changes
@@ -101,6 +105,7 @@ def deploy(p: Promoter, env: Environment, rendered: Rendered, *, action: str = "
                  later=[later for later, _ in steps[index + 1:]])
         final = verify(p, env, target, rendered, result, changes)
         run_hooks(p, env, POST, result, changes)
+        prune(p, env, target, result)
         if p.runner.dry_run:  # what it would run: the next environment's plan receives it
             result.running = artifacts.would_run(rendered.objects)
         finish(p, env, target, result, "succeeded", final)
@@ -146,7 +151,8 @@ def plan_from(p: Promoter, env: Environment, rendered: Rendered, result: EnvResu
     """The plan of every rendered object, from ``known``, into ``result``."""
     assigned = phases.assign(rendered.objects)
     result.plan = predict(rendered, known.states(planned_refs(rendered)), assigned, known)
-    result.others = predict_others(rendered, known, assigned, env.name in p.new_namespaces)
+    result.others = [*predict_others(rendered, known, assigned, env.name in p.new_namespaces),
+                     *predict_prunes(rendered, known, env.namespace, p.prune)]
 
 
 def in_phases(rendered: Rendered) -> list[tuple[str, Rendered]]:
@@ -157,12 +163,20 @@ def in_phases(rendered: Rendered) -> list[tuple[str, Rendered]]:
             for phase in phases.ORDER if phase in assigned.values()]
 
 
+def owner(env: Environment, rendered: Rendered, known: Snapshot) -> dict:
+    """The parent of the env's ApplySet as the first apply writes it: the kinds it held and
+    the kinds ``rendered`` adds (the kinds no longer rendered go once they are pruned)."""
+    had = applyset.parent_kinds(known.find("ConfigMap", applyset.PARENT))
+    return applyset.parent(env.namespace, had | applyset.group_kinds(rendered.objects))
+
+
 def apply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
-          plan: Sequence[PlannedChange], known: Snapshot,
+          plan: Sequence[PlannedChange], known: Snapshot, parent: Sequence[dict] = (),
           ) -> tuple[ApplyFailed | None, dict[WorkloadRef, WorkloadState]]:
-    """Apply the rendered overlay, each workload the plan changes carrying this run's
-    change-cause (its new revision shows it in ``kubectl rollout history``); each workload's
-    state after it, and the error to fail with (after undoing) if the server refused."""
+    """Apply the rendered overlay (after ``parent``, the ApplySet's parent, when given), each
+    workload the plan changes carrying this run's change-cause (its new revision shows it in
+    ``kubectl rollout history``); each workload's state after it, and the error to fail with
+    (after undoing) if the server refused."""
     where = f" on {target.remote}" if target.remote else ""
     refs = list(rendered.workloads)
     jobs = [ref for ref in replaced(plan) if ref in refs]
@@ -170,7 +184,8 @@ def apply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
     if problem:
         return ApplyFailed(f"{env.name}: {problem}"), workloads.capture(p.runner, target, refs)
     p.progress.step(env.name, "apply", f"kubectl apply -f, rendered from {rendered.overlay}{where}")
-    outcome, objects = workloads.apply(p.runner, target, rendered, causes(p, env, plan, known))
+    outcome, objects = workloads.apply(p.runner, target, rendered, causes(p, env, plan, known),
+                                       parent)
     if outcome.ok and (objects or p.runner.dry_run):
         for line in applied_lines(objects, known, jobs):
             p.progress.output(env.name, "apply", line)
@@ -227,6 +242,8 @@ def applied_lines(objects: Sequence[dict], known: Snapshot,
     lines = []
     for obj in objects:
         meta = obj.get("metadata") or {}
+        if obj.get("kind") == "ConfigMap" and meta.get("name") == applyset.PARENT:
+            continue
         name = f"{kubectl.resource_of(obj)}/{meta.get('name')}"
         seen = known.find(obj.get("kind", ""), meta.get("name", ""))
         if obj.get("kind") in guards.CLUSTER_SCOPED_KINDS:  # not in the snapshot

@@ -1,6 +1,7 @@
-"""When a deploy fails after it changed something: undo exactly the workloads this run
-changed (``kubectl rollout undo`` to the captured revision, waited on), record it, and raise;
-an interrupt is handled the same way, then shows where each workload is."""
+"""When a deploy fails after it changed something: put back exactly what this run changed
+(workloads through ``kubectl rollout undo`` to the captured revision, waited on; every other
+object it wrote as it was, `restore`), record it, and raise; an interrupt is handled the same
+way, then shows where each workload is."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from ..interrupts import clear_interrupt
 from ..kubectl import Target, WorkloadRef
 from ..settings import Environment
 from ..workloads import WorkloadState
+from . import restore
 from .plan import replaced
 from .record import record_final
+from .restore import Restoration
 from .result import EnvResult, WorkloadChange
 
 if TYPE_CHECKING:
@@ -24,49 +27,69 @@ if TYPE_CHECKING:
 
 def fail(p: Promoter, env: Environment, target: Target, result: EnvResult,
          changes: list[WorkloadChange], error: PromotionError) -> None:
-    """Undo what this run changed (unless told not to), record, and raise ``error``."""
+    """Put back what this run changed (unless told not to): every object it wrote as it was
+    before, every workload through ``kubectl rollout undo``; record, and raise ``error``."""
     undoable = [c for c in changes if c.changed and c.before.exists and c.ref.can_roll_back]
-    created = [c for c in changes if c.created]
-    replacing = set(replaced(result.plan))
-    jobs = [c for c in changes if c.ref in replacing and c.changed]
-    if jobs:
-        names = ", ".join(str(c.ref) for c in jobs)
-        p.progress.step(env.name, "rollback", f"{names} replaced by this run, not undone "
-                        "(what it ran stays done)", "warn")
-        error.message += f"; {names} replaced by this run, not undone"
     result.reason, result.exit_code = error.message, error.exit_code
     result.failure = type(error).__name__
-    if created:
-        names = ", ".join(str(c.ref) for c in created)
-        p.progress.step(env.name, "rollback", f"{names} created by this run, left in place",
-                        "warn")
-    if not undoable:
+    restoration = _restoration(p, env, target, result)
+    restore.name_unrestorable(p, env, restoration, result)
+    for text in restoration.not_restored:
+        error.message += f"; {text}"
+    if not undoable and not restoration:
         result.outcome = "failed"
         if changes and not p.runner.dry_run:
             p.progress.step(env.name, "rollback", "nothing this run changed to undo")
+        result.reason = error.message
         raise error
     if not p.rollback_on_failure:
         result.outcome = "failed, not rolled back"
-        names = ", ".join(str(c.ref) for c in undoable)
+        names = ", ".join([*(str(c.ref) for c in undoable), *restoration.names()])
         p.progress.step(env.name, "rollback", f"--no-rollback: {names} left as they are", "warn")
         error.message += f"; left as is (--no-rollback): {names}"
+        result.reason = error.message
         raise error
-    try:
-        undo(p, env, target, undoable, result)
-    except RollbackFailed as failure:
-        result.failed_with("rollback failed", f"{error.message}; {failure.message}",
-                           failure.exit_code)
+    failed = restore.put_back(p, env, target, restoration, result)
+    failed += undo(p, env, target, undoable, result)
+    failed += restore.remove(p, env, target, restoration, result)
+    if failed:
+        message = (f"ROLLBACK FAILED in {env.name} (namespace {env.namespace}): "
+                   f"{'; '.join(failed)}. The environment needs attention: check "
+                   f"`kubectl rollout history` and `invoke status --env {env.name}`")
+        p.progress.step(env.name, "rollback", message, "fail")
+        result.failed_with("rollback failed", f"{error.message}; {message}",
+                           ExitStatus.ROLLBACK_FAILED)
         raise RollbackFailed(result.reason) from None
     result.outcome = "rolled back"
-    error.message += f"; rolled back {', '.join(result.rolled_back)}"
+    done = [*result.rolled_back, *(line.split(": ", 1)[1] for line in result.restored
+                                   if not line.startswith("not restored"))]
+    p.progress.step(env.name, "rollback", f"done: {', '.join(done)}", "ok")
+    error.message += f"; rolled back {', '.join(done)}"
     result.reason = error.message
     raise error
 
 
+def _restoration(p: Promoter, env: Environment, target: Target,
+                 result: EnvResult) -> Restoration:
+    """What this run wrote besides the workloads' templates, read again (nothing in a dry run
+    or before the run's first write; the workloads alone when the read fails)."""
+    if result.before is None or result.rendered is None or p.runner.dry_run:
+        return Restoration()
+    pruned = [(obj["kind"], obj["metadata"]["name"]) for obj in result.before.objects
+              if restore.name_of(obj) in result.pruned]
+    try:
+        return restore.read(p, target, result.before, result.rendered, pruned,
+                            [(ref.kind, ref.name) for ref in replaced(result.plan)])
+    except PromotionError as error:
+        p.progress.step(env.name, "rollback", f"the objects this run wrote could not be read "
+                        f"again, the workloads alone are undone: {error.message}", "warn")
+        return Restoration()
+
+
 def undo(p: Promoter, env: Environment, target: Target, undoable: list[WorkloadChange],
-         result: EnvResult) -> None:
+         result: EnvResult) -> list[str]:
     """``kubectl rollout undo`` of ``undoable`` to the revisions they had before the run (all
-    going to one revision in one call), then wait for them."""
+    going to one revision in one call), then wait for them; what failed."""
     failed = []
     undone = []
     by_revision: dict[int | None, list[WorkloadRef]] = {}
@@ -90,13 +113,7 @@ def undo(p: Promoter, env: Environment, target: Target, undoable: list[WorkloadC
                 on_status=lambda ref, state: p.progress.rollout(env.name, ref.name, state))
         failed += [f"{o.ref}: {o.message}" for o in waited if not o.ok]
         result.rolled_back = [str(o.ref) for o in waited if o.ok]
-    if failed:
-        message = (f"ROLLBACK FAILED in {env.name} (namespace {env.namespace}): "
-                   f"{'; '.join(failed)}. The environment needs attention: check "
-                   f"`kubectl rollout history` and `invoke status --env {env.name}`")
-        p.progress.step(env.name, "rollback", message, "fail")
-        raise RollbackFailed(message)
-    p.progress.step(env.name, "rollback", f"done: {', '.join(result.rolled_back)}", "ok")
+    return failed
 
 
 def interrupted(p: Promoter, env: Environment, target: Target, result: EnvResult,

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .. import fielddiff, guards, kinds
+from .. import applyset, fielddiff, guards, kinds
 from ..kubectl import WorkloadRef
 from ..manifests import Rendered
 from ..phases import DEPLOY, ORDER, key
@@ -19,6 +19,11 @@ CREATE, CHANGE, SAME, UNKNOWN = "create", "change", "unchanged", "unknown"
 #: A Job whose pod template changes: its template is immutable, so it is deleted (its pods
 #: with it) and created again by the apply.
 REPLACE = "replace"
+#: An object an earlier promotion applied that the overlay no longer renders: deleted once
+#: the rollout and the post-promotion hooks passed (``kept`` with --no-prune).
+DELETE, KEPT = "delete", "kept"
+#: The step a prune is shown in: after every phase.
+PRUNE = "prune"
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,16 @@ def predict_others(rendered: Rendered, live: Snapshot, phases: Mapping[tuple[str
     return planned
 
 
+def predict_prunes(rendered: Rendered, live: Snapshot, namespace: str,
+                   prune: bool) -> list[ObjectChange]:
+    """The members of the namespace's ApplySet in ``live`` that ``rendered`` no longer has:
+    to ``delete`` (or ``kept`` when not pruning)."""
+    wanted = {key(obj) for obj in rendered.objects}
+    return [ObjectChange(obj["kind"], obj["metadata"]["name"], DELETE if prune else KEPT,
+                         PRUNE, "no longer rendered")
+            for obj in applyset.members(live.objects, namespace) if key(obj) not in wanted]
+
+
 def _compare(obj: dict, found: dict | None) -> tuple[str, str]:
     secret = obj.get("kind") == "Secret"
     if found is None:
@@ -193,8 +208,9 @@ def _compare(obj: dict, found: dict | None) -> tuple[str, str]:
 def ordered(planned: Iterable[Planned], rendered: Rendered) -> list[Planned]:
     """``planned`` as it will be applied: by phase, in the overlay's order within one."""
     position = {key(obj): index for index, obj in enumerate(rendered.objects)}
-    return sorted(planned, key=lambda item: (ORDER.index(item.phase),
-                                             position.get(item.key, 0)))
+    return sorted(planned, key=lambda item: (
+        ORDER.index(item.phase) if item.phase in ORDER else len(ORDER),
+        position.get(item.key, 0)))
 
 
 def kind_counts(rendered: Rendered) -> str:
@@ -211,11 +227,13 @@ def replaced(planned: Iterable[PlannedChange]) -> list[WorkloadRef]:
 
 def summarize(planned: Sequence[Planned]) -> str:
     """``1 to change, 0 to create, 1 unchanged`` (``1 to replace`` after the changes when a
-    Job is replaced)."""
+    Job is replaced; then the unknown, the objects to delete and those kept)."""
     replacing = sum(p.action == REPLACE for p in planned)
     text = (f"{sum(p.action == CHANGE for p in planned)} to change, "
             + (f"{replacing} to replace, " if replacing else "") +
             f"{sum(p.action == CREATE for p in planned)} to create, "
             f"{sum(p.action == SAME for p in planned)} unchanged")
-    unknown = sum(p.action == UNKNOWN for p in planned)
-    return text + (f", {unknown} unknown" if unknown else "")
+    for action, label in ((UNKNOWN, "unknown"), (DELETE, "to delete"), (KEPT, "kept")):
+        count = sum(p.action == action for p in planned)
+        text += f", {count} {label}" if count else ""
+    return text

@@ -9,7 +9,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import artifacts, badimages, guards, kubectl, manifests, phases, schemas, workloads
+from .. import (
+    applyset,
+    artifacts,
+    badimages,
+    guards,
+    kubectl,
+    manifests,
+    phases,
+    schemas,
+    workloads,
+)
 from ..errors import ClusterError, ConfigError
 from ..manifests import Rendered
 from ..settings import Environment
@@ -68,6 +78,7 @@ def render(p: Promoter, env: Environment, overrides: Mapping[str, str] | None = 
         with_images = workloads.render(p.runner, p.settings.kubectl, directory)
         rendered = replace(with_images, overlay=str(overlay))
     check_namespaces(env, rendered)
+    rendered = applyset.labelled(rendered, env.namespace)
     phases.assign(rendered.objects)  # a phase annotation that names no phase is refused
     guards.check_cluster_scoped(env, rendered.objects, p.settings.allow_cluster_scoped)
     if not rendered.workloads:

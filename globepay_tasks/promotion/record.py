@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .. import artifacts, workloads
+from .. import applyset, artifacts, workloads
 from ..artifacts import Live
 from ..command_result import CommandResult
 from ..errors import PromotionError
@@ -29,7 +29,7 @@ def close(p: Promoter, env: Environment, target: Target, result: EnvResult | Non
     ``kubectl apply``; ``result.id`` stays set only when the record was written."""
     clear_interrupt()
     entry = _entry(p, env, target, result, known, final) if result else None
-    objects = entry.objects if entry else []
+    objects = [*(entry.objects if entry else []), *owner(env, result, known)]
     released = lock.stop() if lock else None
     if released is not None:
         objects = [released, *objects]
@@ -46,7 +46,8 @@ def close(p: Promoter, env: Environment, target: Target, result: EnvResult | Non
     if entry is None or result is None:
         return
     written = applied.stdout + " "
-    if not all(f"configmap/{obj['metadata']['name']} " in written for obj in entry.objects):
+    if not all(f"{obj['kind'].lower()}/{obj['metadata']['name']} " in written
+               for obj in entry.objects):
         result.id = ""
         p.progress.step(env.name, "history", f"not recorded: {applied.error_line()}", "warn")
         return
@@ -56,6 +57,17 @@ def close(p: Promoter, env: Environment, target: Target, result: EnvResult | Non
         entry.prune()
     except PromotionError as error:
         p.progress.step(env.name, "history", error.message, "warn")
+
+
+def owner(env: Environment, result: EnvResult | None, known: Snapshot) -> list[dict]:
+    """The parent of the env's ApplySet after a release: the kinds it holds now (those of
+    the objects ``result`` applied and kept); nothing after any other run."""
+    if result is None or not result.left_release or result.rendered is None:
+        return []
+    kept = [obj for obj in applyset.members(known.objects, env.namespace)
+            if f"{obj['kind'].lower()}/{obj['metadata']['name']}" in result.kept]
+    kinds = applyset.group_kinds([*result.rendered.objects, *kept])
+    return [applyset.parent(env.namespace, kinds)]
 
 
 def _entry(p: Promoter, env: Environment, target: Target, result: EnvResult, known: Snapshot,

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .. import artifacts
 from ..hooks import HookResult
 from ..kubectl import WorkloadRef
 from ..workloads import WorkloadState
 from .plan import ObjectChange, PlannedChange
+
+if TYPE_CHECKING:
+    from ..manifests import Rendered
+    from ..snapshot import Snapshot
 
 
 @dataclass
@@ -58,6 +63,26 @@ class EnvResult:
     running: list[artifacts.RunningImage] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
     allowed_bad: list[str] = field(default_factory=list)
+    #: what putting the environment back did (``restore: configmap/app-config``, ``delete:
+    #: deployment/worker (created by this run)``) and could not do (``not restored: ...``)
+    restored: list[str] = field(default_factory=list)
+    #: objects an earlier promotion applied that the overlay no longer renders: deleted after
+    #: the rollout (``pruned``), or kept (``--no-prune``)
+    pruned: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    #: the overlay this run applies and the namespace as read before its first write: what
+    #: a failure puts back, and the release a success records
+    rendered: Rendered | None = field(default=None, repr=False)
+    before: Snapshot | None = field(default=None, repr=False)
+
+    @property
+    def left_release(self) -> bool:
+        """Whether this run left a release in its environment: a deploy or promotion that
+        succeeded, or a rollback to a recorded release."""
+        if self.rendered is None:
+            return False
+        return self.outcome == "succeeded" or (self.action == "rollback"
+                                              and self.outcome == "rolled back")
 
     def failed_with(self, outcome: str, reason: str, exit_code: int) -> None:
         """Set the outcome, reason and exit status of a run that did not succeed."""

@@ -40,8 +40,9 @@ from typing import Any
 import yaml
 from invoke import Result
 
-from globepay_tasks import images, kubectl
+from globepay_tasks import applyset, images, kubectl
 from globepay_tasks.kinds import REVISION_ANNOTATION
+from globepay_tasks.manifests import Rendered
 from globepay_tasks.workloads import template_key
 
 LAST_APPLIED = kubectl.LAST_APPLIED_ANNOTATION
@@ -99,10 +100,15 @@ class FakeKubectl:
 
     def seed(self, context: str, namespace: str, manifest: str, *,
              applied: bool = True) -> None:
-        """Store the objects of ``manifest`` as a finished earlier ``kubectl apply`` left them
-        (``applied=False``: as written by something else, without last-applied)."""
+        """Store the objects of ``manifest`` as a finished earlier deploy left them, members
+        of the namespace's ApplySet (``applied=False``: as written by something else, without
+        last-applied and the ApplySet's label)."""
+        objects = kubectl.parse_manifest(manifest)
+        if applied:
+            objects = list(applyset.labelled(Rendered("", tuple(objects), (), ""),
+                                             namespace).objects)
         with self._lock:
-            for obj in kubectl.parse_manifest(manifest):
+            for obj in objects:
                 stored, _ = self._apply_one(context, namespace, obj)
                 if not applied:
                     stored["metadata"]["annotations"].pop(LAST_APPLIED)
@@ -197,6 +203,10 @@ class FakeKubectl:
             return self._write(context, namespace, rest[0], json.loads(stream.read()), command)
         if rest[:2] == ["rollout", "undo"]:
             return self._undo(context, namespace, rest[2:], argv, command)
+        if rest[:3] == ["apply", "set-last-applied", "--filename"] and len(rest) > 3:
+            return self._set_last_applied(context, namespace, rest[3], command)
+        if rest[:1] == ["delete"] and "--wait=true" in rest:
+            return self._delete(context, namespace, [a for a in rest[1:] if "/" in a], command)
         raise AssertionError(f"FakeKubectl: unexpected command {argv}")
 
     # -- kubectl's verbs -----------------------------------------------------------------
@@ -251,9 +261,7 @@ class FakeKubectl:
 
     def _apply(self, context: str, namespace: str, path: str, as_json: bool,
                command: str) -> Result:
-        documents = [doc for doc in yaml.safe_load_all(Path(path).read_text()) if doc]
-        objects = [item for doc in documents
-                   for item in (doc["items"] if doc.get("kind") == "List" else [doc])]
+        objects = _objects_in(path)
         written, lines, errors = [], [], []
         for obj in objects:
             meta = obj["metadata"]
@@ -330,6 +338,26 @@ class FakeKubectl:
         new["metadata"]["annotations"] = {**(new["metadata"].get("annotations") or {}),
                                           LAST_APPLIED: json.dumps(new, sort_keys=True)}
         return Result(json.dumps(self._store(context, namespace, new)), command=command)
+
+    def _set_last_applied(self, context: str, namespace: str, path: str,
+                          command: str) -> Result:
+        """Each object's last-applied-configuration set to its content in the file."""
+        for obj in _objects_in(path):
+            stored = copy.deepcopy(self._ns(context, namespace)[(obj["kind"],
+                                                                 obj["metadata"]["name"])])
+            stored["metadata"]["annotations"][LAST_APPLIED] = json.dumps(obj, sort_keys=True)
+            self._store(context, namespace, stored)
+        return Result(command=command)
+
+    def _delete(self, context: str, namespace: str, named: list[str], command: str) -> Result:
+        lines = []
+        for item in named:
+            resource, name = item.split("/", 1)
+            kind = next(k for k in {**KINDS, **{r: k for k, r in RESOURCES.items()}}.items()
+                        if k[0] == resource or k[1].lower() == resource.split(".")[0])[1]
+            if self._ns(context, namespace).pop((kind, name), None) is not None:
+                lines.append(f'{resource} "{name}" deleted\n')
+        return Result("".join(lines), command=command)
 
     def _undo(self, context: str, namespace: str, args: list[str], argv: list[str],
               command: str) -> Result:
@@ -414,6 +442,13 @@ def _content(obj: dict) -> dict:
                    if k not in (REVISION_ANNOTATION, LAST_APPLIED)}
     return {**{k: v for k, v in obj.items() if k not in ("metadata", "status")},
             "labels": meta.get("labels") or {}, "annotations": annotations}
+
+
+def _objects_in(path: str) -> list[dict]:
+    """The objects of a manifest file (a List's items)."""
+    documents = [doc for doc in yaml.safe_load_all(Path(path).read_text()) if doc]
+    return [item for doc in documents
+            for item in (doc["items"] if doc.get("kind") == "List" else [doc])]
 
 
 def _split(argv: list[str]) -> tuple[str, str, list[str]]:
