@@ -86,10 +86,6 @@ def apply_kustomize(target: Target, overlay: str) -> list[str]:
     return [*target.base(), "apply", "-k", overlay]
 
 
-def diff_kustomize(target: Target, overlay: str) -> list[str]:
-    return [*target.base(), "diff", "-k", overlay]
-
-
 def diff_file(target: Target, path: str) -> list[str]:
     return [*target.base(), "diff", "-f", path]
 

@@ -155,21 +155,25 @@ def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad
 
 @task(help={
     "env": "environment to roll back",
-    "to-revision": "N: roll back to revision N instead of the previous one",
+    "to-release": "ID: go back to the release of this history record (invoke history)",
+    "to-revision": "N: roll back the workloads to revision N (kubectl rollout undo)",
     "only": "WORKLOAD: roll back only this workload (by name, e.g. backend)",
     "yes": DEPLOY_HELP["yes"],
     "dry-run": DEPLOY_HELP["dry-run"],
     "report": DEPLOY_HELP["report"],
     "host": DEPLOY_HELP["host"],
 })
-def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, report=None,
-             host=None):
-    """Roll back an environment's workloads with kubectl rollout undo, and wait for them.
+def rollback(c, env, to_release=None, to_revision=None, only=None, yes=False, dry_run=False,
+             report=None, host=None):
+    """Bring an environment back to the release it ran before its latest promotion.
 
-    Exit codes: 0 rolled back, 1 nothing to roll back or bad input, 4 the rollback failed,
-    130 interrupted.
+    Every object as that history record keeps it: workloads through kubectl rollout undo to
+    their recorded revisions, the rest re-applied, objects added since deleted; a plan
+    first, then the confirmation. --to-release picks another record; --to-revision and
+    --only roll back workloads alone (kubectl rollout undo). Exit codes: 0 rolled back,
+    1 nothing to roll back or bad input, 4 the rollback failed, 130 interrupted.
     """
-    from .confirm import confirm_changes
+    from .confirm import Confirmation, confirm_changes
     from .promotion import multicluster
     from .session import run_promotion
     from .validation import check_revision, check_workload_name
@@ -178,9 +182,18 @@ def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, repo
         target_env = promoter.settings.environment(env)
         revision = check_revision(to_revision) if to_revision is not None else None
         workload = check_workload_name(only) if only is not None else None
+        if to_release is not None and (revision is not None or workload is not None):
+            raise ConfigError("--to-release rolls back every object: it goes without "
+                              "--to-revision and --only")
         promoter.check_targets([target_env])
-        confirm_changes([target_env], yes=yes, dry_run=dry_run)
-        multicluster.rollback(promoter, target_env, to_revision=revision, only=workload)
+        if revision is None and workload is None:
+            confirmation = Confirmation([target_env], yes=yes, dry_run=dry_run)
+            confirmation.check()
+            promoter.confirm = confirmation.ask_for  # asked after the plan
+        else:
+            confirm_changes([target_env], yes=yes, dry_run=dry_run)
+        multicluster.rollback(promoter, target_env, to_revision=revision, only=workload,
+                              to_release=to_release)
 
     with exits_on_error():
         run_promotion(c, "rollback", body, report=report, dry_run=dry_run, record=True,
@@ -189,21 +202,13 @@ def rollback(c, env, to_revision=None, only=None, yes=False, dry_run=False, repo
 
 @task(help={"env": "environment to compare with its overlay", "host": DEPLOY_HELP["host"]})
 def diff(c, env, host=None):
-    """Show what deploy would change (kubectl diff -k); differences are not an error."""
-    from . import workloads
+    """Show what a promotion of ENV would change (kubectl diff), with the images it would
+    receive, and what it would prune; differences are not an error."""
+    from .promotion import preview
     from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
-        target_env = promoter.settings.environment(env)
-        rendered = promoter.render(target_env)
-        promoter.check_targets([target_env])
-        for part in target_env.clusters():
-            result = workloads.diff(promoter.runner, promoter.target(part), rendered)
-            sys.stdout.write(result.stdout)
-            if result.exit_code > 1:  # kubectl diff: 0 no differences, 1 differences
-                raise ConfigError(f"{part.name}: kubectl diff failed: {result.error_line()}")
-            promoter.progress.step(part.name, "diff", "differences shown above"
-                                   if result.exit_code else "no differences")
+        preview.diff(promoter, promoter.settings.environment(env), sys.stdout.write)
 
     with exits_on_error():
         run_promotion(c, "diff", body, host=host, host_envs=[env])

@@ -250,10 +250,7 @@ def with_objects(runner: Runner, target: Target, objects: Sequence[dict],
 
 def diff(runner: Runner, target: Target, rendered: Rendered) -> CommandResult:
     """``kubectl diff`` of the rendered overlay against the target (as `apply` sends it)."""
-    if runner.at(target).remote:
-        return _with_file(runner, target, rendered.manifest, kubectl.diff_file)
-    return runner.at(target).run(kubectl.diff_kustomize(target, rendered.kustomization),
-                                 idempotent=True)
+    return _with_file(runner, target, rendered.manifest, kubectl.diff_file)
 
 
 def _with_file(runner: Runner, target: Target, manifest: str,

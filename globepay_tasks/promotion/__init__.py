@@ -143,9 +143,11 @@ class Promoter:
         failure.revert(self, env, result, error)
 
     def rollback(self, env: Environment, *, to_revision: int | None = None,
-                 only: str | None = None) -> EnvResult:
-        """``kubectl rollout undo`` for the env's workloads, waited on (`rollback.rollback`)."""
-        return rollback.rollback(self, env, to_revision=to_revision, only=only)
+                 only: str | None = None, to_release: str | None = None) -> EnvResult:
+        """The env back to a recorded release, or its workloads through ``kubectl rollout
+        undo``, waited on (`rollback.rollback`)."""
+        return rollback.rollback(self, env, to_revision=to_revision, only=only,
+                                 to_release=to_release)
 
     def unlock(self, env: Environment) -> None:
         """Remove the env's lock by hand, naming the holder removed (`locks.unlock`)."""

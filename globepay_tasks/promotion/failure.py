@@ -32,7 +32,7 @@ def fail(p: Promoter, env: Environment, target: Target, result: EnvResult,
     undoable = [c for c in changes if c.changed and c.before.exists and c.ref.can_roll_back]
     result.reason, result.exit_code = error.message, error.exit_code
     result.failure = type(error).__name__
-    restoration = _restoration(p, env, target, result)
+    restoration = _restoration(p, env, target, result, undoable)
     restore.name_unrestorable(p, env, restoration, result)
     for text in restoration.not_restored:
         error.message += f"; {text}"
@@ -69,8 +69,8 @@ def fail(p: Promoter, env: Environment, target: Target, result: EnvResult,
     raise error
 
 
-def _restoration(p: Promoter, env: Environment, target: Target,
-                 result: EnvResult) -> Restoration:
+def _restoration(p: Promoter, env: Environment, target: Target, result: EnvResult,
+                 undoable: list[WorkloadChange]) -> Restoration:
     """What this run wrote besides the workloads' templates, read again (nothing in a dry run
     or before the run's first write; the workloads alone when the read fails)."""
     if result.before is None or result.rendered is None or p.runner.dry_run:
@@ -79,7 +79,8 @@ def _restoration(p: Promoter, env: Environment, target: Target,
               if restore.name_of(obj) in result.pruned]
     try:
         return restore.read(p, target, result.before, result.rendered, pruned,
-                            [(ref.kind, ref.name) for ref in replaced(result.plan)])
+                            [(ref.kind, ref.name) for ref in replaced(result.plan)],
+                            [(c.ref.kind, c.ref.name) for c in undoable])
     except PromotionError as error:
         p.progress.step(env.name, "rollback", f"the objects this run wrote could not be read "
                         f"again, the workloads alone are undone: {error.message}", "warn")

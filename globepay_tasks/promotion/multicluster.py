@@ -132,12 +132,12 @@ def deploy(promoter: Promoter, env: Environment, rendered: Rendered,
 
 
 def rollback(promoter: Promoter, env: Environment, *, to_revision: int | None = None,
-             only: str | None = None) -> None:
+             only: str | None = None, to_release: str | None = None) -> None:
     """`Promoter.rollback` for ``env``, or for each of its targets in turn (all are tried)."""
     errors = []
     for part in env.clusters():
         try:
-            promoter.rollback(part, to_revision=to_revision, only=only)
+            promoter.rollback(part, to_revision=to_revision, only=only, to_release=to_release)
         except PromotionError as error:
             if not env.targets:
                 raise

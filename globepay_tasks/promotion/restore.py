@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .. import applyset, fielddiff, kinds, kubectl, workloads
+from .. import applyset, fielddiff, kubectl, workloads
 from ..kubectl import Target
 from ..manifests import Rendered
 from ..snapshot import Snapshot, read_snapshot
@@ -34,7 +34,7 @@ class Restoration:
     recreate: list[dict] = field(default_factory=list)
     #: objects the run created (``kubectl delete``)
     remove: list[dict] = field(default_factory=list)
-    #: the last-applied configuration the undone workloads had (``apply set-last-applied``)
+    #: the last-applied configuration the objects put back had (``apply set-last-applied``)
     last_applied: list[dict] = field(default_factory=list)
     #: what cannot be put back, and why
     not_restored: list[str] = field(default_factory=list)
@@ -65,13 +65,14 @@ def _version(obj: dict | None) -> str:
 
 def differences(before: Snapshot, now: Snapshot, rendered: Rendered,
                 pruned: Iterable[tuple[str, str]] = (),
-                replaced: Iterable[tuple[str, str]] = ()) -> Restoration:
+                replaced: Iterable[tuple[str, str]] = (),
+                undone: Iterable[tuple[str, str]] = ()) -> Restoration:
     """What differs between ``before`` and ``now`` among the objects of ``rendered`` (and
-    those the run ``pruned``), for the objects the run writes: workloads with a rollout are
-    undone elsewhere (their last-applied configuration is put back here), Jobs the run
-    ``replaced`` cannot be."""
+    those the run ``pruned``): the workloads ``undone`` through ``rollout undo`` get their
+    last-applied configuration back here, every other object the run wrote is put back
+    whole; Jobs the run ``replaced`` cannot be."""
     restoration = Restoration()
-    replacing = set(replaced)
+    replacing, undoing = set(replaced), set(undone)
     keys = [(obj["kind"], obj["metadata"]["name"]) for obj in rendered.objects
             if applyset.is_member(obj)]
     keys += [key for key in pruned if key not in keys]
@@ -80,29 +81,34 @@ def differences(before: Snapshot, now: Snapshot, rendered: Rendered,
         if (kind, name) in replacing:
             restoration.not_restored.append(
                 f"job/{name}: replaced by this run, not restored (what it ran stays done)")
-        elif had is None and has is not None:
-            restoration.remove.append(has)
-            if kind == "Job":
+            continue
+        if had is None:
+            if has is not None:
+                restoration.remove.append(has)
+            if has is not None and kind == "Job":
                 restoration.not_restored.append(
                     f"job/{name}: created by this run and deleted; what it ran stays done")
-        elif had is not None and has is None:
-            restoration.recreate.append(written_back(had, keep_uid=False))
-        elif had is None or has is None or _version(had) == _version(has):
             continue
-        elif kind in kinds.ROLLOUT_KINDS:
-            applied = fielddiff.last_applied(had)
-            if applied is not None and applied != fielddiff.last_applied(has):
-                restoration.last_applied.append(applied)
+        applied = fielddiff.last_applied(had)
+        if has is None:
+            restoration.recreate.append(written_back(had, keep_uid=False))
+        elif _version(had) == _version(has):
+            continue
+        elif (kind, name) in undoing:
+            applied = None if applied == fielddiff.last_applied(has) else applied
         else:
             restoration.put_back.append(written_back(had, keep_uid=True))
+        if applied is not None:  # ``kubectl replace`` and ``create`` write their own
+            restoration.last_applied.append(applied)
     return restoration
 
 
 def read(p: Promoter, target: Target, before: Snapshot, rendered: Rendered,
-         pruned: Iterable[tuple[str, str]], replaced: Iterable[tuple[str, str]]) -> Restoration:
+         pruned: Iterable[tuple[str, str]], replaced: Iterable[tuple[str, str]],
+         undone: Iterable[tuple[str, str]]) -> Restoration:
     """The namespace read again (one kubectl call), compared with ``before``."""
     now = read_snapshot(p.runner, target, rendered)
-    return differences(before, now, rendered, pruned, replaced)
+    return differences(before, now, rendered, pruned, replaced, undone)
 
 
 def put_back(p: Promoter, env: Environment, target: Target, restoration: Restoration,

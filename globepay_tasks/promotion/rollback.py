@@ -1,12 +1,14 @@
-"""``invoke rollback``: ``kubectl rollout undo`` of an environment's workloads by hand (all, or
-``--only`` one, to the previous revision or ``--to-revision``), waited on and recorded."""
+"""``invoke rollback``: the environment back to its release before its latest promotion, or
+to ``--to-release`` (`release_rollback`); with ``--only`` or ``--to-revision`` (or no release
+recorded to go back to), ``kubectl rollout undo`` of its workloads by hand (all, or one, to
+the previous revision or the one named), waited on and recorded."""
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING
 
-from .. import kinds, workloads
+from .. import audit, kinds, workloads
 from ..errors import ConfigError, Interrupted, PromotionError, RollbackFailed
 from ..interrupts import clear_interrupt
 from ..kubectl import WorkloadRef
@@ -14,7 +16,7 @@ from ..lock import EnvLock
 from ..settings import Environment
 from ..snapshot import Snapshot, read_snapshot
 from ..workloads import WorkloadState
-from . import locks
+from . import locks, release_rollback
 from .record import close
 from .result import EnvResult, WorkloadChange
 
@@ -23,7 +25,21 @@ if TYPE_CHECKING:
 
 
 def rollback(p: Promoter, env: Environment, *, to_revision: int | None = None,
-             only: str | None = None) -> EnvResult:
+             only: str | None = None, to_release: str | None = None) -> EnvResult:
+    """The env back to a recorded release (`release_rollback`), or ``kubectl rollout undo``
+    of its workloads (``to_revision``, ``only``: always), waited on, with a summary."""
+    if to_revision is None and not only:
+        records = audit.read_records(p.runner.reader, p.target(env))
+        chosen = release_rollback.choose(records, to_release, env)
+        if chosen is not None:
+            return release_rollback.rollback_to(p, env, chosen)
+        p.progress.step(env.name, "rollback", "no earlier release recorded: the workloads "
+                        "alone are rolled back (kubectl rollout undo)", "warn")
+    return undo_workloads(p, env, to_revision=to_revision, only=only)
+
+
+def undo_workloads(p: Promoter, env: Environment, *, to_revision: int | None = None,
+                   only: str | None = None) -> EnvResult:
     """``kubectl rollout undo`` for the env's workloads, waited on, with a summary."""
     started = time.monotonic()
     result = EnvResult(env.name, "rollback", env.namespace, env.context or "",
@@ -45,6 +61,8 @@ def rollback(p: Promoter, env: Environment, *, to_revision: int | None = None,
             return result
         known = read_snapshot(p.runner, target, None)
         rollable(env, known, only)
+        if p.confirm is not None:
+            p.confirm(env)
         lock, known = locks.take(p, env, target, None, known)
         undone = _undo_each(p, env, rollable(env, known, only), to_revision)
         with p.progress.waiting(env.name, [s.ref.name for s in undone]):

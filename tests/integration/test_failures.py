@@ -22,6 +22,8 @@ import pytest
 import yaml
 from conftest import INVOKE, REGISTRY, output, report
 
+from globepay_tasks.kubectl import LAST_APPLIED_ANNOTATION as LAST_APPLIED
+
 BACKEND = f"{REGISTRY}/backend"
 BROKEN = f"{BACKEND}:9.9.9-broken"
 LEASE = ("coordination.k8s.io/v1", "Lease")
@@ -318,7 +320,9 @@ def test_object_rejected_by_the_server_on_apply(project):
     """Accepted by the preflight's dry run, refused by the real write (an admission webhook
     or a quota can decide differently between the two)."""
     seeded(project)
-    good, before = project.image("dev", "backend"), versions(project)
+    good = project.image("dev", "backend")
+    frontend = project.cluster.get("dev", "apps/v1", "Deployment", project.namespace("dev"),
+                                   "frontend")
     add_resource(project, "dev", "extra.yaml", {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "extra"},
         "data": {"a": "b"}})
@@ -330,7 +334,14 @@ def test_object_rejected_by_the_server_on_apply(project):
     assert "apply failed" in line
     assert "rolled back deployment/backend" in line
     assert project.image("dev", "backend") == good
-    assert versions(project)["frontend"] == before["frontend"]
+    # the apply labelled it as a member of the ApplySet; it is put back as it was
+    assert "restore: deployment/frontend" in result.stdout
+    now = project.cluster.get("dev", "apps/v1", "Deployment", project.namespace("dev"),
+                              "frontend")
+    assert now["spec"] == frontend["spec"]
+    assert now["metadata"]["labels"] == frontend["metadata"]["labels"]
+    assert (now["metadata"]["annotations"][LAST_APPLIED]
+            == frontend["metadata"]["annotations"][LAST_APPLIED])
     assert lease(project) is None
 
 
@@ -398,7 +409,11 @@ def test_job_failed(project):
     assert ('; job/migrate: BackoffLimitExceeded: Job has reached the specified backoff limit'
             in line)
     assert "rolled back deployment/backend" in line
-    assert "job/migrate created by this run, left in place" in result.stdout
+    assert "delete: job/migrate (created by this run)" in result.stdout
+    assert ("job/migrate: created by this run and deleted; what it ran stays done"
+            in result.stdout)
+    assert project.cluster.get("dev", "batch/v1", "Job", project.namespace("dev"),
+                               "migrate") is None
     assert project.image("dev", "backend") == good
 
 
@@ -527,7 +542,8 @@ def test_lock_changed_since_the_environment_was_read(project):
              and r.path.endswith("/leases")]
     # no Lease when read: created, refused (bob's is there now), read again, taken from it
     assert takes == [("POST", 409), ("PUT", 200)] and len(reads) == 2
-    assert "plan: read again: 1 to change, 0 to create, 4 unchanged, 1 unknown" in result.stdout
+    # seeded by plain kubectl: each object gains the label of the environment's ApplySet
+    assert "plan: read again: 5 to change, 0 to create, 0 unchanged, 1 unknown" in result.stdout
     assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
     assert lease(project) is None
 

@@ -74,7 +74,8 @@ def test_a_replaced_job_is_named_when_a_later_failure_rolls_back(project):
     assert result.returncode == 3, output(result)
     line = error_line(result)
     assert "post-promotion hook 'exit 4' failed: exited 4" in line
-    assert "job/database-migration replaced by this run, not undone" in line
+    assert ("job/database-migration: replaced by this run, not restored (what it ran stays "
+            "done)") in line
     assert "rolled back deployment/backend" in line
     assert project.image("dev", "backend") == f"{BACKEND}:1.5.1"
     image = job(project)["spec"]["template"]["spec"]["containers"][0]["image"]
@@ -83,8 +84,9 @@ def test_a_replaced_job_is_named_when_a_later_failure_rolls_back(project):
 
 def test_a_job_that_failed_is_run_again_by_the_next_deploy(project):
     """A migration that failed (its image cannot start in the sandbox; its command fails on a
-    real cluster) is not left failed by a retry with the same overlay: the retry replaces it
-    and runs it again."""
+    real cluster) and was left in place (--no-rollback; by default the run deletes the Job it
+    created) is not left failed by a retry with the same overlay: the retry replaces it and
+    runs it again."""
     image = f"{REGISTRY}/migrate:1.0-broken"
     add_resource(project, "dev", "database-migration.yaml", {
         "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "database-migration"},
@@ -92,7 +94,7 @@ def test_a_job_that_failed_is_run_again_by_the_next_deploy(project):
             **pod_template("database-migration", image),
             "spec": {"restartPolicy": "Never", "containers": [
                 {"name": "migrate", "image": image, "command": ["false"]}]}}}})
-    first = project.invoke("deploy-dev")
+    first = project.invoke("deploy-dev", "--no-rollback")
     assert first.returncode == 2, output(first)
     uid = job(project)["metadata"]["uid"]
 

@@ -139,11 +139,18 @@ def test_rollback_previous_and_to_revision(project):
 
 
 def test_rollback_skips_workloads_without_history(project):
+    """With no release recorded to go back to (records of an older version of the tool are
+    gone here), a rollback undoes the workloads alone, skipping those with one revision."""
     assert project.invoke("deploy-dev").returncode == 0
     assert project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.5.1").returncode == 0
+    deleted = project.kubectl("dev", "delete", "configmaps", "--namespace",
+                              project.namespace("dev"), "--selector",
+                              "globepay.dev/record=promotion")
+    assert deleted.returncode == 0, deleted.stderr
     result = project.invoke("rollback", "--env", "dev")
     assert result.returncode == 0, output(result)
     text = output(result)
+    assert "no earlier release recorded: the workloads alone are rolled back" in text
     assert "no rollout history found" in text and "frontend" in text
     result = project.invoke("rollback", "--env", "dev", "--only", "frontend")
     assert result.returncode == 1

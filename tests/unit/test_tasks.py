@@ -167,10 +167,12 @@ def test_a_multi_cluster_environment_names_each_context():
 
 
 def test_task_answered_n_exits_1_and_runs_no_command(monkeypatch, capsys):
+    """A rollback of one workload asks before it reads anything (a whole release's rollback
+    asks after its plan: tests/integration/test_releases.py)."""
     monkeypatch.setattr("sys.stdin", Terminal("n\n"))
     c = task_context()
     with pytest.raises(Exit) as raised:
-        tasks.rollback(c, env="prod")
+        tasks.rollback(c, env="prod", only="backend")
     assert raised.value.code == ExitStatus.ERROR == 1
     assert raised.value.message == f"error: {NOT_CONFIRMED}"
     assert question(environments("prod")[0]) in capsys.readouterr().out
