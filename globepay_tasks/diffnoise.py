@@ -1,7 +1,7 @@
 """``kubectl diff`` output without what every apply changes by itself: the
-``last-applied-configuration`` annotation (one long JSON line per object) and
-``metadata.generation``. A hunk left with no change goes, and so does an object left with no
-hunk. Pure functions, no I/O."""
+``last-applied-configuration`` annotation (one long JSON line per object), the change-cause
+the tool writes on each workload it changes, and ``metadata.generation``. A hunk left with no
+change goes, and so does an object left with no hunk. Pure functions, no I/O."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from .kubectl import LAST_APPLIED_ANNOTATION
 
 _LAST_APPLIED = re.compile(rf"^(\s*){re.escape(LAST_APPLIED_ANNOTATION)}:")
 _GENERATION = re.compile(r"^  generation: \d+$")
+_CHANGE_CAUSE = re.compile(r"^    kubernetes\.io/change-cause: ")
 
 
 def _indent(text: str) -> int:
@@ -30,7 +31,7 @@ def _hunk_body(lines: list[str]) -> list[str]:
         if found:
             skipping[sign] = len(found.group(1))
             continue
-        if sign in "+-" and _GENERATION.match(text):
+        if sign in "+-" and (_GENERATION.match(text) or _CHANGE_CAUSE.match(text)):
             continue
         kept.append(line)
     return kept

@@ -14,16 +14,21 @@ from typing import Any
 from .errors import ConfigError
 
 SECRETS_KEY = "secrets.json.gz"
+#: Where a Secret holds its values.
+FIELDS = ("data", "stringData")
 SECRETS_LABELS = {"app.kubernetes.io/managed-by": "globepay-tasks",
                   "globepay.dev/record": "release-secrets"}
 
 
-def _values(secret: Mapping[str, Any]) -> dict[str, str]:
-    """Key -> base64 value, as the server stores a Secret (``stringData`` encoded)."""
-    values = {key: str(value) for key, value in (secret.get("data") or {}).items()}
-    for key, value in (secret.get("stringData") or {}).items():
-        values[key] = base64.b64encode(str(value).encode()).decode()
-    return values
+def _values(secret: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """A Secret's values as the overlay gives them: ``data`` (base64) and ``stringData``."""
+    return {field: {key: str(value) for key, value in (secret.get(field) or {}).items()}
+            for field in FIELDS if secret.get(field)}
+
+
+def _hashes(values: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    return {f"{field}.{key}": _hash(value) for field, found in values.items()
+            for key, value in found.items()}
 
 
 def _hash(value: str) -> str:
@@ -32,15 +37,15 @@ def _hash(value: str) -> str:
 
 def recorded(objects: Iterable[dict]) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
     """What a record keeps of ``objects`` (``{"objects": [...], "secret_hashes": {secret:
-    {key: hash}}}``, no Secret value in it) and the Secrets' values (secret -> key -> base64
-    value), kept apart."""
+    {"data.KEY": hash}}}``, no Secret value in it) and the Secrets' values (secret ->
+    ``data``/``stringData`` -> key -> value, as the overlay gives them), kept apart."""
     kept, hashes, values = [], {}, {}
     for obj in objects:
         if obj.get("kind") == "Secret":
             name = obj["metadata"]["name"]
             values[name] = _values(obj)
-            hashes[name] = {key: _hash(value) for key, value in values[name].items()}
-            obj = {key: value for key, value in obj.items() if key not in ("data", "stringData")}
+            hashes[name] = _hashes(values[name])
+            obj = {key: value for key, value in obj.items() if key not in FIELDS}
         kept.append(obj)
     return {"objects": kept, "secret_hashes": hashes}, values
 
@@ -72,11 +77,12 @@ def objects_of(release: Mapping[str, Any], values: Mapping[str, Mapping[str, str
         if obj.get("kind") == "Secret":
             name = obj["metadata"]["name"]
             hashes = (release.get("secret_hashes") or {}).get(name) or {}
-            data = dict(values.get(name) or {})
-            if {key: _hash(value) for key, value in data.items()} != hashes:
+            found = {field: dict(values.get(name, {}).get(field) or {}) for field in FIELDS
+                     if isinstance(values.get(name), dict) and values[name].get(field)}
+            if _hashes(found) != hashes:
                 raise ConfigError(f"release {record_id}: the values of secret/{name} are not "
                                   "recorded (or not the ones it applied); it cannot be restored")
-            obj = {**obj, "data": data}
+            obj = {**obj, **found}
         objects.append(obj)
     return objects
 

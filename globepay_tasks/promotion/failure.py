@@ -50,8 +50,8 @@ def fail(p: Promoter, env: Environment, target: Target, result: EnvResult,
         result.reason = error.message
         raise error
     failed = restore.put_back(p, env, target, restoration, result)
-    failed += undo(p, env, target, undoable, result)
-    failed += restore.remove(p, env, target, restoration, result)
+    undo_failed, undone = undo(p, env, target, undoable, result)
+    failed += undo_failed + restore.remove(p, env, target, restoration, result, undone)
     if failed:
         message = (f"ROLLBACK FAILED in {env.name} (namespace {env.namespace}): "
                    f"{'; '.join(failed)}. The environment needs attention: check "
@@ -88,9 +88,10 @@ def _restoration(p: Promoter, env: Environment, target: Target, result: EnvResul
 
 
 def undo(p: Promoter, env: Environment, target: Target, undoable: list[WorkloadChange],
-         result: EnvResult) -> list[str]:
+         result: EnvResult) -> tuple[list[str], dict[tuple[str, str], dict]]:
     """``kubectl rollout undo`` of ``undoable`` to the revisions they had before the run (all
-    going to one revision in one call), then wait for them; what failed."""
+    going to one revision in one call), then wait for them; what failed, and each workload
+    that rolled back as last seen."""
     failed = []
     undone = []
     by_revision: dict[int | None, list[WorkloadRef]] = {}
@@ -114,7 +115,8 @@ def undo(p: Promoter, env: Environment, target: Target, undoable: list[WorkloadC
                 on_status=lambda ref, state: p.progress.rollout(env.name, ref.name, state))
         failed += [f"{o.ref}: {o.message}" for o in waited if not o.ok]
         result.rolled_back = [str(o.ref) for o in waited if o.ok]
-    return failed
+        return failed, {(o.ref.kind, o.ref.name): o.last for o in waited if o.ok and o.last}
+    return failed, {}
 
 
 def interrupted(p: Promoter, env: Environment, target: Target, result: EnvResult,

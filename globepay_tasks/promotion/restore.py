@@ -5,11 +5,12 @@ and the undone workloads' last-applied configuration as it was."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .. import applyset, fielddiff, kubectl, workloads
+from ..kinds import REVISION_ANNOTATION
 from ..kubectl import Target
 from ..manifests import Rendered
 from ..snapshot import Snapshot, read_snapshot
@@ -30,6 +31,9 @@ class Restoration:
 
     #: objects the run changed, as they were (``kubectl replace``)
     put_back: list[dict] = field(default_factory=list)
+    #: workloads undone through ``rollout undo``, as they were (``kubectl replace`` once the
+    #: undo rolled out: their labels, annotations and fields outside the pod template)
+    after_undo: list[dict] = field(default_factory=list)
     #: objects the run deleted (pruned), as they were (``kubectl create``)
     recreate: list[dict] = field(default_factory=list)
     #: objects the run created (``kubectl delete``)
@@ -95,7 +99,7 @@ def differences(before: Snapshot, now: Snapshot, rendered: Rendered,
         elif _version(had) == _version(has):
             continue
         elif (kind, name) in undoing:
-            applied = None if applied == fielddiff.last_applied(has) else applied
+            restoration.after_undo.append(written_back(had, keep_uid=True))
         else:
             restoration.put_back.append(written_back(had, keep_uid=True))
         if applied is not None:  # ``kubectl replace`` and ``create`` write their own
@@ -129,10 +133,27 @@ def put_back(p: Promoter, env: Environment, target: Target, restoration: Restora
 
 
 def remove(p: Promoter, env: Environment, target: Target, restoration: Restoration,
-           result: EnvResult) -> list[str]:
-    """Delete what the run created, and wait until it is gone (one kubectl call); then set
-    the undone workloads' last-applied configuration back (one more); what failed."""
+           result: EnvResult, undone: Mapping[tuple[str, str], dict]) -> list[str]:
+    """Once the workloads were undone (``undone``: each as last seen when it had rolled
+    back): put back what lies outside their pod templates (one kubectl call; the revision
+    the undo made is kept), delete what the run created and wait until it is gone (one
+    more), then set each last-applied configuration back (one more); what failed."""
     failed = []
+    workloads_back = []
+    for obj in restoration.after_undo:
+        last = undone.get((obj["kind"], obj["metadata"]["name"]))
+        if last is None:
+            continue
+        annotations = dict(obj["metadata"].get("annotations") or {})
+        revision = (last["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION)
+        if revision:
+            annotations[REVISION_ANNOTATION] = revision
+        workloads_back.append({**obj, "metadata": {**obj["metadata"],
+                                                   "annotations": annotations}})
+    if workloads_back:
+        outcome = workloads.with_objects(p.runner, target, workloads_back, kubectl.replace_file)
+        if not outcome.ok:
+            failed.append(f"restore: {outcome.error_line()}")
     if restoration.remove:
         named = [f"{kubectl.resource_of(obj)}/{obj['metadata']['name']}"
                  for obj in restoration.remove]

@@ -35,13 +35,13 @@ SLOW_MIGRATION = 24
 
 # -- the fixture ------------------------------------------------------------------------------
 
-def use_app(project) -> None:
-    """Deploy the fixture application instead of the project's k8s/ overlays: copied to
-    ``app/`` in the project (images under REGISTRY, the test's namespaces), each environment's
-    ``overlay`` setting pointing at it (relative: from the project root), and the smoke checks
-    limited to the backend (the fixture has no frontend)."""
-    root = project.root / "app"
-    shutil.copytree(APP, root)
+def use_app(project, source: Path = APP) -> None:
+    """Deploy a fixture application (default: ``app/``) instead of the project's k8s/
+    overlays: copied to the project under its own name (images under REGISTRY, the test's
+    namespaces), each environment's ``overlay`` setting pointing at it (relative: from the
+    project root), and the smoke checks limited to the backend (no frontend)."""
+    root = project.root / source.name
+    shutil.copytree(source, root)
     for path in root.rglob("*.yaml"):
         text = path.read_text()
         if REGISTRY != DEFAULT_REGISTRY:
@@ -51,7 +51,7 @@ def use_app(project) -> None:
                 text = text.replace(f" globepay-{env}\n", f" {project.namespace(env)}\n")
         path.write_text(text)
     for env in CLUSTERS:
-        project.env_settings(env)["overlay"] = f"app/overlays/{env}"
+        project.env_settings(env)["overlay"] = f"{source.name}/overlays/{env}"
     project.settings["smoke_checks"] = [
         {"service": "backend", "port": "http", "path": "/health/ready"}]
 

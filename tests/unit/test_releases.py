@@ -84,14 +84,15 @@ def test_a_record_keeps_hashes_of_secret_values_and_they_come_back() -> None:
     kept, values = release.recorded([secret, obj("ConfigMap", "cfg")])
     text = json.dumps(kept)
     assert "hunter2" not in text and base64.b64encode(b"hunter2").decode() not in text
-    assert "abc" not in text and set(kept["secret_hashes"]["creds"]) == {"password", "token"}
+    assert "abc" not in text
+    assert set(kept["secret_hashes"]["creds"]) == {"data.password", "stringData.token"}
     stored = release.secrets_manifest(NS, "globepay-history-3", values)
     assert stored["kind"] == "Secret" and "hunter2" not in json.dumps(stored)
     back = release.objects_of(kept, release.secret_values(stored), "r1")
-    assert back[0]["data"] == {"password": base64.b64encode(b"hunter2").decode(),
-                               "token": base64.b64encode(b"abc").decode()}
+    assert back[0]["data"] == {"password": base64.b64encode(b"hunter2").decode()}
+    assert back[0]["stringData"] == {"token": "abc"}  # as the overlay gave it
     with pytest.raises(ConfigError, match="secret/creds"):
-        release.objects_of(kept, {"creds": {"password": "eA=="}}, "r1")
+        release.objects_of(kept, {"creds": {"data": {"password": "eA=="}}}, "r1")
 
 
 def test_differences_name_what_to_put_back_delete_and_recreate() -> None:
@@ -119,6 +120,7 @@ def test_differences_name_what_to_put_back_delete_and_recreate() -> None:
     assert "uid" not in out.recreate[0]["metadata"]
     assert out.remove == [worker]
     assert out.last_applied == [applied]
+    assert out.after_undo == [written_back(backend_before, keep_uid=True)]
     assert out.not_restored == ["job/migrate: replaced by this run, not restored "
                                 "(what it ran stays done)"]
 
