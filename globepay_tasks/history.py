@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from . import audit, badimages
+from . import audit, badimages, release
 from .kubectl import Target
 from .runner import Runner
 from .settings import Environment
@@ -52,6 +52,13 @@ def text_lines(data: dict[str, Any]) -> list[str]:
             lines.append(f"      reason: {record['reason']}")
         if record.get("marked_bad"):
             lines.append(f"      marked bad: {', '.join(record['marked_bad'])}")
+        for label in ("restored", "pruned", "kept"):
+            if record.get(label):
+                lines.append(f"      {label}: {', '.join(record[label])}")
+        if release.has_release(record):
+            count = len(record["release"]["objects"])
+            lines.append(f"      release: {count} objects (invoke rollback --env {data['env']} "
+                         f"--to-release {record['id']})")
     lines.append(f"== known-bad images in {data['env']}")
     if not data["bad_images"]:
         lines.append("  (none)")

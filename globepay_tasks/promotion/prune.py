@@ -26,9 +26,11 @@ def prune(p: Promoter, env: Environment, target: Target, result: EnvResult) -> N
         p.progress.step(env.name, "prune", f"kept (no prune): {', '.join(result.kept)}")
     doomed = [obj for item in result.others if item.action == DELETE and result.before
               and (obj := result.before.find(item.kind, item.name)) is not None]
+    names = [name_of(obj) for obj in doomed]
+    if doomed and p.runner.dry_run:
+        p.progress.step(env.name, "prune", f"would delete {', '.join(names)}")
     if not doomed or p.runner.dry_run:
         return
-    names = [name_of(obj) for obj in doomed]
     named = [f"{kubectl.resource_of(obj)}/{obj['metadata']['name']}" for obj in doomed]
     outcome = p.runner.at(target).run(kubectl.delete_objects(target, named, env.timeout),
                                       idempotent=True)

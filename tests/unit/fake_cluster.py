@@ -14,6 +14,8 @@ namespace (``--namespace``; every namespace exists):
   ``last-applied-configuration``; a ``resourceVersion`` in the object is a precondition;
 - ``apply -f PATH --dry-run=server -o name`` (the preflight's check): every object accepted;
 - ``create``/``replace --filename -`` of the lock's Lease (AlreadyExists, NotFound, Conflict);
+- ``replace``/``create --filename PATH``, ``apply set-last-applied --filename PATH`` and
+  ``delete RESOURCE/NAME... --wait=true`` (putting objects back after a failure);
 - ``rollout undo deployment/NAME... [--to-revision=N]``: the template of that revision (or
   of the previous one) comes back as a new revision; each undo is listed in `undone`.
 
@@ -203,6 +205,8 @@ class FakeKubectl:
             return self._write(context, namespace, rest[0], json.loads(stream.read()), command)
         if rest[:2] == ["rollout", "undo"]:
             return self._undo(context, namespace, rest[2:], argv, command)
+        if rest[:2] in (["replace", "--filename"], ["create", "--filename"]) and len(rest) == 3:
+            return self._write_file(context, namespace, rest[0], rest[2], command)
         if rest[:3] == ["apply", "set-last-applied", "--filename"] and len(rest) > 3:
             return self._set_last_applied(context, namespace, rest[3], command)
         if rest[:1] == ["delete"] and "--wait=true" in rest:
@@ -338,6 +342,21 @@ class FakeKubectl:
         new["metadata"]["annotations"] = {**(new["metadata"].get("annotations") or {}),
                                           LAST_APPLIED: json.dumps(new, sort_keys=True)}
         return Result(json.dumps(self._store(context, namespace, new)), command=command)
+
+    def _write_file(self, context: str, namespace: str, verb: str, path: str,
+                    command: str) -> Result:
+        """``kubectl replace|create -f PATH``: each object written as given (kubectl's own
+        rewrite of its last-applied configuration left out)."""
+        lines = []
+        for obj in _objects_in(path):
+            stored = copy.deepcopy(obj)
+            stored.setdefault("metadata", {})["namespace"] = namespace
+            old = self._ns(context, namespace).get((obj["kind"], obj["metadata"]["name"]))
+            if old is not None and "generation" in old["metadata"]:
+                stored["metadata"].setdefault("generation", old["metadata"]["generation"])
+            self._store(context, namespace, stored)
+            lines.append(f"{kubectl.resource_of(obj)}/{obj['metadata']['name']} {verb}d\n")
+        return Result("".join(lines), command=command)
 
     def _set_last_applied(self, context: str, namespace: str, path: str,
                           command: str) -> Result:
