@@ -165,6 +165,10 @@ def test_a_promotion_prunes_what_it_no_longer_renders_after_its_rollout(project)
     assert "plan: service/legacy: kept, no longer rendered" in kept.stdout
     assert f"dev kept: {old_config}, service/legacy" in kept.stdout
     assert {"service/legacy", old_config} <= names(project, "dev")
+    diff = project.invoke("diff", "--env", "dev")
+    assert diff.returncode == 0, output(diff)
+    assert "prune service/legacy: delete, no longer rendered" in diff.stdout
+    assert "last-applied-configuration" not in diff.stdout
     # every member carries the set's label; kubectl's own ApplySet pruning sees the same set
     set_id = applyset.set_id(namespace)
     legacy = project.cluster.get("dev", "v1", "Service", namespace, "legacy")
@@ -210,6 +214,11 @@ def test_rollback_goes_back_to_the_earlier_release_and_forward_again(project):
     v2 = state(project, "staging")
     v2_record = record_ids(project, "staging")[0]
     assert "service/legacy" not in v2 and "deployment/worker" in v2
+
+    with project.untouched("staging"):
+        dry = project.invoke("rollback", "--env", "staging", "--dry-run")
+    assert dry.returncode == 0, output(dry)
+    assert "plan: service/legacy: create" in dry.stdout and "(dry run)" in dry.stdout
 
     back = project.invoke("rollback", "--env", "staging")
 
@@ -257,3 +266,19 @@ def test_history_records_keep_no_secret_value(project):
     assert "release-one-token" not in text
     assert base64.b64encode(b"release-one-token").decode() not in text
     assert "API_TOKEN" in text  # the key is named, with a hash of its value
+
+
+@pytest.mark.sandbox_only("refuses one create of the apply, not of its dry run (sandbox faults)")
+def test_a_first_apply_refused_part_way_leaves_nothing_it_created(project):
+    use_release(project)
+    project.sandbox.add_fault(method="POST", path=r"/namespaces/[^/]+/ingresses$",
+                              cluster="dev", status=422, dry_run=False)
+
+    result = project.invoke("deploy-dev")
+
+    assert result.returncode == 2, output(result)
+    assert "apply failed" in error_line(result)
+    assert names(project, "dev") == set()  # every object it had created is deleted
+    assert "delete: deployment/backend (created by this run)" in result.stdout
+    namespace = project.cluster.get("dev", "v1", "Namespace", None, project.namespace("dev"))
+    assert namespace is not None  # the namespace stays, with the history of the attempt

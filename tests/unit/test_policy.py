@@ -25,6 +25,7 @@ from globepay_tasks.errors import (
     RolloutFailed,
 )
 from globepay_tasks.hooks import CheckFailed, HookContext
+from globepay_tasks.kubectl import LAST_APPLIED_ANNOTATION as LAST_APPLIED
 from globepay_tasks.kubectl import WorkloadRef, join_argv, parse_manifest, workloads_in
 from globepay_tasks.manifests import Rendered
 from globepay_tasks.progress import Progress
@@ -444,3 +445,40 @@ def test_the_result_carries_the_plan_made_from_the_one_snapshot_read(world):
 def test_the_fake_fails_loudly_on_a_command_it_does_not_know(world, argv):
     with pytest.raises(AssertionError, match=re.escape(str(argv))):
         Runner(world.fake).run(argv)
+
+
+RETIRED = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: retired
+  namespace: globepay-prod
+data:
+  a: b
+"""
+
+
+def test_a_cluster_undone_after_its_prune_gets_the_pruned_object_back(world):
+    """eu prunes what its overlay no longer renders, then us fails: eu is put back, the
+    pruned ConfigMap created again as it was, with its last-applied configuration."""
+    world.env("prod").pop("context")
+    world.env("prod")["targets"] = [{"context": c} for c in ("eu", "us")]
+    world.env("prod")["post_promotion"] = [{"python": f"{__name__}:fails_in_us"}]
+    for context in ("eu", "us"):
+        world.seed(context, "prod", backend="1.6.0", frontend="2.0.0")
+        world.fake.seed(context, "globepay-prod", RETIRED)
+    before = world.fake.get("eu", "globepay-prod", "ConfigMap", "retired")
+    world.overlay("prod", backend="1.7.0", frontend="2.0.0")
+    promoter = world.promoter()
+
+    with promoter, pytest.raises(HookFailed):
+        deploy(promoter, "prod")
+
+    results = {r.env: r for r in promoter.results}
+    assert results["prod/eu"].pruned == ["configmap/retired"]
+    assert "re-create: configmap/retired (pruned by this run)" in results["prod/eu"].restored
+    again = world.fake.get("eu", "globepay-prod", "ConfigMap", "retired")
+    assert again["data"] == before["data"]
+    assert (again["metadata"]["annotations"][LAST_APPLIED]
+            == before["metadata"]["annotations"][LAST_APPLIED])
+    assert results["prod/us"].pruned == []  # its hooks failed before its prune
+    assert world.fake.get("us", "globepay-prod", "ConfigMap", "retired") is not None
