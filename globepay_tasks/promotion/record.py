@@ -3,12 +3,16 @@ the lock's release, written in one ``kubectl apply``."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .. import applyset, artifacts, workloads
 from ..artifacts import Live
 from ..command_result import CommandResult
-from ..errors import PromotionError
+from ..errors import ExitStatus, Interrupted, PromotionError
 from ..interrupts import clear_interrupt
 from ..kubectl import Target
 from ..lock import EnvLock
@@ -20,6 +24,41 @@ from .result import EnvResult
 if TYPE_CHECKING:
     from ..audit import Entry
     from . import Promoter
+
+
+@dataclass
+class RollbackRun:
+    """One rollback of an environment: its result, and the lock and the snapshot it closes
+    with (set as the rollback takes them)."""
+
+    result: EnvResult
+    target: Target
+    lock: EnvLock | None = None
+    known: Snapshot = field(default_factory=lambda: Snapshot(()))
+
+
+@contextmanager
+def rollback_run(p: Promoter, env: Environment, source: str = "") -> Iterator[RollbackRun]:
+    """A rollback's `EnvResult` (in ``p.results``): an interrupt or a `PromotionError` in the
+    block fails it, and it is recorded and its lock released (`close`) however it ends."""
+    started = time.monotonic()
+    result = EnvResult(env.name, "rollback", env.namespace, env.context or "",
+                       id=p.audit.id_for(env.name) if p.audit else "", source=source)
+    p.results.append(result)
+    run = RollbackRun(result, p.target(env))
+    try:
+        yield run
+    except KeyboardInterrupt:
+        clear_interrupt()
+        message = f"{env.name}: rollback interrupted; check `invoke status --env {env.name}`"
+        result.failed_with("interrupted", message, ExitStatus.INTERRUPTED)
+        raise Interrupted(message) from None
+    except PromotionError as error:
+        result.failed_with("failed", error.message, error.exit_code)
+        raise
+    finally:
+        result.seconds = time.monotonic() - started
+        close(p, env, run.target, result, run.lock, run.known, None)
 
 
 def close(p: Promoter, env: Environment, target: Target, result: EnvResult | None,

@@ -7,15 +7,12 @@ added since deleted; waited on and recorded, with a plan first and the confirmat
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import applyset, kubectl, phases, release, workloads
-from ..errors import ConfigError, Interrupted, PromotionError, RollbackFailed
-from ..interrupts import clear_interrupt
+from ..errors import ConfigError, RollbackFailed
 from ..kubectl import Target, WorkloadRef
-from ..lock import EnvLock
 from ..manifests import Rendered
 from ..settings import Environment
 from ..snapshot import Snapshot, read_optional, read_snapshot
@@ -24,7 +21,7 @@ from . import locks
 from .deploy import applied_lines
 from .plan import ordered, planned_refs, predict, predict_others, predict_prunes, summarize
 from .prune import prune
-from .record import close
+from .record import rollback_run
 from .result import EnvResult, WorkloadChange
 
 if TYPE_CHECKING:
@@ -69,27 +66,20 @@ def released(p: Promoter, target: Target, record: dict[str, Any]) -> Rendered:
 
 def rollback_to(p: Promoter, env: Environment, record: dict[str, Any]) -> EnvResult:
     """Bring ``env`` back to the release ``record`` keeps."""
-    started = time.monotonic()
-    result = EnvResult(env.name, "rollback", env.namespace, env.context or "",
-                       id=p.audit.id_for(env.name) if p.audit else "",
-                       source=f"release {record['id']}")
-    p.results.append(result)
-    target = p.target(env)
-    lock: EnvLock | None = None
-    known = Snapshot(())
-    try:
+    with rollback_run(p, env, source=f"release {record['id']}") as run:
+        result, target = run.result, run.target
         rendered = released(p, target, record)
-        known = show_plan(p, env, target, rendered, result, record)
+        run.known = show_plan(p, env, target, rendered, result, record)
         if p.runner.dry_run:
             result.outcome = "dry run"
             return result
         if p.confirm is not None:
             p.confirm(env)
-        lock, known = locks.take(p, env, target, rendered, known)
-        result.rendered, result.before = rendered, known
-        before = known.states(rendered.workloads)
+        run.lock, run.known = locks.take(p, env, target, rendered, run.known)
+        result.rendered, result.before = rendered, run.known
+        before = run.known.states(rendered.workloads)
         undo_to_recorded(p, env, target, rendered, before, record)
-        reapply(p, env, target, rendered, known)
+        reapply(p, env, target, rendered, run.known)
         waited = workloads.wait_all(
             p.runner, target, list(rendered.workloads), env.timeout,
             on_status=lambda ref, state: p.progress.rollout(env.name, ref.name, state))
@@ -107,17 +97,6 @@ def rollback_to(p: Promoter, env: Environment, record: dict[str, Any]) -> EnvRes
         result.outcome = "rolled back"
         p.progress.step(env.name, "rolled back", f"to release {record['id']}", "ok")
         return result
-    except KeyboardInterrupt:
-        clear_interrupt()
-        result.failed_with("interrupted", f"{env.name}: rollback interrupted; check "
-                           f"`invoke status --env {env.name}`", Interrupted.exit_code)
-        raise Interrupted(result.reason) from None
-    except PromotionError as error:
-        result.failed_with("failed", error.message, error.exit_code)
-        raise
-    finally:
-        result.seconds = time.monotonic() - started
-        close(p, env, target, result, lock, known, None)
 
 
 def show_plan(p: Promoter, env: Environment, target: Target, rendered: Rendered,

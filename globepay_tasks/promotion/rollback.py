@@ -5,19 +5,16 @@ the previous revision or the one named), waited on and recorded."""
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from .. import audit, kinds, workloads
-from ..errors import ConfigError, Interrupted, PromotionError, RollbackFailed
-from ..interrupts import clear_interrupt
+from ..errors import ConfigError, RollbackFailed
 from ..kubectl import WorkloadRef
-from ..lock import EnvLock
 from ..settings import Environment
 from ..snapshot import Snapshot, read_snapshot
 from ..workloads import WorkloadState
 from . import locks, release_rollback
-from .record import close
+from .record import rollback_run
 from .result import EnvResult, WorkloadChange
 
 if TYPE_CHECKING:
@@ -41,16 +38,10 @@ def rollback(p: Promoter, env: Environment, *, to_revision: int | None = None,
 def undo_workloads(p: Promoter, env: Environment, *, to_revision: int | None = None,
                    only: str | None = None) -> EnvResult:
     """``kubectl rollout undo`` for the env's workloads, waited on, with a summary."""
-    started = time.monotonic()
-    result = EnvResult(env.name, "rollback", env.namespace, env.context or "",
-                       id=p.audit.id_for(env.name) if p.audit else "")
-    p.results.append(result)
-    target = p.target(env)
     p.progress.header(f"{env.name}: context {env.context or '(current)'}, "
                       f"namespace {env.namespace}: rollback")
-    lock: EnvLock | None = None
-    known = Snapshot(())
-    try:
+    with rollback_run(p, env) as run:
+        result, target = run.result, run.target
         if p.runner.dry_run:
             if not only:
                 p.progress.step(env.name, "rollback", "every Deployment, StatefulSet and "
@@ -59,12 +50,12 @@ def undo_workloads(p: Promoter, env: Environment, *, to_revision: int | None = N
                 workloads.undo(p.runner, target, ref, to_revision)
             result.outcome = "dry run"
             return result
-        known = read_snapshot(p.runner, target, None)
-        rollable(env, known, only)
+        run.known = read_snapshot(p.runner, target, None)
+        rollable(env, run.known, only)
         if p.confirm is not None:
             p.confirm(env)
-        lock, known = locks.take(p, env, target, None, known)
-        undone = _undo_each(p, env, rollable(env, known, only), to_revision)
+        run.lock, run.known = locks.take(p, env, target, None, run.known)
+        undone = _undo_each(p, env, rollable(env, run.known, only), to_revision)
         with p.progress.waiting(env.name, [s.ref.name for s in undone]):
             outcomes = workloads.wait_all(
                 p.runner, target, [s.ref for s in undone], env.timeout,
@@ -85,16 +76,6 @@ def undo_workloads(p: Promoter, env: Environment, *, to_revision: int | None = N
             raise RollbackFailed(f"ROLLBACK FAILED in {env.name}: {'; '.join(bad)}")
         result.outcome = "rolled back"
         return result
-    except KeyboardInterrupt:
-        clear_interrupt()
-        raise Interrupted(f"{env.name}: rollback interrupted; check "
-                          f"`invoke status --env {env.name}`") from None
-    except PromotionError as error:
-        result.failed_with("failed", error.message, error.exit_code)
-        raise
-    finally:
-        result.seconds = time.monotonic() - started
-        close(p, env, target, result, lock, known, None)
 
 
 def _undo_each(p: Promoter, env: Environment, states: list[WorkloadState],
