@@ -6,6 +6,7 @@ import json
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,9 @@ class RunResult:
     cluster_seconds: dict[str, float] = field(default_factory=dict)
     #: per environment, seconds between the tasks' progress steps (`PHASES`)
     phases: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: per environment, how many objects the run pruned and how many it kept (--no-prune)
+    pruned: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)
 
     @property
     def hooks(self) -> float:
@@ -92,10 +96,10 @@ def count_kubectl(calls: list[tuple[float, str]]) -> Counter:
     return counts
 
 
-def run_tasks(project: BenchProject, report: Path) -> RunResult:
-    """``invoke deploy-all --yes`` in the generated project."""
+def run_tasks(project: BenchProject, report: Path, flags: Sequence[str] = ()) -> RunResult:
+    """``invoke deploy-all --yes [flags]`` in the generated project."""
     started = time.perf_counter()
-    result = subprocess.run([INVOKE, "deploy-all", "--yes", "--report", str(report)],
+    result = subprocess.run([INVOKE, "deploy-all", "--yes", *flags, "--report", str(report)],
                             cwd=project.root, env=project.environ(), capture_output=True,
                             text=True, stdin=subprocess.DEVNULL, timeout=900)
     wall = time.perf_counter() - started
@@ -109,6 +113,8 @@ def run_tasks(project: BenchProject, report: Path) -> RunResult:
         "tasks", len(project.workloads), project.rollout_seconds, wall, env_seconds=spans,
         hook_seconds={env: sum(h["seconds"] for h in envs[env]["hooks"]) for env in ENVS},
         phases=phases,
+        pruned={env: len(envs[env].get("pruned", [])) for env in ENVS},
+        kept={env: len(envs[env].get("kept", [])) for env in ENVS},
     )
 
 
@@ -133,12 +139,14 @@ def run_baseline(project: BenchProject) -> RunResult:
     )
 
 
-def measure(project: BenchProject, tool: str, tag: str) -> RunResult:
-    """Release ``tag`` to every environment with ``tool`` and measure it."""
-    project.set_tag(tag)
+def measure(project: BenchProject, tool: str, tag: str, *, flags: Sequence[str] = (),
+            drop: str = "") -> RunResult:
+    """Release ``tag`` to every environment with ``tool`` (the tasks: with ``flags``) and
+    measure it (``drop``: the project's extra objects the release leaves out)."""
+    project.set_tag(tag, drop=drop)
     project.clear_log()
     if tool == "tasks":
-        result = run_tasks(project, project.root / f"report-{tag}.json")
+        result = run_tasks(project, project.root / f"report-{tag}.json", flags)
     else:
         result = run_baseline(project)
     result.kubectl = count_kubectl(project.kubectl_calls())

@@ -3,7 +3,9 @@
 The project lives in a temporary directory: ``tasks.py``, ``invoke.yaml`` (no-op hooks, the
 sandbox's kubeconfig and contexts), ``k8s/base`` with W Deployments and one overlay per
 environment that pins every image's tag. :meth:`BenchProject.set_tag` rewrites the overlays
-so that the next promotion changes every workload (as a new release would).
+so that the next promotion changes every workload (as a new release would). With ``extras``,
+each workload also has a Service and a ConfigMap carrying the release's tag (``k8s/extras``),
+which a release can leave out: the next promotion prunes them.
 
 ``kubectl`` in the configuration is a wrapper that logs each start (wall time and argv) to
 ``kubectl.log`` and then execs the real binary, so kubectl processes can be counted per
@@ -71,6 +73,21 @@ def _migration(workload: str) -> dict:
     }
 
 
+#: What a release leaves out of the extra objects: nothing, those of every second workload,
+#: all of them (no Service at all: a kind the ApplySet holds is no longer rendered).
+DROPS = ("", "some", "all")
+
+
+def _extras(names: list[str], tag: str) -> list[dict]:
+    """A Service per workload, and a ConfigMap per workload that each release changes."""
+    services = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+                 "spec": {"selector": {"app": name}, "ports": [{"port": 80}]}}
+                for name in names]
+    settings = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{name}-settings"},
+                 "data": {"RELEASE": tag}} for name in names]
+    return services + settings
+
+
 def _dump(path: Path, documents: list[dict] | dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(documents, list):
@@ -110,7 +127,8 @@ class BenchProject:
 
     def __init__(self, root: Path, workloads: int, rollout_seconds: float, *,
                  deadline: int = 600, broken_deadline: int | None = None,
-                 keep: dict[str, list[str]] | None = None, migration: bool = False) -> None:
+                 keep: dict[str, list[str]] | None = None, migration: bool = False,
+                 extras: bool = False) -> None:
         self.root = root
         self.workloads = workload_names(workloads)
         self.rollout_seconds = rollout_seconds
@@ -120,6 +138,8 @@ class BenchProject:
         self.keep = keep or {}
         #: a pre-deploy migration Job on the first workload's image, with a generated ConfigMap
         self.migration = migration
+        #: a Service and a ConfigMap per workload (`_extras`), rendered unless a release drops them
+        self.extras = extras
         self.kubectl_log = root / "kubectl.log"
         self.cache = root / "kubecache"
         self.timeline = Timeline()
@@ -178,11 +198,21 @@ class BenchProject:
     def overlay(self, env: str) -> Path:
         return self.root / "k8s" / "overlays" / env
 
-    def set_tag(self, tag: str, *, broken: dict[str, str] | None = None) -> None:
+    def set_tag(self, tag: str, *, broken: dict[str, str] | None = None,
+                drop: str = "") -> None:
         """Pin every workload's image to ``tag`` in every overlay (``broken``: env -> the
-        workload whose image cannot start there, with the short progress deadline)."""
+        workload whose image cannot start there, with the short progress deadline;
+        ``drop``: which extra objects the overlays leave out, one of `DROPS`)."""
         self.tag = tag
         broken = broken or {}
+        resources = ["namespace.yaml", "../../base"]
+        if self.extras and drop != "all":
+            names = self.workloads[::2] if drop == "some" else self.workloads
+            _dump(self.root / "k8s" / "extras" / "extras.yaml", _extras(names, tag))
+            _dump(self.root / "k8s" / "extras" / "kustomization.yaml", {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                "resources": ["extras.yaml"]})
+            resources.append("../../extras")
         for env in ENVS:
             images = [{"name": f"{REGISTRY}/{name}",
                        "newTag": f"{tag}-broken" if broken.get(env) == name else tag}
@@ -190,7 +220,7 @@ class BenchProject:
             kustomization = {
                 "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                 "namespace": f"globepay-{env}",
-                "resources": ["namespace.yaml", "../../base"],
+                "resources": resources,
                 "images": images,
             }
             if env in broken and self.broken_deadline is not None:
