@@ -2,7 +2,9 @@
 
 Runs, in one go and interleaved, ``invoke deploy-all --yes`` and the naive baseline at each W,
 the wait strategies side by side, the failure reaction and the start-up figures, then writes
-the tables to docs/benchmarks.md (``--quick``: a short smoke run printed to stdout).
+the tables to docs/benchmarks.md (``--quick``: a short smoke run printed to stdout). Only when
+asked (``--only releases``; 24 min at W = 2, 50, 3 repetitions): the releases' prune and restore
+cases.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import deploy, failure, startup, waits
+from . import deploy, failure, releases, startup, waits
 from .project import ENVS, BenchProject, workload_names
 from .report import Results, render
 
@@ -33,7 +35,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workloads", help="comma-separated W values (default 2,10,50)")
     parser.add_argument("--repetitions", type=int, help="deploy-all runs per W and tool (5)")
     parser.add_argument("--only", help="comma-separated parts: deploy,waits,failure,"
-                        "migration,startup,latency (default: all)")
+                        "migration,startup,latency (default: these), releases")
     parser.add_argument("--output", help="markdown file to write ('-': stdout; default "
                         "docs/benchmarks.md, stdout with --quick)")
     args = parser.parse_args(argv)
@@ -117,6 +119,25 @@ def run_migrations(args: argparse.Namespace, tmp: Path, results: Results) -> Non
                     f"{max(result.kubectl[e] for e in ENVS)} kubectl per env")
 
 
+def run_releases(args: argparse.Namespace, tmp: Path, results: Results) -> None:
+    """The releases cases (prune, --no-prune) and a failed staging rollout that changed
+    ConfigMaps (restore), at each W."""
+    trials = max(1, min(3, args.repetitions))
+    for w in args.workloads:
+        with releases.cases_project(tmp / f"releases-w{w}", w, args.rollout_seconds) as project:
+            deploy.measure(project, "tasks", "0.0.0")
+            for rep in range(trials):
+                results.releases += releases.cases(project, rep, log)
+        with releases.restore_project(tmp / f"restore-w{w}", w,
+                                      args.rollout_seconds) as project:
+            deploy.measure(project, "tasks", "0.0.0")
+            for rep in range(trials):
+                result = releases.restore(project, rep)
+                results.restores.append(result)
+                log(f"restore W={w}: first restore kubectl {result.to_action_process:.2f}s "
+                    f"after the failure, {result.env_calls} kubectl in staging")
+
+
 def run_latency(results: Results) -> None:
     if not LATENCY.exists():
         results.latency = "benchmarks/sandbox_latency.py is not present in this tree."
@@ -146,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             run_failures(args, Path(tmp), results)
         if "migration" in args.only:
             run_migrations(args, Path(tmp), results)
+        if "releases" in args.only:
+            run_releases(args, Path(tmp), results)
     if "latency" in args.only:
         log("sandbox latency")
         run_latency(results)

@@ -34,6 +34,8 @@ class RunResult:
     #: per environment, how many objects the run pruned and how many it kept (--no-prune)
     pruned: dict[str, int] = field(default_factory=dict)
     kept: dict[str, int] = field(default_factory=dict)
+    #: the releases case the run measured (`releases.CASES`), if any
+    case: str = ""
 
     @property
     def hooks(self) -> float:

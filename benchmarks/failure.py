@@ -3,9 +3,10 @@
 The sandbox's store listener timestamps the moment staging's Deployment is marked
 ProgressDeadlineExceeded, the first template write after it (the first undo reaching the
 server), and the moment every staging workload has rolled out again; the counting kubectl
-wrapper timestamps the start of the first ``kubectl rollout undo``. With a report, the run's
-own steps give how soon the first restore or rollback action followed the step that reported
-the failure, and the kubectl processes it took to put staging back.
+wrapper timestamps the start of the first ``kubectl rollout undo`` and of the first kubectl
+that puts anything back (`ACTION_COMMANDS`). With a report, the run's own steps give how soon
+the first restore or rollback action followed the step that reported the failure, and the
+kubectl processes it took to put staging back.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ ENV = "staging"
 #: The steps that report the failure, and those that put something back (`failure.fail`).
 FAILED_STEPS = ("rollout failed", "verify failed")
 ACTION_STEPS = ("restore", "re-create", "delete", "rollback")
+#: The kubectl commands that put something back: replace, create, rollout undo, delete.
+ACTION_COMMANDS = (" replace ", " create ", " rollout undo ", " delete ")
 
 
 @dataclass
@@ -40,6 +43,10 @@ class FailureResult:
     #: staging's kubectl processes from the failure on, and the ``rollout undo`` among them
     after_failure: int = 0
     undo_calls: int = 0
+    #: the first kubectl putting something back (`ACTION_COMMANDS`) started, after the failure
+    to_action_process: float = 0.0
+    #: staging's kubectl processes in the whole run
+    env_calls: int = 0
 
 
 def first_action(steps: list[dict], env: str = ENV) -> tuple[float, str] | None:
@@ -72,6 +79,8 @@ def trial(project: BenchProject, tag: str, report: Path | None = None) -> Failur
     undo = min(stamp for stamp, argv in calls if " rollout undo " in argv)
     write = min(stamp for stamp in timeline.template_writes[ENV] if stamp > failed)
     later = [(stamp, argv) for stamp, argv in calls if stamp > failed]
+    action = min((stamp for stamp, argv in later if any(c in argv for c in ACTION_COMMANDS)),
+                 default=float("nan"))
     project.wait_settled()
     rolled_back = project.cluster_done(ENV)
     assert rolled_back is not None
@@ -79,7 +88,9 @@ def trial(project: BenchProject, tag: str, report: Path | None = None) -> Failur
                             rolled_back - failed, ended - failed, result.returncode,
                             after_failure=count_kubectl(later)[ENV],
                             undo_calls=count_kubectl([c for c in later
-                                                      if " rollout undo " in c[1]])[ENV])
+                                                      if " rollout undo " in c[1]])[ENV],
+                            to_action_process=action - failed,
+                            env_calls=count_kubectl(calls)[ENV])
     if report is not None:
         found = first_action(json.loads(report.read_text())["steps"])
         if found is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from . import deploy, failure
 from .deploy import INVOKE, RunResult
 from .failure import FailureResult
-from .project import BenchProject
+from .project import ENVS, BenchProject, workload_names
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,11 @@ def supports(project: BenchProject, flag: str) -> bool:
 def cases(project: BenchProject, rep: int,
           log: Callable[[str], None]) -> list[RunResult]:
     """Each case once (as the tasks in use support it), in `CASES` order."""
+    flags = {flag for case in CASES for flag in case.flags}
+    unknown = {flag for flag in flags if not supports(project, flag)}
     results = []
     for index, case in enumerate(CASES):
-        if any(not supports(project, flag) for flag in case.flags):
+        if unknown.intersection(case.flags):
             log(f"releases W={len(project.workloads)}: {case.name}: not supported, skipped")
             continue
         if case.drop:
@@ -59,13 +61,24 @@ def cases(project: BenchProject, rep: int,
         result.case = case.name
         results.append(result)
         log(f"releases W={len(project.workloads)} {case.name}: "
-            f"{max(result.kubectl[e] for e in deploy.ENVS)} kubectl per env, "
+            f"{max(result.kubectl[e] for e in ENVS)} kubectl per env, "
             f"pruned {max(result.pruned.values(), default=0)}, "
             f"kept {max(result.kept.values(), default=0)}")
     deploy.measure(project, "tasks", f"5.{rep}.9")  # every extra rendered again
     return results
 
 
-def restore(project: BenchProject, rep: int, report: Path) -> FailureResult:
-    """A failed staging rollout in a release that also changed every ConfigMap."""
-    return failure.trial(project, f"6.{rep}.0", report)
+def restore(project: BenchProject, rep: int) -> FailureResult:
+    """A failed staging rollout in a release that also changed every ConfigMap (the
+    project made with `restore_project`)."""
+    return failure.trial(project, f"6.{rep}.0", project.root / f"report-6.{rep}.0.json")
+
+
+def cases_project(root: Path, workloads: int, rollout_seconds: float) -> BenchProject:
+    return BenchProject(root, workloads, rollout_seconds, extras=True)
+
+
+def restore_project(root: Path, workloads: int, rollout_seconds: float) -> BenchProject:
+    """Staging keeps the broken image its overlay sets, as in `failure`."""
+    return BenchProject(root, workloads, rollout_seconds, broken_deadline=2, extras=True,
+                        keep={failure.ENV: [workload_names(workloads)[0]]})

@@ -42,6 +42,9 @@ class Results:
     failures: list[FailureResult] = field(default_factory=list)
     #: deploy-all runs of an overlay with a pre-deploy migration Job
     migrations: list[RunResult] = field(default_factory=list)
+    #: deploy-all runs of the releases cases (`releases.CASES`), and failed ones to restore
+    releases: list[RunResult] = field(default_factory=list)
+    restores: list[FailureResult] = field(default_factory=list)
     startup: StartupResult | None = None
     latency: str = ""
 
@@ -81,8 +84,9 @@ def _of(runs: list[RunResult], value: Callable[[RunResult], float]) -> float:
     return median(value(r) for r in runs)
 
 
-def _per_env(runs: list[RunResult], value: Callable[[RunResult, str], float]) -> str:
-    return " / ".join(f"{_of(runs, lambda r, e=env: value(r, e)):.2f}" for env in ENVS)
+def _per_env(runs: list[RunResult], value: Callable[[RunResult, str], float],
+             fmt: str = "{:.2f}") -> str:
+    return " / ".join(fmt.format(_of(runs, lambda r, e=env: value(r, e))) for env in ENVS)
 
 
 def deploy_section(results: Results) -> list[str]:
@@ -256,6 +260,24 @@ def targets_section(results: Results) -> list[str]:
         rows.append([f"rollback starts within {ROLLBACK_REACTION:g} s of the failure",
                      f"first undo request after {worst:.2f} s (worst run)",
                      _met(worst <= ROLLBACK_REACTION)])
+    if results.releases:
+        counts = release_counts(results)
+        rows.append(["releases (prune, --no-prune): kubectl processes per environment "
+                     "constant in W, per case",
+                     "; ".join(f"{case}: " + ", ".join(f"W={w}: {c}" for w, c in by_w.items())
+                               for case, by_w in counts.items()),
+                     _met(all(len(set(by_w.values())) == 1 for by_w in counts.values()))])
+    if results.restores:
+        staging: dict[int, int] = {}
+        for run in results.restores:
+            staging[run.workloads] = max(staging.get(run.workloads, 0), run.env_calls)
+        rows.append(["failed staging rollout, restored: staging's kubectl processes constant "
+                     "in W", ", ".join(f"W={w}: {c}" for w, c in sorted(staging.items())),
+                     _met(len(set(staging.values())) == 1)])
+        worst = max(r.to_action_process for r in results.restores)
+        rows.append([f"restore starts within {ROLLBACK_REACTION:g} s of the failure",
+                     f"first kubectl putting something back after {worst:.2f} s (worst run)",
+                     _met(worst <= ROLLBACK_REACTION)])
     if results.startup:
         rows.append([f"`invoke --list` <= {LIST_RATIO} x an empty tasks.py",
                      f"{results.startup.ratio:.2f} x", _met(results.startup.ratio <= LIST_RATIO)])
@@ -279,6 +301,60 @@ def migration_section(results: Results) -> list[str]:
             "the first workload's image and reads a generated ConfigMap: at each release it is "
             "replaced, applied and waited for before the Deployments are changed.", "",
             *_table(["W", "deploy-all (median)", "kubectl per environment (most)"], rows), ""]
+
+
+def release_counts(results: Results) -> dict[str, dict[int, int]]:
+    """case -> W -> the most kubectl processes an environment took."""
+    counts: dict[str, dict[int, int]] = {}
+    for run in results.releases:
+        by_w = counts.setdefault(run.case, {})
+        most = max(run.kubectl.get(env, 0) for env in ENVS)
+        by_w[run.workloads] = max(by_w.get(run.workloads, 0), most)
+    return {case: dict(sorted(by_w.items())) for case, by_w in counts.items()}
+
+
+def releases_section(results: Results) -> list[str]:
+    rows = []
+    for case in dict.fromkeys(r.case for r in results.releases):
+        for w in sorted({r.workloads for r in results.releases}):
+            runs = [r for r in results.releases if r.case == case and r.workloads == w]
+            if runs:
+                counts = [_per_env(runs, count, "{:g}") for count in (
+                    lambda r, e: r.kubectl.get(e, 0), lambda r, e: r.pruned.get(e, 0),
+                    lambda r, e: r.kept.get(e, 0))]
+                rows.append([case, str(w), *counts, f"{_of(runs, lambda r: r.wall):.2f}",
+                             str(len(runs))])
+    restores = []
+    for w in sorted({r.workloads for r in results.restores}):
+        items = [r for r in results.restores if r.workloads == w]
+        steps = [r.to_first_action for r in items if r.to_first_action is not None]
+        restores.append([
+            str(w), f"{median(r.to_action_process for r in items):.2f}",
+            f"{median(steps):.2f}", ", ".join(sorted({r.first_action for r in items})),
+            f"{median(r.to_rolled_back for r in items):.2f}",
+            f"{median(r.env_calls for r in items):.0f}",
+            f"{median(r.after_failure for r in items):.0f}", str(len(items))])
+    return [
+        "### Releases: prune and restore",
+        "",
+        "A Service and a ConfigMap per workload besides the Deployments; every release changes "
+        "every image and ConfigMap. Each case that leaves objects out follows a release that "
+        "rendered them all (not measured); medians per environment (dev / staging / prod).",
+        "",
+        *_table(["case", "W", "kubectl per env", "pruned per env", "kept per env",
+                 "deploy-all s", "runs"], rows),
+        "",
+        "A failed staging rollout (first workload broken, 2 s progress deadline) in a release "
+        "that changed every ConfigMap: seconds after the sandbox marked it "
+        "ProgressDeadlineExceeded to the first kubectl that puts something back; seconds "
+        "from the tasks' `rollout failed` step to their first restore or rollback step (that "
+        "action done); staging's kubectl processes (medians).",
+        "",
+        *_table(["W", "first restore kubectl started s", "`rollout failed` -> first action "
+                 "step s", "first action", "staging rolled back s", "kubectl in staging",
+                 "of them after the failure", "runs"], restores),
+        "",
+    ]
 
 
 def _met(ok: bool) -> str:
@@ -309,7 +385,8 @@ def render(results: Results) -> str:
         ]),
         "",
     ]
-    if results.deploys or results.failures or results.startup or results.migrations:
+    if (results.deploys or results.failures or results.startup or results.migrations
+            or results.releases or results.restores):
         lines += targets_section(results)
     if results.deploys:
         lines += deploy_section(results) + phases_section(results)
@@ -319,6 +396,8 @@ def render(results: Results) -> str:
         lines += failure_section(results)
     if results.migrations:
         lines += migration_section(results)
+    if results.releases or results.restores:
+        lines += releases_section(results)
     if results.startup:
         lines += startup_section(results.startup)
     if results.latency:
