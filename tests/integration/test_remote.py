@@ -20,6 +20,7 @@ from conftest import REGISTRY, REPO, output, report
 from invoke import Context
 from sshd import SshServer, sshd, use_ssh
 
+from globepay_tasks import audit
 from globepay_tasks.command_result import TIMED_OUT
 from globepay_tasks.config import load_settings
 from globepay_tasks.errors import ConfigError
@@ -345,6 +346,11 @@ def test_two_cluster_environment_rolls_back_both_when_one_fails(project, sshd, t
     for cluster in ("dev", "staging"):
         assert project.image_in(cluster, project.namespace("dev"), "backend") == \
             f"{BACKEND}:1.5.1"
+    for cluster, part in (("dev", "dev/a"), ("staging", "dev/b")):  # each one's record
+        records = audit.records_in(project.cluster.list(cluster, "v1", "ConfigMap",
+                                                        project.namespace("dev")))
+        record = next(r for r in records if r["id"] == rows[part]["record"])
+        assert (record["outcome"], record["reason"]) == ("rolled back", rows[part]["reason"])
 
     result = project.invoke("rollback", "--env", "dev", "--only", "backend")
     assert result.returncode == 0, output(result)
