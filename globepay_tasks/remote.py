@@ -44,6 +44,15 @@ _TEMP_DIR = re.compile(r"^/\S*/globepay\.[A-Za-z0-9]{10}$")
 DRY_RUN_TEMP_DIR = "/tmp/globepay.XXXXXXXXXX"
 
 
+#: Put before a command that reads no stdin: its stdin becomes /dev/null, and a watcher
+#: holding the channel's stdin stops the command's process group (sshd starts each command
+#: in a session of its own) if the command still runs when that stdin ends: the channel was
+#: closed (`Running.cancel`, an interrupt, a timeout) or the connection dropped. Without it
+#: the command runs on, as a ``kubectl get --watch`` does until it next writes.
+STOP_WITH_CHANNEL = ("exec 3<&0 </dev/null; { cat <&3 >/dev/null 2>&1; kill -0 $$ && "
+                     "kill -TERM 0; } >/dev/null 2>&1 & exec 3<&-; ")
+
+
 def exported(env: Mapping[str, str], command: str) -> str:
     """``command`` preceded by ``export`` of ``env``, values quoted for the remote shell."""
     assignments = " ".join(f"{key}={shlex.quote(value)}" for key, value in sorted(env.items()))
@@ -63,6 +72,8 @@ class SshExecutor:
         env = options.pop("env", None)
         if env:
             command = exported(env, command)
+        if options.get("in_stream") is False:
+            command = STOP_WITH_CHANNEL + command
         with self._lock:
             if self._session is None:
                 from .ssh import Session

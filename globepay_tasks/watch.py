@@ -91,18 +91,17 @@ class Board:
             verdict = kinds.rollout({**obj, "kind": kind})
         else:
             return
-        say = None
-        with self.changed:
+        with self.changed:  # the state is told before its verdict can end the wait
             if ref in self.final:
                 return
             self.seen.add(ref)
             if verdict.message and verdict != self._last.get(ref):
-                self._last[ref] = say = verdict
+                self._last[ref] = verdict
+                if self.on_status:
+                    self.on_status(ref, verdict)
             if verdict.done:
                 self.final[ref] = Verdict(verdict, time.monotonic() - self.started, obj)
             self.changed.notify_all()
-        if say and self.on_status:
-            self.on_status(ref, say)
 
     def fail(self, refs: Sequence[WorkloadRef], status: Rollout) -> None:
         with self.changed:

@@ -34,6 +34,7 @@ from .result import EnvResult, WorkloadChange
 if TYPE_CHECKING:
     from ..audit import Audit
     from ..lock import EnvLock
+    from .record import Ending
 
 
 class Promoter:
@@ -75,6 +76,10 @@ class Promoter:
         #: env name -> the env, its lock taken ahead of its deploy (`hold`), and the snapshot
         #: the lock was taken on
         self.held: dict[str, tuple[Environment, EnvLock | None, Snapshot]] = {}
+        #: None: a deploy records its outcome and releases its lock as it ends; a list: it
+        #: leaves that here (`record.Ending`), for a multi-cluster environment to do once
+        #: every target has ended
+        self.endings: list[Ending] | None = None
         #: each overlay as kustomize renders it, without this run's images (rendered once)
         self.overlays: dict[str, Rendered] = {}
         #: temporary kustomizations, removed when the run ends

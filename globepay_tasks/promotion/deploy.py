@@ -43,7 +43,7 @@ from .plan import (
 )
 from .preflight import check_bad, take_snapshot
 from .prune import prune
-from .record import close, record_final
+from .record import Ending, record_final
 from .result import EnvResult, WorkloadChange
 
 if TYPE_CHECKING:
@@ -121,7 +121,11 @@ def deploy(p: Promoter, env: Environment, rendered: Rendered, *, action: str = "
         raise
     finally:
         result.seconds = time.monotonic() - started
-        close(p, env, target, result, lock, known, final)
+        ending = Ending(env, target, result, lock, known, final)
+        if p.endings is None:
+            ending.close(p)
+        else:
+            p.endings.append(ending)
     return result
 
 

@@ -164,10 +164,12 @@ def show_states(p: Promoter, env: Environment, target: Target,
 def revert(p: Promoter, env: Environment, result: EnvResult, error: PromotionError) -> None:
     """Undo what a finished deploy of ``env`` changed, because ``error`` failed the run
     elsewhere (another target of a multi-cluster environment); records it in ``result`` and
-    raises ``error`` (or `RollbackFailed`)."""
+    raises ``error`` (or `RollbackFailed`). Its images are not marked bad: they did not fail
+    here."""
     target = p.target(env)
     try:
         fail(p, env, target, result, result.changes, error)
     finally:
+        result.failure = ""
         with suppress(PromotionError):
             record_final(p, target, result)

@@ -4,6 +4,7 @@ Each target is an `Environment` of its own (``prod/eu``: the target's context an
 is deployed by `Promoter.deploy`, all targets in parallel threads. The environment's
 pre-promotion hooks run once before; its post-promotion hooks run per target. The env succeeds
 only if every target does; when one fails, every other target that changed is rolled back.
+Each target keeps its lock until then, and its history record tells its final outcome.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from ..errors import Interrupted, PromotionError, RollbackFailed
 from ..interrupts import clear_interrupt, request_interrupt
 from ..manifests import Rendered
 from ..settings import Environment
+from .plan import CHANGE, CREATE, REPLACE
 from .result import EnvResult
+
+#: The plan's actions that write to the cluster (besides a prune).
+WRITES = (CREATE, CHANGE, REPLACE)
 
 if TYPE_CHECKING:
     from . import Promoter
@@ -30,7 +35,9 @@ class _TargetRun:
                  options: dict[str, str]) -> None:
         self.promoter = copy.copy(promoter)
         self.promoter.results = []
+        self.promoter.endings = []
         self.env = env
+        self.undone = False
         self.error: PromotionError | None = None
         self.crash: BaseException | None = None
         self.thread = threading.Thread(target=self._main, args=(rendered, options),
@@ -50,7 +57,15 @@ class _TargetRun:
 
     @property
     def changed(self) -> bool:
-        return any(change.changed for change in self.result.changes)
+        """The run wrote something: a workload's pod template, another object, a prune."""
+        result = self.result
+        return (any(change.changed for change in result.changes) or bool(result.pruned)
+                or any(item.action in WRITES for item in [*result.plan, *result.others]))
+
+    def close(self) -> None:
+        """Record the target's outcome and release its lock (left for now by its deploy)."""
+        while self.promoter.endings:
+            self.promoter.endings.pop(0).close(self.promoter, undone=self.undone)
 
 
 def _join(runs: list[_TargetRun]) -> bool:
@@ -88,13 +103,14 @@ def deploy(promoter: Promoter, env: Environment, rendered: Rendered,
     promoter.results.append(summary)
     for part in parts:
         promoter.requested[part.name] = promoter.requested.get(env.name, {})
+    runs: list[_TargetRun] = []
     try:
         promoter.progress.header(
             f"{env.name}: {len(parts)} clusters ({', '.join(p.name for p in parts)})")
         if promoter.confirm is not None:  # once for all its clusters, before any of them
             promoter.confirm(env)
         promoter.gate(env, summary)
-        runs = [_TargetRun(promoter, part, rendered, options) for part in parts]
+        runs += [_TargetRun(promoter, part, rendered, options) for part in parts]
         for run in runs:
             run.thread.start()
             if promoter.runner.dry_run:
@@ -116,6 +132,7 @@ def deploy(promoter: Promoter, env: Environment, rendered: Rendered,
         clear_interrupt()  # the rollbacks below must run
         for run in runs:
             if run.error is None and run.changed:
+                run.undone = True
                 try:
                     run.promoter.revert(run.env, run.result, kind(
                         f"{run.env.name}: undone because {cause}"))
@@ -128,6 +145,8 @@ def deploy(promoter: Promoter, env: Environment, rendered: Rendered,
         summary.reason, summary.exit_code = error.message, error.exit_code
         raise error
     finally:
+        for run in runs:
+            run.close()
         summary.seconds = time.monotonic() - started
 
 

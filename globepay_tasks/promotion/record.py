@@ -61,6 +61,25 @@ def rollback_run(p: Promoter, env: Environment, source: str = "") -> Iterator[Ro
         close(p, env, run.target, result, run.lock, run.known, None)
 
 
+@dataclass(frozen=True)
+class Ending:
+    """A deploy's `close`, left for later (`Promoter.endings`): a target of a multi-cluster
+    environment keeps its lock and writes its record once every target has ended (it may
+    yet be undone because another failed)."""
+
+    env: Environment
+    target: Target
+    result: EnvResult
+    lock: EnvLock | None
+    known: Snapshot
+    final: Live | None
+
+    def close(self, p: Promoter, *, undone: bool = False) -> None:
+        """`close` (``undone``: the workloads read again, not as the deploy last read them)."""
+        close(p, self.env, self.target, self.result, self.lock, self.known,
+              None if undone else self.final)
+
+
 def close(p: Promoter, env: Environment, target: Target, result: EnvResult | None,
           lock: EnvLock | None, known: Snapshot, final: Live | None) -> None:
     """Write the history record of a run that reached the cluster's workloads (not of a dry

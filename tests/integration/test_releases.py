@@ -268,6 +268,46 @@ def test_history_records_keep_no_secret_value(project):
     assert "API_TOKEN" in text  # the key is named, with a hash of its value
 
 
+def test_secret_values_read_to_restore_are_never_shown_or_recorded(project, tmp_path):
+    """A failed promotion reads the Secret whole and puts it back; its values (given and
+    base64) reach no output, report, history, ConfigMap or Lease: only the Secret beside the
+    record holds them."""
+    use_release(project)
+    deployed = project.invoke("deploy-dev", "--report", str(tmp_path / "deployed.json"))
+    assert deployed.returncode == 0, output(deployed)
+    set_release(project, "dev", "v2", broken=True)
+    failed = project.invoke("deploy-dev", "--report", str(tmp_path / "failed.json"))
+    assert failed.returncode == 2, output(failed)
+    assert "restore: secret/api-credentials" in failed.stdout
+    namespace = project.namespace("dev")
+    live = project.cluster.get("dev", "v1", "Secret", namespace, "api-credentials")
+    assert base64.b64decode(live["data"]["API_TOKEN"]) == b"release-one-token"
+    history = project.invoke("history", "--env", "dev", "--json")
+    configmaps = project.cluster.list("dev", "v1", "ConfigMap", namespace)
+    records = audit.records_in(configmaps)  # gzip-compressed in the ConfigMaps
+    assert len(records) == 2 and "API_TOKEN" in json.dumps(records)  # named, with a hash
+    texts = [output(deployed), output(failed), output(history),
+             *((tmp_path / name).read_text() for name in ("deployed.json", "failed.json")),
+             json.dumps([records, configmaps, project.cluster.list(
+                 "dev", "coordination.k8s.io/v1", "Lease", namespace)])]
+    for value in ("release-one-token", "release-two-token"):
+        for form in (value, base64.b64encode(value.encode()).decode()):
+            assert not [text for text in texts if form in text], form
+    beside = [obj for obj in project.cluster.list("dev", "v1", "Secret", namespace)
+              if obj["metadata"]["name"].startswith("globepay-history-")]
+    assert [release.secret_values(obj)["api-credentials"] for obj in beside] == [
+        {"stringData": {"API_TOKEN": "release-one-token"}}]
+
+
+@pytest.mark.sandbox_only("the sandbox's request log")
+def test_no_secret_is_read_when_the_overlay_renders_none(project):
+    result = project.invoke("deploy-dev")
+    assert result.returncode == 0, output(result)
+    paths = [r.path for r in project.sandbox.requests if r.method == "GET"]
+    assert any(path.endswith("/deployments") for path in paths)
+    assert not [path for path in paths if "/secrets" in path]
+
+
 @pytest.mark.sandbox_only("refuses one create of the apply, not of its dry run (sandbox faults)")
 def test_a_first_apply_refused_part_way_leaves_nothing_it_created(project):
     use_release(project)

@@ -4,6 +4,7 @@ as the cluster behind it, and the configuration of hosts, gateways and SSH optio
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import stat
 import subprocess
@@ -19,7 +20,9 @@ import pytest
 from conftest import REGISTRY, REPO, output, report
 from invoke import Context
 from sshd import SshServer, sshd, use_ssh
+from test_failures import start, wait_for
 
+from globepay_tasks import audit
 from globepay_tasks.command_result import TIMED_OUT
 from globepay_tasks.config import load_settings
 from globepay_tasks.errors import ConfigError
@@ -245,6 +248,25 @@ def test_connection_lost_for_good_says_what_is_left_and_exits_4(project, sshd):
     assert project.image("dev", "backend") == BROKEN
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL],
+                         ids=["SIGINT", "SIGTERM", "connection dropped"])
+def test_a_cancelled_remote_wait_leaves_no_kubectl_on_the_host(project, sshd, sig):
+    """Ctrl-C, SIGTERM, and the client killed (the host sees its connection drop) each end
+    the wait's kubectl on the host: nothing else would (--no-rollback: no later change of
+    the Deployment reaches its watch)."""
+    remote_dev(project, sshd)
+    _stall_rollouts(project)
+    assert project.invoke("deploy-dev").returncode == 0
+    watching = project.watch_started("dev")
+    process = start(project, "deploy-dev", "--image", f"backend={BROKEN}", "--no-rollback")
+    wait_for(watching)
+    assert project.kubectl_processes(), "the wait's kubectl runs on the host"
+    process.send_signal(sig)
+    text, _ = process.communicate(timeout=60)
+    assert process.returncode == (-sig if sig == signal.SIGKILL else 130), text
+    wait_for(lambda: not project.kubectl_processes(), seconds=5)
+
+
 @pytest.mark.parametrize("raw, message", [
     ({"environments": {"dev": {"host": "deploy@bastion:99999"}}},
      "globepay.environments.dev.host must look like user@host:port"),
@@ -345,6 +367,11 @@ def test_two_cluster_environment_rolls_back_both_when_one_fails(project, sshd, t
     for cluster in ("dev", "staging"):
         assert project.image_in(cluster, project.namespace("dev"), "backend") == \
             f"{BACKEND}:1.5.1"
+    for cluster, part in (("dev", "dev/a"), ("staging", "dev/b")):  # each one's record
+        records = audit.records_in(project.cluster.list(cluster, "v1", "ConfigMap",
+                                                        project.namespace("dev")))
+        record = next(r for r in records if r["id"] == rows[part]["record"])
+        assert (record["outcome"], record["reason"]) == ("rolled back", rows[part]["reason"])
 
     result = project.invoke("rollback", "--env", "dev", "--only", "backend")
     assert result.returncode == 0, output(result)

@@ -4,7 +4,8 @@ judged from objects as the API serves them."""
 from __future__ import annotations
 
 from globepay_tasks import kinds
-from globepay_tasks.watch import EventLines
+from globepay_tasks.kubectl import WorkloadRef
+from globepay_tasks.watch import Board, EventLines
 
 
 def deployment(generation=2, observed=2, replicas=3, updated=3, total=3, available=3,
@@ -158,3 +159,12 @@ def test_event_lines_ignore_kubectl_messages_between_the_lines_of_an_event():
     lines.feed("Warning: something the server said")
     lines.feed('  {"name": "web"}}}')
     assert [e["object"]["metadata"]["name"] for e in events] == ["web"]
+
+
+def test_a_final_state_is_told_before_its_verdict_can_end_the_wait():
+    told: list[tuple[str, bool]] = []
+    board = Board([WorkloadRef("Deployment", "web")],
+                  lambda ref, state: told.append((state.message, board.settled())))
+    board.event("Deployment", {"type": "ADDED", "object": deployment()})
+    assert told == [('deployment "web" successfully rolled out', False)]
+    assert board.settled()

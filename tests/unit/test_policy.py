@@ -370,6 +370,47 @@ def test_a_failed_cluster_rolls_back_every_cluster_that_changed(world):
     assert "prod/eu: undone because prod/us failed" in failed.value.message
 
 
+def test_every_cluster_ends_with_a_record_of_what_happened_to_it(world):
+    """eu changes its backend, ap only a ConfigMap, us fails: eu and ap are undone while
+    still holding their locks, and their records say so, naming us; no image is marked bad
+    where it did not fail."""
+    world.env("prod").pop("context")
+    world.env("prod")["targets"] = [{"context": c} for c in ("eu", "us", "ap")]
+    world.env("prod")["post_promotion"] = [{"python": f"{__name__}:fails_in_us"}]
+    world.seed("eu", "prod", backend="1.6.0")
+    world.seed("us", "prod", backend="1.6.0")
+    world.seed("ap", "prod", backend="1.7.0")
+    for context in ("eu", "us", "ap"):
+        world.fake.seed(context, "globepay-prod", SETTINGS)
+    world.fake.add_overlay(world.root / "k8s" / "overlays" / "prod", manifest(
+        "prod", backend="1.7.0") + "---\n" + SETTINGS.replace("level: info", "level: debug"))
+    promoter = world.promoter()
+
+    with promoter, pytest.raises(HookFailed):
+        deploy(promoter, "prod")
+
+    records = {context: world.history(context, "prod") for context in ("eu", "us", "ap")}
+    assert {c: r["outcome"] for c, r in records.items()} == dict.fromkeys(
+        ("eu", "us", "ap"), "rolled back")
+    for context in ("eu", "ap"):
+        assert records[context]["reason"].startswith(
+            f"prod/{context}: undone because prod/us failed; rolled back"), context
+        assert records[context]["marked_bad"] == [], context
+        assert "release" not in records[context]
+    assert records["eu"]["rolled_back"] == ["deployment/backend"]
+    assert "restore: configmap/settings" in records["ap"]["restored"]
+    assert "post-promotion hook" in records["us"]["reason"]
+    assert records["us"]["marked_bad"] == [image("backend", "1.7.0")]
+    for context in ("eu", "us", "ap"):
+        settings = world.fake.get(context, "globepay-prod", "ConfigMap", "settings")
+        assert settings["data"] == {"level": "info"}, context
+        assert "holderIdentity" not in world.lease(context, "prod")["spec"]
+    calls = world.fake.calls_to("eu")
+    undo = calls.index(world.fake.calls_to("eu", "rollout", "undo")[0])
+    released = max(i for i, argv in enumerate(calls) if argv[-3:-1] == ["apply", "-f"])
+    assert undo < released, "eu's lock was released before it was undone"
+
+
 def rendered(env: str, **tags: str) -> Rendered:
     text = manifest(env, **tags)
     objects = tuple(parse_manifest(text))
@@ -447,6 +488,14 @@ def test_the_fake_fails_loudly_on_a_command_it_does_not_know(world, argv):
         Runner(world.fake).run(argv)
 
 
+SETTINGS = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: globepay-prod
+data:
+  level: info
+"""
 RETIRED = """apiVersion: v1
 kind: ConfigMap
 metadata:
