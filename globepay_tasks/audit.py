@@ -35,8 +35,6 @@ PLAIN_KEY = "record.json"
 NAME_PREFIX = "globepay-history-"
 SELECTOR = "globepay.dev/record=promotion"
 LABELS = {"app.kubernetes.io/managed-by": "globepay-tasks", "globepay.dev/record": "promotion"}
-#: Failures that say something about the image: its rollout or a post-promotion hook.
-IMAGE_FAILURES = ("RolloutFailed", "HookFailed")
 
 
 def timestamp(at: float | None = None) -> str:
@@ -103,6 +101,24 @@ def rolled_away(result: EnvResult, after: Mapping[str, WorkloadState]) -> list[t
             if now is None or now.images.get(container) != image:
                 found.append((str(change.ref), image))
     return found
+
+
+def to_mark(result: EnvResult, after: Mapping[str, WorkloadState]) -> list[tuple[str, str]]:
+    """(workload, image) to mark bad after ``result``: the images a rollback rolled away from
+    when it was asked for (``invoke rollback``) or followed a failed post-promotion hook;
+    after a failed rollout, only those of the workloads whose own rollout failed; never an
+    image the environment runs after it (the one rolled back to); nothing after any other
+    failure (the API server not answering, a verification mismatch, an interrupt)."""
+    if result.action == "rollback" or result.failure == "HookFailed":
+        found = rolled_away(result, after)
+    elif result.failure == "RolloutFailed":
+        found = [(ref, image) for ref, image in rolled_away(result, after)
+                 if ref in result.failed_rollouts]
+    else:
+        return []
+    running = {image for state in after.values() if state.exists
+               for image in state.images.values()}
+    return [(ref, image) for ref, image in found if image not in running]
 
 
 def build_record(result: EnvResult, env: Environment, *, actor_name: str, ci: str,
@@ -274,14 +290,23 @@ class Audit:
         said.append(("history", f"recorded {record['id']} ({record['outcome']})", "info"))
         return Entry(objects, said, self.runner, target, stale)
 
+    def note(self, env: Environment, target: Target, result: EnvResult) -> Entry:
+        """The record of ``result``, a change that deployed nothing (``unmark``): who made
+        it, when and why, in the place of the namespace's oldest record."""
+        if self._git is None:
+            self._git = git_state(self.runner, self.project_root)
+        record = build_record(result, env, actor_name=self.actor, ci=self.ci, git=self._git,
+                              after={}, marked=[])
+        name, stale = slot(read_records(self.runner, target), self.history_limit)
+        said = [("history", f"recorded {record['id']} ({record['outcome']})", "info")]
+        return Entry([manifest(env.namespace, record, name)], said, self.runner, target, stale)
+
     def _marks(self, result: EnvResult, after: Mapping[str, WorkloadState]) -> list[
             badimages.Mark]:
-        if result.action != "rollback" and result.failure not in IMAGE_FAILURES:
-            return []
         now = timestamp()
         reason = result.reason.splitlines()[0][:300] if result.reason else ""
         return [badimages.Mark(image=image,
                                digest=images.digest(image) or result.digests.get(image, ""),
                                workload=workload, marked_at=now, record=result.id,
                                actor=self.actor, reason=reason)
-                for workload, image in rolled_away(result, after)]
+                for workload, image in to_mark(result, after)]

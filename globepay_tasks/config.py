@@ -66,6 +66,7 @@ DEFAULTS: dict[str, Any] = {
         "prune": True,
         "lock": {"enabled": True, "name": "globepay-promotion", "ttl_margin": 120},
         "retries": {"attempts": 3, "backoff": 0.5},
+        "request_timeout": 30,
         "allow_cluster_scoped": [],
         "smoke_checks": [
             {"service": "backend", "port": "http", "path": "/health/ready"},
@@ -82,7 +83,7 @@ DEFAULTS: dict[str, Any] = {
 TOP_KEYS = {
     "kubectl", "kubeconfig", "ssh", "order", "lock", "retries", "allow_cluster_scoped",
     "smoke_checks", "environments", "promote_images", "history_limit",
-    "prune",
+    "prune", "request_timeout",
 }
 ENV_KEYS = {
     "overlay", "namespace", "context", "server", "host", "gateway", "targets", "timeout",
@@ -296,5 +297,7 @@ def load_settings(raw: Any) -> Settings:
         ssh=_ssh(tree.get("ssh")),
         lock=_lock(tree.get("lock")),
         retries=_retries(tree.get("retries")),
+        request_timeout=parse_seconds("globepay.request_timeout",
+                                      tree.get("request_timeout", 30)),
         allow_cluster_scoped=_kinds(tree.get("allow_cluster_scoped")),
     )

@@ -73,6 +73,11 @@ class ApplyFailed(RolloutFailed):
     """The server refused the apply; what it changed was rolled back."""
 
 
+class ServerNotAnswering(RolloutFailed):
+    """The API server did not answer during the wait: how the rollout went is unknown (no
+    image is marked bad for it); what this run changed was rolled back, if it could be."""
+
+
 class VerificationFailed(RolloutFailed):
     """The rolled-out workloads do not run the images the promotion intended."""
 

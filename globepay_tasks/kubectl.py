@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,15 +18,17 @@ LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 @dataclass(frozen=True)
 class Target:
     """Where kubectl talks: the binary, kubeconfig, context and namespace of one environment,
-    and the host it runs on (``remote``; None: here)."""
+    its host (``remote``; None: here), the seconds a request may wait (None: no limit)."""
 
     kubectl: str
     namespace: str
     context: str | None = None
     kubeconfig: str | None = None
     remote: Remote | None = None
+    request_timeout: float | None = None
 
-    def base(self, *, namespaced: bool = True) -> list[str]:
+    def base(self, *, namespaced: bool = True, waits: float = 0) -> list[str]:
+        """kubectl and its flags; ``waits``: seconds the command waits (its requests too)."""
         argv = [self.kubectl]
         if self.kubeconfig:
             argv += ["--kubeconfig", self.kubeconfig]
@@ -33,6 +36,8 @@ class Target:
             argv += ["--context", self.context]
         if namespaced:
             argv += ["--namespace", self.namespace]
+        if self.request_timeout:
+            argv.append(f"--request-timeout={math.ceil(max(self.request_timeout, waits))}s")
         return argv
 
 
@@ -137,15 +142,15 @@ def delete(target: Target, resource: str, names: Sequence[str]) -> list[str]:
 def delete_replaced(target: Target, names: Sequence[str], timeout: float) -> list[str]:
     """Delete the Jobs ``names`` (their pods in the background) and wait until they are gone,
     at most ``timeout`` seconds, to create them again."""
-    return [*target.base(), "delete", "job", *names, "--ignore-not-found",
+    return [*target.base(waits=timeout), "delete", "job", *names, "--ignore-not-found",
             "--cascade=background", "--wait=true", f"--timeout={max(1, int(timeout))}s"]
 
 
 def delete_objects(target: Target, named: Sequence[str], timeout: float) -> list[str]:
     """Delete the objects ``named`` (``deployment.apps/worker``, ...; their dependents in the
     background) and wait until they are gone, at most ``timeout`` seconds."""
-    return [*target.base(), "delete", *named, "--ignore-not-found", "--cascade=background",
-            "--wait=true", f"--timeout={max(1, int(timeout))}s"]
+    return [*target.base(waits=timeout), "delete", *named, "--ignore-not-found",
+            "--cascade=background", "--wait=true", f"--timeout={max(1, int(timeout))}s"]
 
 
 def replace_file(target: Target, path: str) -> list[str]:
@@ -165,16 +170,14 @@ def set_last_applied_file(target: Target, path: str) -> list[str]:
             "--create-annotation=true"]
 
 
-def watch_workloads(target: Target, kind: str) -> list[str]:
-    """Every object of one workload kind in the namespace, then each change, as JSON events."""
-    return [*target.base(), "get", kinds.of(kind).resource, "--watch", "--output", "json",
-            "--output-watch-events"]
+def watch_workloads(target: Target, kind: str, seconds: float) -> list[str]:
+    """Every object of one kind in the namespace, then each change (JSON events), ``seconds``."""
+    return [*target.base(waits=seconds), "get", kinds.of(kind).resource, "--watch",
+            "--output", "json", "--output-watch-events"]
 
 
-def rollout_undo(
-    target: Target, workload: WorkloadRef | Sequence[WorkloadRef],
-    to_revision: int | None = None,
-) -> list[str]:
+def rollout_undo(target: Target, workload: WorkloadRef | Sequence[WorkloadRef],
+                 to_revision: int | None = None) -> list[str]:
     """``kubectl rollout undo`` for one workload or several (kubectl undoes each in turn)."""
     workloads = [workload] if isinstance(workload, WorkloadRef) else list(workload)
     argv = [*target.base(), "rollout", "undo", *(w.ref for w in workloads)]
@@ -368,6 +371,25 @@ def verb(argv: Sequence[str] | str) -> str:
             if len(words) == 3 or words[1] not in ("rollout", "config"):
                 break
     return " ".join(words)
+
+
+#: What kubectl does that changes a cluster (``rollout`` with its subcommand).
+WRITE_VERBS = frozenset({"apply", "create", "replace", "delete", "patch", "annotate", "label",
+                         "scale", "set", "rollout undo", "rollout restart", "rollout resume"})
+_LIMIT = re.compile(r"--request-timeout=(\d+)s")
+
+
+def call(argv: Sequence[str] | str) -> tuple[str, float | None]:
+    """``write`` (kubectl changing a cluster, not a dry run), ``read`` (one ``kubectl get``
+    or ``version``) or "" (a watch, a hook, ...), and its ``--request-timeout`` (or None)."""
+    if isinstance(argv, str) or not argv or "kubectl" not in argv[0].rsplit("/", 1)[-1]:
+        return "", None
+    limit = next((float(m[1]) for m in map(_LIMIT.fullmatch, argv) if m), None)
+    words = verb(argv).split(" ")[1:]
+    said = " ".join(words[:2] if words[:1] == ["rollout"] else words[:1])
+    if said in ("get", "version") and "--watch" not in argv:
+        return "read", limit
+    return ("write" if said in WRITE_VERBS and "--dry-run=server" not in argv else ""), limit
 
 
 def join_argv(argv: Sequence[str]) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from . import kubectl
+from . import images, kubectl
 from .errors import PromotionError
 from .kubectl import Target, WorkloadRef
 
@@ -18,22 +18,36 @@ if TYPE_CHECKING:
 _STARTING = ("ContainerCreating", "PodInitializing")
 
 
-def why(runner: Runner, target: Target, ref: WorkloadRef) -> str:
+def why(runner: Runner, target: Target, ref: WorkloadRef) -> tuple[str, dict[str, str]]:
     """``; pod NAME: REASON: MESSAGE`` for what the API reports about ``ref``'s pods (and
-    a Job's Failed condition), read in one ``kubectl get pods,jobs`` call; "" when it says
+    a Job's Failed condition), and the digest each image of its pods reports (image ->
+    ``sha256:...``), read in one ``kubectl get pods,jobs`` call; "" and none when it says
     nothing more, or the read fails (the rollout's failure is what matters)."""
     try:
         result = runner.at(target).run(kubectl.get_resources(target, ("pods", "jobs")),
                                        idempotent=True)
     except PromotionError:
-        return ""
+        return "", {}
     if not result.ok or runner.dry_run:
-        return ""
+        return "", {}
     try:
         objects = kubectl.parse_list(result.stdout)
     except ValueError:
-        return ""
-    return "".join(f"; {line}" for line in reasons(objects, ref))
+        return "", {}
+    return "".join(f"; {line}" for line in reasons(objects, ref)), digests(objects, ref)
+
+
+def digests(objects: Sequence[dict], ref: WorkloadRef) -> dict[str, str]:
+    """Image -> the digest ``ref``'s pods report for it (their containers' ``imageID``)."""
+    found = {}
+    for pod in (o for o in objects if o.get("kind") == "Pod" and owned_by(o, ref)):
+        specs = {c.get("name"): c.get("image", "")
+                 for c in (pod.get("spec") or {}).get("containers") or ()}
+        for status in (pod.get("status") or {}).get("containerStatuses") or ():
+            digest = images.digest_of_image_id(status.get("imageID") or "")
+            if digest and specs.get(status.get("name")):
+                found[specs[status["name"]]] = digest
+    return found
 
 
 def reasons(objects: Sequence[dict], ref: WorkloadRef) -> list[str]:

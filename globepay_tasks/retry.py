@@ -32,6 +32,22 @@ TRANSIENT_MARKERS = (
 )
 
 
+#: Lower-cased fragments of kubectl's error text that mean the API server did not answer
+#: within the request timeout (``--request-timeout``).
+NOT_ANSWERING_MARKERS = (
+    "context deadline exceeded",
+    "client.timeout exceeded",
+    "timeout awaiting response headers",
+    "kubectl stopped: no answer within",
+)
+
+
+def not_answering(text: str) -> bool:
+    """True when kubectl's output says the API server did not answer in time."""
+    lowered = text.lower()
+    return any(marker in lowered for marker in NOT_ANSWERING_MARKERS)
+
+
 def is_transient(text: str) -> bool:
     """True when kubectl's output names a failure that a retry may get past."""
     lowered = text.lower()

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from invoke.exceptions import CommandTimedOut
 from invoke.runners import Local
 
-from .command_result import TIMED_OUT, CommandResult
+from . import interrupts
+from .command_result import NO_ANSWER, TIMED_OUT, CommandResult
 from .interrupts import ACTIVE, INTERRUPT, request_interrupt, set_thread_owner, thread_owner, track
-from .kubectl import Target, join_argv, verb
+from .kubectl import Target, call, join_argv, verb
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from .remote import SshExecutor
 
 LineSink = Callable[[str], None]
+#: Seconds beyond its request timeout a kubectl read may take, and an interrupt lets a
+#: running write go on (kubectl's start and its last answer).
+MARGIN = 2.0
 
 
 class SessionLocal(Local):
@@ -118,7 +122,9 @@ class Runner:
     and answered with an empty success; local-only commands (rendering) still run.
     `at` gives the runner for a `Target`: this one, or a copy of it whose commands run on
     the target's host (``remote``) over SSH. ``retry``: how often a command marked idempotent
-    is retried after a transient failure.
+    is retried after a transient failure. A kubectl read is stopped `MARGIN` seconds after
+    its ``--request-timeout``; a write an interrupt catches running is let finish for as
+    long, so that the run sees what it changed.
     """
 
     retry: RetryPolicy = RetryPolicy()
@@ -310,14 +316,20 @@ class Runner:
             options["env"] = dict(env)
         if stdin is not None:
             options["in_stream"] = _WholeStream(stdin)
+        kind, limit = call(argv)
+        bound = limit and limit + MARGIN
+        if timeout is None and kind == "read":  # kubectl goes on past a type not answered
+            timeout = bound
         if timeout is not None:
             options["timeout"] = max(1, int(timeout + 0.999))
+        said = f"\n{NO_ANSWER} {options['timeout']}s" if kind == "read" and timeout else ""
         started = time.monotonic()
         try:
-            result = self._execute(command, options)
+            with interrupts.writing(bound if kind == "write" else None):
+                result = self._execute(command, options)
         except CommandTimedOut as timed_out:
             result = timed_out.result
-            return CommandResult(command, TIMED_OUT, result.stdout, result.stderr)
+            return CommandResult(command, TIMED_OUT, result.stdout, result.stderr + said)
         finally:
             if on_line is not None:
                 out.end()
@@ -330,7 +342,7 @@ class Runner:
                 and time.monotonic() - started >= options["timeout"]):
             # Invoke's timer killed it (over SSH: closed the channel, exit -1) but had not
             # finished when Invoke asked whether it timed out
-            return CommandResult(command, TIMED_OUT, result.stdout, result.stderr)
+            return CommandResult(command, TIMED_OUT, result.stdout, result.stderr + said)
         return CommandResult(command, result.exited, result.stdout, result.stderr)
 
     def _execute(self, command: str, options: dict[str, Any]) -> Any:

@@ -110,11 +110,14 @@ class Settings:
     lock: LockSettings = field(default_factory=LockSettings)
     retries: RetryPolicy = field(default_factory=RetryPolicy)
     allow_cluster_scoped: tuple[str, ...] = ()
+    #: seconds each kubectl request may wait for the API server's answer
+    request_timeout: float = 30.0
 
     def target(self, env: Environment) -> Target:
         """Where kubectl talks for ``env``: binary, kubeconfig, context, namespace, host."""
         remote = Remote(env.host, env.gateway, self.ssh) if env.host else None
-        return Target(self.kubectl, env.namespace, env.context, self.kubeconfig, remote)
+        return Target(self.kubectl, env.namespace, env.context, self.kubeconfig, remote,
+                      self.request_timeout)
 
     def with_host(self, host: str | None, names: Iterable[str]) -> Settings:
         """These settings with ``host`` (``--host``) as the host of the named environments."""

@@ -248,6 +248,23 @@ def unlock(c, env):
         run_promotion(c, "unlock", body)
 
 
+@task(help={"env": "environment whose mark to remove",
+            "image": "REF: the image marked bad (its reference, or one pinning its digest)"})
+def unmark(c, env, image):
+    """Make an image marked bad in ENV promotable again (a mark made in error, or a fixed
+    image); the removal is a history record naming who made it (invoke history)."""
+    from .promotion.unmark import unmark as remove_marks
+    from .session import run_promotion
+
+    def body(promoter: Promoter) -> None:
+        target_env = promoter.settings.environment(env)
+        promoter.check_targets([target_env])
+        remove_marks(promoter, target_env, image)
+
+    with exits_on_error():
+        run_promotion(c, "unmark", body, record=True)
+
+
 @task(help={"env": "only this environment", "json": "print JSON instead of text",
             "host": DEPLOY_HELP["host"]})
 def status(c, env=None, json_=False, host=None):
@@ -364,6 +381,6 @@ sandbox.add_task(sandbox_down, name="down")
 sandbox.add_task(sandbox_status, name="status")
 
 ns = Collection(deploy, deploy_dev, deploy_staging, deploy_prod, deploy_all, promote, rollback,
-                diff, validate, status, history, unlock, sandbox)
+                diff, validate, status, history, unlock, unmark, sandbox)
 excepthook.install()
 ns.configure(config_module.DEFAULTS)

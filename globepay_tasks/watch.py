@@ -32,11 +32,13 @@ OnStatus = Callable[[WorkloadRef, Rollout], None]
 
 @dataclass(frozen=True)
 class Verdict:
-    """The final word on one workload: its status and when (seconds after the wait began)."""
+    """The final word on one workload: its status and when (seconds after the wait began);
+    ``undecided``: no event decided it (the wait ran out, or the watch itself failed)."""
 
     status: Rollout
     seconds: float
     last: dict | None = None
+    undecided: bool = False
 
 
 class EventLines:
@@ -106,7 +108,8 @@ class Board:
     def fail(self, refs: Sequence[WorkloadRef], status: Rollout) -> None:
         with self.changed:
             for ref in refs:
-                self.final.setdefault(ref, Verdict(status, time.monotonic() - self.started))
+                self.final.setdefault(ref, Verdict(status, time.monotonic() - self.started,
+                                                   undecided=True))
             self.changed.notify_all()
 
     def pending(self, kind: str | None = None) -> list[WorkloadRef]:
@@ -143,7 +146,7 @@ class KindWatch:
         lines = EventLines(lambda event: self.board.event(self.kind, event))
         left = max(1.0, self.board.started + self.timeout - time.monotonic())
         return self.runner.start_within(
-            lambda _: kubectl.watch_workloads(self.target, self.kind), left,
+            lambda seconds: kubectl.watch_workloads(self.target, self.kind, seconds), left,
             on_line=lines.feed)
 
     def check(self) -> None:
@@ -165,10 +168,14 @@ class KindWatch:
         self.running.cancel()
 
 
-def not_found(ref: WorkloadRef) -> str:
-    """kubectl's message for a workload the server does not have."""
-    return (f'Error from server (NotFound): {ref.rules.resource}s.{ref.rules.group} '
-            f'"{ref.name}" not found')
+#: The start of the verdict on a workload no watch event named.
+NOT_OBSERVED = "not observed"
+
+
+def not_observed(ref: WorkloadRef, timeout: float) -> str:
+    """The verdict on a workload the watch never heard about (the API server sent nothing
+    about it: it may not answer, or the workload may not exist)."""
+    return f"{NOT_OBSERVED}: no watch event named {ref} within {timeout:g}s"
 
 
 def wait_for(
@@ -181,13 +188,14 @@ def wait_for(
     """Watch ``refs`` until each has rolled out, one has failed, or ``timeout`` has passed.
 
     Returns a verdict per workload: done, failed with kubectl's message, or, for those still
-    pending at the end, "stopped: another workload failed" or kubectl's timeout message.
+    pending at the end, "stopped: another workload failed", kubectl's timeout message, or
+    `not_observed` for one no event named.
     """
     board = Board(refs, on_status)
     kinds = sorted({ref.kind for ref in refs}, key=_KIND_ORDER.get)
     if runner.dry_run:
         for kind in kinds:
-            runner.run(kubectl.watch_workloads(target, kind))
+            runner.run(kubectl.watch_workloads(target, kind, timeout))
         return {ref: Verdict(Rollout("dry run", done=True), 0.0) for ref in refs}
     deadline = board.started + timeout
     watches = [KindWatch(runner, target, kind, board, timeout) for kind in kinds]
@@ -209,8 +217,8 @@ def wait_for(
         if failed:
             status = Rollout("", done=True, error="stopped: another workload failed")
         elif ref not in board.seen:
-            status = Rollout("", done=True, error=not_found(ref))
+            status = Rollout("", done=True, error=not_observed(ref, timeout))
         else:
             status = ref.rules.timed_out(ref.name)
-        verdicts[ref] = Verdict(status, elapsed)
+        verdicts[ref] = Verdict(status, elapsed, undecided=not failed)
     return verdicts

@@ -171,6 +171,8 @@ class WaitOutcome:
     seconds: float
     #: the workload as last seen while waiting (None when it was never seen)
     last: dict | None = None
+    #: no event decided it: the wait ran out, or the watch failed (`watch.Verdict`)
+    undecided: bool = False
 
 
 def wait_all(
@@ -197,7 +199,7 @@ def wait_all(
         else:
             message = "rolled out" if ref.can_roll_back else "complete"
         outcomes.append(WaitOutcome(ref, not verdict.status.failed, message, verdict.seconds,
-                                    verdict.last))
+                                    verdict.last, verdict.undecided))
     return outcomes
 
 

@@ -17,6 +17,7 @@ from ..errors import (
     ConfigError,
     PromotionError,
     RolloutFailed,
+    ServerNotAnswering,
     VerificationFailed,
 )
 from ..kubectl import Target, WorkloadRef
@@ -293,11 +294,30 @@ def wait(p: Promoter, env: Environment, target: Target, refs: Sequence[WorkloadR
     if failures:
         # the first to fail is the cause; the others may have been stopped because of it
         first = min(failures, key=lambda outcome: outcome.seconds)
-        said = first.message + pods.why(p.runner, target, first.ref)  # the pods' reasons
-        p.progress.step(env.name, "rollout failed", f"{first.ref}: {said}", "fail")
         untouched = f"; {' and '.join(later)} not started" if later else ""
+        silent = unanswered(p, target, first.ref) if first.undecided else ""
+        if silent:
+            said = f"{first.message}; {silent}"
+            p.progress.step(env.name, "rollout unknown", f"{first.ref}: {said}", "fail")
+            fail(p, env, target, result, changes, ServerNotAnswering(
+                f"{env.name}: {first.ref}: rollout outcome unknown: {said}{untouched}"))
+        reasons, digests = pods.why(p.runner, target, first.ref)  # the pods' reasons
+        said = first.message + reasons
+        result.failed_rollouts.append(str(first.ref))
+        result.digests.update(digests)
+        p.progress.step(env.name, "rollout failed", f"{first.ref}: {said}", "fail")
         fail(p, env, target, result, changes, RolloutFailed(
             f"{env.name}: {first.ref} did not roll out: {said}{untouched}"))
+
+
+def unanswered(p: Promoter, target: Target, ref: WorkloadRef) -> str:
+    """Why the API server cannot say how ``ref``'s undecided rollout went (one read of the
+    workloads); "" when it answers (the rollout itself ran out of time)."""
+    try:
+        workloads.capture(p.runner, target, [ref])
+    except ClusterError as error:
+        return error.message
+    return ""
 
 
 def verify(p: Promoter, env: Environment, target: Target, rendered: Rendered,

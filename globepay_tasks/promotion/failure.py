@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from .. import workloads
 from ..errors import ExitStatus, Interrupted, PromotionError, RollbackFailed
-from ..interrupts import clear_interrupt
+from ..interrupts import clear_interrupt, settle_writes
 from ..kubectl import Target, WorkloadRef
+from ..runner import MARGIN
 from ..settings import Environment
 from ..workloads import WorkloadState
 from . import restore
@@ -122,14 +123,17 @@ def undo(p: Promoter, env: Environment, target: Target, undoable: list[WorkloadC
 def interrupted(p: Promoter, env: Environment, target: Target, result: EnvResult,
                 refs: Sequence[WorkloadRef], before: dict[WorkloadRef, WorkloadState],
                 changes: list[WorkloadChange] | None) -> None:
-    """SIGINT/SIGTERM: the commands are stopped; undo what changed, show where each workload
-    is, raise `Interrupted` (a second interrupt during the undo: `RollbackFailed`)."""
+    """SIGINT/SIGTERM: the commands are stopped, a write that was running is let finish
+    (within its grace); undo what changed, show where each workload is, raise `Interrupted`
+    (a second interrupt during the undo: `RollbackFailed`)."""
     clear_interrupt()
     p.progress.step(env.name, "interrupted", "stopping", "fail")
     try:
+        settle_writes(p.settings.request_timeout + MARGIN)
         if changes is None and before:
             after = workloads.capture(p.runner, target, list(before))
             changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in before]
+            result.changes = changes
         fail(p, env, target, result, changes or [], Interrupted(
             f"{env.name}: interrupted" if before else
             f"{env.name}: interrupted; nothing was changed"))

@@ -61,7 +61,10 @@ class EnvResult:
                                                                   time.gmtime()))
     requested: dict[str, str] = field(default_factory=dict)
     running: list[artifacts.RunningImage] = field(default_factory=list)
+    #: image -> the digest its pods report (the verification's read, or a failed rollout's)
     digests: dict[str, str] = field(default_factory=dict)
+    #: the workloads whose own rollout failed (their new images are marked bad)
+    failed_rollouts: list[str] = field(default_factory=list)
     allowed_bad: list[str] = field(default_factory=list)
     #: what putting the environment back did (``restore: configmap/app-config``, ``delete:
     #: deployment/worker (created by this run)``) and could not do (``not restored: ...``)

@@ -204,6 +204,38 @@ def test_rolled_back_image_is_refused_until_allowed(project, monkeypatch):
     assert f"== known-bad images in dev\n  {candidate} rolled back at" in text
 
 
+def test_unmark_makes_an_image_promotable_again_and_history_names_who(project, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTOR", "ci-bot")
+    assert project.invoke("deploy-dev").returncode == 0
+    candidate = f"{BACKEND}:1.7.0"
+    project.env_settings("dev")["post_promotion"] = ["exit 1"]
+    assert project.invoke("deploy-dev", "--image", f"backend={candidate}").returncode == 3
+    [mark] = history(project, "dev")["bad_images"]
+    assert mark["image"] == candidate and mark["digest"].startswith("sha256:")  # its pods'
+
+    with project.untouched():
+        result = project.invoke("unmark", "--env", "dev", "--image", f"{BACKEND}:1.6.0")
+    assert result.returncode == 1, output(result)
+    assert result.stderr.strip() == (f"error: dev: {BACKEND}:1.6.0 is not marked bad "
+                                     f"(marked: {candidate})")
+
+    monkeypatch.setenv("GITHUB_ACTOR", "alice")
+    result = project.invoke("unmark", "--env", "dev", "--image", f"{BACKEND}@{mark['digest']}")
+    assert result.returncode == 0, output(result)
+    data = history(project, "dev")
+    assert data["bad_images"] == []
+    note = data["records"][0]
+    assert (note["action"], note["actor"], note["outcome"]) == ("unmark", "alice", "succeeded")
+    assert note["reason"].startswith(f"unmarked {candidate} rolled back at")
+    text = project.invoke("history", "--env", "dev", "--limit", "1").stdout
+    assert "  unmark  by alice  succeeded" in text
+
+    del project.env_settings("dev")["post_promotion"]
+    result = project.invoke("deploy-dev", "--image", f"backend={candidate}")
+    assert result.returncode == 0, output(result)
+    assert project.image("dev", "backend") == candidate
+
+
 def test_carried_images_go_into_what_the_preflight_rendered(project):
     """An overlay changed after the preflight (here by dev's post hook) is not read again:
     staging receives exactly the manifest the preflight rendered and checked, with dev's

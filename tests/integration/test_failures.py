@@ -5,6 +5,7 @@ back."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -214,6 +215,60 @@ def http_ok() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class Relay:
+    """A TCP relay in front of the sandbox that can stop answering as a stopped (SIGSTOP) API
+    server does: connections are still accepted and held open, nothing passes either way.
+    What it held is dropped when it closes, never delivered late."""
+
+    def __init__(self, upstream: int) -> None:
+        self.upstream = upstream
+        self.stopped, self.closed = threading.Event(), threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.upstream))
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pass, args=(source, sink), daemon=True).start()
+
+    def _pass(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                while self.stopped.is_set() and not self.closed.is_set():
+                    time.sleep(0.05)
+                if self.closed.is_set():
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            sock.close()
+
+    def close(self) -> None:
+        self.closed.set()
+        self.listener.close()
+
+
+@pytest.fixture
+def relay(project) -> Iterator[Relay]:
+    """The sandbox reached through a `Relay` (the kubeconfig's server URLs point at it)."""
+    relay = Relay(project.sandbox.port)
+    address = "127.0.0.1:{}"
+    text = project.kubeconfig.read_text()
+    project.kubeconfig.write_text(text.replace(address.format(project.sandbox.port),
+                                               address.format(relay.port)))
+    try:
+        yield relay
+    finally:
+        relay.close()
 
 
 # -- usage and configuration: exit 1, nothing touched ------------------------------------------
@@ -665,6 +720,35 @@ def test_watch_dropped_mid_wait_survived(project):
     assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
 
 
+@pytest.mark.sandbox_only("stops answering through a relay in front of the sandbox")
+def test_api_server_hung_during_the_wait(project, relay):
+    """The API server stops answering while dev's rollout is watched: every kubectl call ends
+    within the request timeout, the line says the server is not answering, the rollback that
+    cannot reach it exits 4, and no image is marked bad."""
+    seeded(project)
+    slow_rollout(project, 400)  # 20 s: still rolling out when the server stops
+    project.settings["request_timeout"] = 3
+    project.env_settings("dev")["timeout"] = 8
+    watching = project.watch_started("dev")
+    started = time.monotonic()
+    process = start(project, "deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    wait_for(watching)
+    time.sleep(0.5)
+    relay.stopped.set()
+    text, _ = process.communicate(timeout=150)
+    took = time.monotonic() - started
+    relay.close()  # what the run sent meanwhile never arrives
+    assert process.returncode == 4, text
+    assert "rollout outcome unknown" in text and "API server not answering" in text, text
+    assert "ROLLBACK FAILED in dev" in text and "NotFound" not in text
+    assert took < 50, text  # 8 s of wait, then a few calls of at most 3 + 2 s each
+    assert "marked bad" not in text
+    assert "could not release the lock" in text and "invoke unlock --env dev" in text
+    namespace = project.namespace("dev")
+    assert project.cluster.get("dev", "v1", "ConfigMap", namespace, "globepay-bad-images") is None
+    assert list(project.kubectl_processes().values()) == []
+
+
 # -- interruption: exit 130, rolled back, lock released -----------------------------------------
 
 def test_sigint_mid_wait(project):
@@ -707,6 +791,43 @@ def test_sigterm_mid_hook(project, tmp_path):
         pass
     else:
         raise AssertionError(f"the hook (pid {hook_pid}) is still running")
+
+
+def records(project, env: str = "dev") -> list[dict]:
+    """The env's history records, newest first (``invoke history --json``)."""
+    result = project.invoke("history", "--env", env, "--json")
+    assert result.returncode == 0, output(result)
+    return json.loads(result.stdout)["records"]
+
+
+@pytest.mark.sandbox_only("slows the apply's PATCH (sandbox faults)")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_interrupt_while_the_apply_writes(project, sig):
+    """The signal arrives while the server holds the apply's PATCH (6 s): the run waits for
+    its answer, then undoes what it changed; nothing lands after the run has ended."""
+    seeded(project)
+    good, revision = project.image("dev", "backend"), project.revision("dev", "backend")
+    sandbox = project.sandbox
+    sandbox.clear_requests()
+    sandbox.add_fault(method="PATCH", path=r"/deployments/backend$", cluster="dev", status=None,
+                      latency=6, count=1, dry_run=False)
+    process = start(project, "deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    wait_for(lambda: any(r.method == "PATCH" and r.path.endswith("/deployments/backend")
+                         and r.query.get("dryRun") != "All" for r in sandbox.requests))
+    time.sleep(1.5)
+    process.send_signal(sig)
+    text, _ = process.communicate(timeout=90)
+    assert process.returncode == 130, text
+    assert "nothing this run changed to undo" not in text
+    assert "rolled back deployment/backend" in text, text
+    time.sleep(7)  # past the PATCH's latency: nothing the run sent is still to land
+    assert project.image("dev", "backend") == good
+    assert int(project.revision("dev", "backend")) > int(revision)  # the undo's revision
+    assert lease(project) is None
+    newest = records(project)[0]
+    assert newest["outcome"] == "rolled back" and "interrupted" in newest["reason"], newest
+    assert newest["rolled_back"] == ["deployment/backend"]
+    assert newest["marked_bad"] == []
 
 
 def test_sigint_before_the_apply(project, tmp_path):

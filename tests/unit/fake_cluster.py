@@ -471,8 +471,10 @@ def _objects_in(path: str) -> list[dict]:
 
 
 def _split(argv: list[str]) -> tuple[str, str, list[str]]:
-    """(context, namespace, the rest) of a kubectl argument list."""
-    context, namespace, rest = "", "", argv[1:]
+    """(context, namespace, the rest) of a kubectl argument list (``--request-timeout`` left
+    out)."""
+    context, namespace = "", ""
+    rest = [arg for arg in argv[1:] if not arg.startswith("--request-timeout=")]
     while rest and rest[0] in ("--kubeconfig", "--context", "--namespace"):
         if rest[0] == "--context":
             context = rest[1]

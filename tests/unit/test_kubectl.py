@@ -18,9 +18,32 @@ def test_every_call_names_namespace_context_and_kubeconfig():
 
 
 def test_context_is_omitted_when_not_configured():
-    argv = kubectl.watch_workloads(Target("kubectl", "globepay-dev"), "Deployment")
+    argv = kubectl.watch_workloads(Target("kubectl", "globepay-dev"), "Deployment", 30)
     assert argv == ["kubectl", "--namespace", "globepay-dev", "get", "deployment", "--watch",
                     "--output", "json", "--output-watch-events"]
+
+
+def test_every_request_has_a_time_limit_and_a_wait_the_time_it_waits():
+    bounded = Target("kubectl", "globepay-dev", request_timeout=7.5)
+    assert "--request-timeout=8s" in kubectl.rollout_undo(bounded, BACKEND)
+    assert "--request-timeout=8s" in kubectl.version(bounded)
+    assert "--request-timeout=120s" in kubectl.watch_workloads(bounded, "Deployment", 119.2)
+    assert "--request-timeout=300s" in kubectl.delete_objects(bounded, ["job.batch/x"], 300)
+
+
+def test_writes_are_told_from_reads():
+    bounded = Target("kubectl", "globepay-dev", request_timeout=7)
+    assert kubectl.call(kubectl.apply_file(bounded, "m.yaml")) == ("write", 7)
+    assert kubectl.call(kubectl.rollout_undo(TARGET, BACKEND, 3)) == ("write", None)
+    assert kubectl.call(kubectl.set_last_applied_file(TARGET, "m.yaml"))[0] == "write"
+    assert kubectl.call(kubectl.delete_object(TARGET, "lease", "globepay-promotion"))[0] == (
+        "write")
+    assert kubectl.call(kubectl.get_workloads(bounded)) == ("read", 7)
+    assert kubectl.call(kubectl.version(TARGET))[0] == "read"
+    for other in (kubectl.apply_dry_run(TARGET, "m.yaml"), kubectl.diff_file(TARGET, "m.yaml"),
+                  kubectl.watch_workloads(TARGET, "Deployment", 30),
+                  ["./migrate", "apply"], "kubectl apply -f m.yaml"):  # a hook's commands
+        assert kubectl.call(other)[0] == "", other
 
 
 def test_undo_with_and_without_revision():

@@ -14,6 +14,7 @@ from globepay_tasks import (
     images,
     kubectl,
     manifests,
+    pods,
     status,
     workloads,
 )
@@ -139,6 +140,66 @@ def test_rolled_away_images_of_an_automatic_and_a_manual_rollback():
     config_only = EnvResult("dev", "rollback", changes=[WorkloadChange(BACKEND, old, old)],
                             rolled_back=["deployment/backend"])
     assert audit.rolled_away(config_only, {"deployment/backend": old}) == []
+
+
+FRONTEND = WorkloadRef("Deployment", "frontend")
+WEB = "registry.globepay.dev:5000/globepay/frontend"
+
+
+def front(image: str, revision: str) -> WorkloadState:
+    return WorkloadState(FRONTEND, True, template=image, revision=revision,
+                         images={"frontend": image})
+
+
+def undone_deploy(failure: str, failed: list[str]) -> tuple[EnvResult, dict]:
+    """A deploy of backend 1.6.0 and frontend 2.1.0 that failed with ``failure`` (the own
+    rollout of ``failed``) and was rolled back to 1.5.0 and 2.0.0."""
+    changes = [WorkloadChange(BACKEND, state(f"{REPO}:1.5.0", "1"), state(f"{REPO}:1.6.0", "2")),
+               WorkloadChange(FRONTEND, front(f"{WEB}:2.0.0", "1"), front(f"{WEB}:2.1.0", "2"))]
+    result = EnvResult("dev", "deploy", changes=changes, failure=failure,
+                       rolled_back=["deployment/backend", "deployment/frontend"],
+                       failed_rollouts=failed)
+    return result, {"deployment/backend": state(f"{REPO}:1.5.0", "3"),
+                    "deployment/frontend": front(f"{WEB}:2.0.0", "3")}
+
+
+def test_an_image_is_marked_bad_only_when_its_own_rollout_failed():
+    result, after = undone_deploy("RolloutFailed", ["deployment/backend"])
+    assert audit.to_mark(result, after) == [("deployment/backend", f"{REPO}:1.6.0")]
+    hook, after = undone_deploy("HookFailed", [])  # the hook tried every new image
+    assert audit.to_mark(hook, after) == [("deployment/backend", f"{REPO}:1.6.0"),
+                                          ("deployment/frontend", f"{WEB}:2.1.0")]
+    for failure in ("ServerNotAnswering", "VerificationFailed", "Interrupted"):
+        result, after = undone_deploy(failure, ["deployment/backend"])
+        assert audit.to_mark(result, after) == [], failure
+
+
+def test_the_image_rolled_back_to_is_never_marked():
+    # a manual rollback of backend from 1.6.0 to 1.5.0, while a sidecar runs 1.6.0 too
+    after = {"deployment/backend": state(f"{REPO}:1.5.0", "3"),
+             "deployment/frontend": front(f"{REPO}:1.6.0", "1")}
+    manual = EnvResult("dev", "rollback", changes=[WorkloadChange(
+        BACKEND, state(f"{REPO}:1.6.0", "2"), after["deployment/backend"])],
+        rolled_back=["deployment/backend"])
+    assert audit.to_mark(manual, after) == []
+    after["deployment/frontend"] = front(f"{WEB}:2.0.0", "1")
+    assert audit.to_mark(manual, after) == [("deployment/backend", f"{REPO}:1.6.0")]
+
+
+def test_a_mark_records_the_digest_the_failed_pods_reported():
+    result, after = undone_deploy("RolloutFailed", ["deployment/backend"])
+    result.digests = {f"{REPO}:1.6.0": DIGEST}
+    recorder = audit.Audit(None, None, project_root=Path("."), history_limit=5,
+                           environ={"GITHUB_ACTOR": "octocat"})
+    marks = recorder._marks(result, after)
+    assert [(m.image, m.digest, m.actor) for m in marks] == [(f"{REPO}:1.6.0", DIGEST, "octocat")]
+    pod = {"kind": "Pod", "metadata": {"name": "backend-7c9f-a", "ownerReferences": [
+               {"kind": "ReplicaSet", "name": "backend-7c9f"}]},
+           "spec": {"containers": [{"name": "backend", "image": f"{REPO}:1.6.0"}]},
+           "status": {"containerStatuses": [{"name": "backend", "image": f"{REPO}:1.6.0",
+                                             "imageID": f"{REPO}@{DIGEST}"}]}}
+    assert pods.digests([pod], BACKEND) == {f"{REPO}:1.6.0": DIGEST}
+    assert pods.digests([pod], FRONTEND) == {}
 
 
 def test_record_actor_and_change_cause():

@@ -7,6 +7,7 @@ import time
 from invoke import Context, MockContext, Result
 
 from globepay_tasks.command_result import TIMED_OUT
+from globepay_tasks.interrupts import clear_interrupt, request_interrupt, settle_writes
 from globepay_tasks.runner import Runner
 
 
@@ -60,3 +61,36 @@ def test_long_output_lines_reach_the_sink_whole():
     Runner(Context()).run(["python3", "-c", "print('a' * 2500); print('b' * 10, end='')"],
                           on_line=lines.append)
     assert [len(line) for line in lines] == [2500, 10]
+
+
+def test_an_interrupt_lets_a_running_write_finish_and_stops_a_read(tmp_path):
+    """A write (``kubectl apply``) caught running is let finish (within its request timeout),
+    so that the run sees what it changed; a read (``kubectl get``) is stopped at once."""
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(f"#!/bin/sh\nsleep 1.5\necho \"$2\" >> {tmp_path / 'done'}\n")
+    kubectl.chmod(0o755)
+    runner = Runner(Context())
+    write = runner.start([str(kubectl), "--request-timeout=5s", "apply", "-f", "m.yaml"])
+    read = runner.start([str(kubectl), "--request-timeout=5s", "get", "pods"])
+    time.sleep(0.5)
+    started = time.monotonic()
+    try:
+        request_interrupt()
+        for running in (write, read):
+            running.wait(10)
+        settle_writes(10)
+    finally:
+        clear_interrupt()
+    assert (tmp_path / "done").read_text() == "apply\n"  # the read never got there
+    assert 0.5 < time.monotonic() - started < 5
+
+
+def test_a_read_the_api_server_does_not_answer_is_stopped_and_says_so(tmp_path):
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text("#!/bin/sh\nsleep 30\n")
+    kubectl.chmod(0o755)
+    started = time.monotonic()
+    result = Runner(Context()).run([str(kubectl), "--request-timeout=1s", "get", "pods"])
+    assert time.monotonic() - started < 5
+    assert result.exit_code == TIMED_OUT and not result.transient
+    assert result.error_line() == "API server not answering: kubectl stopped: no answer within 3s"

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from invoke import Context
 
+from globepay_tasks.command_result import CommandResult
 from globepay_tasks.config import DEFAULTS, load_settings
 from globepay_tasks.errors import ConfigError
 from globepay_tasks.excepthook import _yaml_error_line
@@ -55,6 +56,16 @@ def test_transient_errors_are_recognised(text):
 ])
 def test_permanent_errors_are_not_retried(text):
     assert not is_transient(text)
+
+
+def test_a_server_that_let_the_request_time_out_is_named_and_not_retried():
+    result = CommandResult("kubectl get", 1, stderr=(
+        'E1205 memcache.go:381] "Could not get the API group list" err="Get …: '
+        'net/http: request canceled (Client.Timeout exceeded while awaiting headers)"\n'
+        "Unable to connect to the server: context deadline exceeded\n"))
+    assert result.error_line() == ("API server not answering: Unable to connect to the server: "
+                                   "context deadline exceeded")
+    assert not result.transient
 
 
 def test_backoff_doubles_and_is_bounded():
