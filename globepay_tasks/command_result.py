@@ -3,6 +3,7 @@ report themselves (a timeout, a failed SSH connection)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .retry import is_transient
@@ -11,6 +12,8 @@ from .retry import is_transient
 TIMED_OUT = 124
 #: Exit code reported when the SSH connection failed or was lost (as ssh itself does).
 SSH_FAILED = 255
+#: The line kubectl adds after a usage error.
+_USAGE_HINT = re.compile(r"See '.*--help' for usage\.")
 
 
 @dataclass(frozen=True)
@@ -25,9 +28,11 @@ class CommandResult:
         return self.exit_code == 0
 
     def error_line(self) -> str:
-        """The last non-empty line of stderr (or stdout): kubectl's own error message."""
+        """The last non-empty line of stderr (or stdout): kubectl's own error message (not
+        the ``See '... --help' for usage.`` after a usage error)."""
         for text in (self.stderr, self.stdout):
-            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            lines = [line.strip() for line in text.splitlines()
+                     if line.strip() and not _USAGE_HINT.fullmatch(line.strip())]
             if lines:
                 return lines[-1]
         return f"exit code {self.exit_code}"
