@@ -3,6 +3,7 @@ report themselves (a timeout, a failed SSH connection)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .retry import is_transient, not_answering
@@ -13,6 +14,8 @@ TIMED_OUT = 124
 NO_ANSWER = "kubectl stopped: no answer within"
 #: Exit code reported when the SSH connection failed or was lost (as ssh itself does).
 SSH_FAILED = 255
+#: The line kubectl adds after a usage error.
+_USAGE_HINT = re.compile(r"See '.*--help' for usage\.")
 
 
 @dataclass(frozen=True)
@@ -27,10 +30,12 @@ class CommandResult:
         return self.exit_code == 0
 
     def error_line(self) -> str:
-        """The last non-empty line of stderr (or stdout): kubectl's own error message, after
-        ``API server not answering:`` when the server let a request time out."""
+        """The last non-empty line of stderr (or stdout): kubectl's own error message (not
+        the ``See '... --help' for usage.`` after a usage error), after ``API server not
+        answering:`` when the server let a request time out."""
         for text in (self.stderr, self.stdout):
-            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            lines = [line.strip() for line in text.splitlines()
+                     if line.strip() and not _USAGE_HINT.fullmatch(line.strip())]
             if lines:
                 return f"API server not answering: {lines[-1]}" if self.not_answering else (
                     lines[-1])

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .config_values import parse_bool, parse_seconds, reject_unknown_keys
+from .config_values import parse_bool, parse_count, parse_seconds, reject_unknown_keys
 from .errors import ConfigError
 from .settings import Hook
 
@@ -47,10 +47,10 @@ def parse_hook(where: str, raw: Any) -> Hook:
         url = raw["http"]
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ConfigError(f"{where}.http must be an http:// or https:// URL, not {url!r}")
-        expect = int(raw.get("expect", 200))
-        retries = int(raw.get("retries", 0))
-        if retries < 0:
-            raise ConfigError(f"{where}.retries must be 0 or more")
+        expect = parse_count(f"{where}.expect", raw.get("expect", 200), minimum=100)
+        if expect > 599:
+            raise ConfigError(f"{where}.expect must be an HTTP status (100-599), not {expect}")
+        retries = parse_count(f"{where}.retries", raw.get("retries", 0), minimum=0)
         return Hook("http", url, timeout=timeout, expect=expect, retries=retries, name=name)
     target = raw["python"]
     if not isinstance(target, str) or not re.fullmatch(r"[\w.]+:[\w.]+", target):

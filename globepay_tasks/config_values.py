@@ -3,6 +3,7 @@ Python form or raises a `ConfigError` naming the key (``where``) and what it mus
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +31,8 @@ def parse_seconds(where: str, value: Any, *, minimum: float = 0.0) -> float:
         number = float(value)
     except ValueError:
         raise ConfigError(f"{where} must be a number of seconds, not {value!r}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{where} must be a finite number of seconds, not {value!r}")
     if number <= minimum:
         raise ConfigError(f"{where} must be greater than {minimum:g}, not {value!r}")
     return number
@@ -55,10 +58,10 @@ def parse_image_names(where: str, raw: Any) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def parse_count(where: str, value: Any) -> int:
-    """A whole number of 1 or more."""
-    if isinstance(value, bool) or not str(value).isdigit() or int(value) < 1:
-        raise ConfigError(f"{where} must be a whole number of 1 or more, not {value!r}")
+def parse_count(where: str, value: Any, *, minimum: int = 1) -> int:
+    """A whole number of ``minimum`` or more."""
+    if isinstance(value, bool) or not str(value).isdigit() or int(value) < minimum:
+        raise ConfigError(f"{where} must be a whole number of {minimum} or more, not {value!r}")
     return int(value)
 
 

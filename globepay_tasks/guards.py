@@ -105,7 +105,8 @@ class TargetGuard:
         return f"{where} on {target.remote}" if target.remote else where
 
     def check(self, env: Environment) -> None:
-        """Each of the env's contexts exists; its API server is ``env.server`` when set."""
+        """Each of the env's contexts exists and has its cluster (and user, when it names
+        one) in the kubeconfig; its API server is ``env.server`` when set."""
         for part in env.clusters():
             if part.context is None and env.server is None:
                 continue
@@ -124,10 +125,22 @@ class TargetGuard:
             raise ConfigError(
                 f"{env.name}: {what} is not in the kubeconfig ({self._where(target)}; it has: "
                 f"{known}); set globepay.environments.{env.name.split('/')[0]}.context")
+        clusters = {c.get("name"): c.get("cluster") or {} for c in config.get("clusters") or []}
+        users = {u.get("name") for u in config.get("users") or []}
+        cluster, user = contexts[name].get("cluster"), contexts[name].get("user")
+        missing = ""  # kubectl would go on without it: to localhost:8080, or anonymously
+        if not cluster:
+            missing = "no cluster"
+        elif cluster not in clusters:
+            missing = f"cluster {cluster!r}, which is not in it"
+        elif user and user not in users:
+            missing = f"user {user!r}, which is not in it"
+        if missing:
+            raise ConfigError(f"{env.name}: kube context {name!r} of the kubeconfig "
+                              f"({self._where(target)}) names {missing}")
         if wanted is None:
             return
-        clusters = {c.get("name"): c.get("cluster") or {} for c in config.get("clusters") or []}
-        server = clusters.get(contexts[name].get("cluster"), {}).get("server", "")
+        server = clusters[cluster].get("server", "")
         if _normal(server) != _normal(wanted):
             actual = without_credentials(server) or "no server"
             raise ConfigError(

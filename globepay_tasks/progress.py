@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -116,6 +116,8 @@ class Progress:
         self.commands: list[CommandRecord] = []
         self._readiness = Readiness()
         self._lock = threading.Lock()
+        #: why the stream took no more lines ("" while it takes them)
+        self.lost = ""
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -125,10 +127,20 @@ class Progress:
         return f"\033[{code}m{text}\033[0m" if self.color and code else text
 
     def write(self, text: str, status: str = "info") -> None:
+        """Print one line. When the stream cannot take it (a full disk, ``ulimit -f``) the
+        run goes on without its progress lines (the report still has every step): one
+        warning on stderr says so."""
         line = self._paint(self.redact(text), status)
         with self._lock:
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            if self.lost:
+                return
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except OSError as error:
+                self.lost = error.strerror or str(error)
+                with suppress(OSError):
+                    sys.stderr.write(f"warning: progress lines stopped: {self.lost}\n")
 
     def step(self, env: str, name: str, message: str, status: str = "info",
              **details: Any) -> None:

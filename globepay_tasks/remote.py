@@ -95,7 +95,10 @@ def staged(runner: CommandRunner, name: str, text: str) -> Iterator[str]:
     if runner.remote is None:
         with tempfile.TemporaryDirectory(prefix="globepay.") as directory:
             path = Path(directory, name)
-            path.write_text(text)
+            try:
+                path.write_text(text)
+            except OSError as error:  # a full disk, a file size limit (ulimit -f)
+                raise ClusterError(f"cannot write {path}: {error.strerror}") from None
             yield str(path)
         return
     made = runner.run(["sh", "-c", MAKE_TEMP_DIR])

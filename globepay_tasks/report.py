@@ -185,12 +185,16 @@ def check_report_path(path: str) -> None:
 
 
 def write_report(path: str, report: Mapping[str, Any]) -> None:
-    """Write atomically (a reader never sees half a report)."""
+    """Write atomically (a reader never sees half a report; none is left on failure)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(temporary, target)
+    try:
+        temporary.write_text(json.dumps(report, indent=2) + "\n")
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def load_schema() -> dict[str, Any]:

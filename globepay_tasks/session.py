@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import config_sources
 from .config import Settings, load_settings
 from .errors import ExitStatus, PromotionError
 
@@ -34,9 +35,16 @@ class RunFailed(PromotionError):
         self.exit_code = exit_code
 
 
-def settings_of(c: Context) -> Settings:
-    """The validated ``globepay`` settings of an Invoke context."""
+def settings_of(c: Context, warn: Callable[[str], object] | None = None) -> Settings:
+    """The validated ``globepay`` settings of an Invoke context, its sources checked first
+    (`config_sources.check`: its warnings go to ``warn``, else to stderr)."""
+    for line in config_sources.check(c.config):
+        (warn or _to_stderr)(line)
     return load_settings(c.config.get("globepay"))
+
+
+def _to_stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
 
 
 def project_root(c: Context) -> Path:
@@ -91,7 +99,7 @@ def run_promotion(c: Context, task: str, body: Callable[[Promoter], object], *,
     status, message = ExitStatus.SUCCESS, ""
     promoter = None
     try:
-        settings = settings_of(c)
+        settings = settings_of(c, lambda line: progress.write(line, "warn"))
         progress.redact.add_kubeconfig(settings.kubeconfig)
         settings = settings.with_host(host, host_envs or settings.order)
         overrides = workloads.parse_image_overrides(images or [])

@@ -337,11 +337,11 @@ def sandbox_up(c, rollout_seconds=5.0, time_scale=1.0, port=0):
     from .session import project_root, settings_of
 
     with exits_on_error():
+        settings = settings_of(c)
         state = project_root(c) / SANDBOX_DIR
         pid, kubeconfig = process.start_background(
             state, rollout_seconds=float(rollout_seconds), time_scale=float(time_scale),
             port=int(port))
-        settings = settings_of(c)
     overlay = {"globepay": {"kubeconfig": str(kubeconfig), "environments": {
         name: {"context": f"globepay-{name}"} for name in settings.environments}}}
     import yaml

@@ -35,9 +35,15 @@ def check_revision(value: object) -> int:
     return check_count("--to-revision", value)
 
 
+#: The largest revision Kubernetes (an int64) and kubectl's flags take.
+MAX_COUNT = 2**63 - 1
+
+
 def check_count(flag: str, value: object) -> int:
-    """A positive whole number from a flag value."""
+    """A positive whole number from a flag value (at most `MAX_COUNT`)."""
     text = str(value)
     if not text.isdigit() or int(text) < 1:
         raise ConfigError(f"{flag} {text!r} must be a positive whole number")
+    if int(text) > MAX_COUNT:
+        raise ConfigError(f"{flag} {text} is out of range (at most {MAX_COUNT})")
     return int(text)

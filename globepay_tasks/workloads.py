@@ -84,7 +84,11 @@ def parse_image_overrides(values: Iterable[str]) -> dict[str, str]:
         name, sep, ref = value.partition("=")
         if not sep or not name or not ref:
             raise ConfigError(f"--image {value!r} must look like NAME=REFERENCE")
-        overrides[name] = check_image_reference(ref)
+        check_image_reference(ref)
+        if images.repository(ref) == ref:
+            raise ConfigError(f"--image {value!r} names no tag or digest (give "
+                              f"{name}={ref}:TAG or {name}={ref}@sha256:DIGEST)")
+        overrides[name] = ref
     return overrides
 
 

@@ -33,6 +33,7 @@ from .plan import (
     CREATE,
     UNKNOWN,
     PlannedChange,
+    already_set,
     kind_counts,
     ordered,
     planned_refs,
@@ -148,6 +149,8 @@ def show_plan(p: Promoter, env: Environment, target: Target, rendered: Rendered,
     p.progress.header(f"{where}: {summarize(everything)}{dry}")
     for item in ordered(everything, rendered):
         p.progress.step(env.name, "plan", f"{item.describe()} [{item.phase}]")
+    for image in already_set(result.requested, p.overlays.get(rendered.overlay)):
+        p.progress.step(env.name, "plan", f"image {image}: the overlay has it already")
     return known
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .. import applyset, fielddiff, guards, kinds
+from .. import applyset, fielddiff, guards, images, kinds, manifests
 from ..kubectl import WorkloadRef
 from ..manifests import Rendered
 from ..phases import DEPLOY, ORDER, key
@@ -237,3 +237,11 @@ def summarize(planned: Sequence[Planned]) -> str:
         count = sum(p.action == action for p in planned)
         text += f", {count} {label}" if count else ""
     return text
+
+
+def already_set(requested: Mapping[str, str], plain: Rendered | None) -> list[str]:
+    """``NAME=REF`` of each requested image that ``plain`` (the overlay without this run's
+    images) sets already: it changes nothing."""
+    found = manifests.rendered_images(plain) if plain else set()
+    return [f"{name}={ref}" for name, ref in requested.items()
+            if {image for image in found if images.selects(name, image)} == {ref}]

@@ -80,6 +80,10 @@ def test_hook_forms(hook, kind, target):
     ({"python": "no_colon"}, "module:function"),
     ({"run": "x", "timout": 3}, r"post_promotion\[0\]\.timout"),
     ({"run": "x", "timeout": "soon"}, "number of seconds"),
+    ({"run": "x", "timeout": float("nan")}, r"post_promotion\[0\]\.timeout must be a finite"),
+    ({"http": "http://x/", "expect": "ok"}, r"expect must be a whole number of 100 or more"),
+    ({"http": "http://x/", "expect": 600}, r"expect must be an HTTP status"),
+    ({"http": "http://x/", "retries": float("nan")}, r"retries must be a whole number of 0"),
     (42, "command string, a list or a mapping"),
 ])
 def test_bad_hooks(hook, message):
@@ -92,6 +96,9 @@ def test_bad_hooks(hook, message):
 @pytest.mark.parametrize("field, value, message", [
     ("namespace", "Globepay_Prod", "not a valid name"),
     ("timeout", 0, "greater than 0"),
+    ("timeout", float("nan"), r"environments\.prod\.timeout must be a finite number"),
+    ("timeout", float("inf"), r"environments\.prod\.timeout must be a finite number"),
+    ("timeout", "-inf", r"environments\.prod\.timeout must be a finite number"),
     ("confirm", "maybe", "true or false"),
 ])
 def test_bad_environment_values(field, value, message):
@@ -105,4 +112,14 @@ def test_invalid_environment_name():
     data = tree()
     data["environments"]["Prod;rm"] = {}
     with pytest.raises(ConfigError, match="environment name"):
+        load_settings(data)
+
+
+@pytest.mark.parametrize("section, key", [
+    ("lock", "ttl_margin"), ("retries", "backoff"), ("ssh", "connect_timeout")])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "nan"])
+def test_numbers_that_are_not_finite_are_refused(section, key, value):
+    data = tree()
+    data[section] = {**data[section], key: value}
+    with pytest.raises(ConfigError, match=rf"globepay\.{section}\.{key} must be a finite"):
         load_settings(data)

@@ -283,6 +283,25 @@ def test_plain_progress_has_no_escape_codes():
     assert "\033[32m" in painted.stream.getvalue()
 
 
+class _FullFile(io.StringIO):
+    """A stream that takes 20 characters, then fails as a file over ``ulimit -f`` does."""
+
+    def write(self, text: str) -> int:
+        if self.tell() + len(text) > 20:
+            raise OSError(27, "File too large")
+        return super().write(text)
+
+
+def test_a_stream_that_takes_no_more_lines_stops_the_lines_not_the_run(capsys):
+    run = Progress(_FullFile(), color=False)
+    run.write("short line")
+    for name in ("plan", "apply", "wait"):
+        run.step("dev", name, "a line too long for the stream")
+    assert run.stream.getvalue() == "short line\n" and run.lost == "File too large"
+    assert [step.name for step in run.steps] == ["plan", "apply", "wait"]  # for the report
+    assert capsys.readouterr().err == "warning: progress lines stopped: File too large\n"
+
+
 # -- plan --------------------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ import time
 
 from invoke import Context, MockContext, Result
 
-from globepay_tasks.command_result import TIMED_OUT
+from globepay_tasks.command_result import TIMED_OUT, CommandResult
 from globepay_tasks.interrupts import clear_interrupt, request_interrupt, settle_writes
 from globepay_tasks.runner import Runner
 
@@ -19,6 +19,13 @@ def test_argv_is_quoted_and_output_captured():
 def test_exit_code_and_error_line_are_reported_not_raised():
     result = Runner(Context()).run(["sh", "-c", "echo first >&2; echo 'error: last' >&2; exit 3"])
     assert result.exit_code == 3 and result.error_line() == "error: last"
+
+
+def test_error_line_is_kubectls_message_not_its_usage_hint():
+    result = CommandResult("kubectl rollout undo", 1, stderr=(
+        'error: invalid argument "99999999999999999999" for "--to-revision" flag: value out '
+        "of range\nSee 'kubectl rollout undo --help' for usage.\n"))
+    assert result.error_line().startswith('error: invalid argument "99999999999999999999"')
 
 
 def test_dry_run_announces_cluster_commands_and_runs_local_ones():
