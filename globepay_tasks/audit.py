@@ -226,13 +226,16 @@ class Entry:
     runner: Runner
     target: Target
     stale: list[str]
+    stale_secrets: list[str]
 
     def prune(self) -> None:
         """Delete the records beyond ``history_limit`` (normally none), and the Secrets
-        beside them."""
-        for resource in ("configmaps", "secrets") if self.stale else ():
-            result = self.runner.at(self.target).run(
-                kubectl.delete(self.target, resource, self.stale))
+        beside those that keep a release's Secret values (the only ones with such a Secret:
+        an environment without Secrets needs no access to Secrets)."""
+        for resource, names in (("configmaps", self.stale), ("secrets", self.stale_secrets)):
+            if not names:
+                continue
+            result = self.runner.at(self.target).run(kubectl.delete(self.target, resource, names))
             if not result.ok:
                 raise ClusterError(f"pruning history failed: {result.error_line()}")
 
@@ -281,14 +284,17 @@ class Audit:
                  for ref in cleared]
         record = build_record(result, env, actor_name=self.actor, ci=self.ci, git=self._git,
                               after=states, marked=[m.image for m in marks])
-        name, stale = slot(records_in(known.of_kind("ConfigMap")), self.history_limit)
+        records = records_in(known.of_kind("ConfigMap"))
+        name, stale = slot(records, self.history_limit)
+        stale_secrets = [r["_name"] for r in records if r["_name"] in stale
+                         and (r.get("release") or {}).get("secret_hashes")]
         if result.left_release and result.rendered is not None:
             record["release"], values = release.recorded(result.rendered.objects)
             if values:  # the Secrets' values: in a Secret beside the record, never in it
                 objects.append(release.secrets_manifest(env.namespace, name, values))
         objects.append(manifest(env.namespace, record, name))
         said.append(("history", f"recorded {record['id']} ({record['outcome']})", "info"))
-        return Entry(objects, said, self.runner, target, stale)
+        return Entry(objects, said, self.runner, target, stale, stale_secrets)
 
     def note(self, env: Environment, target: Target, result: EnvResult) -> Entry:
         """The record of ``result``, a change that deployed nothing (``unmark``): who made

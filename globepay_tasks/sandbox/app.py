@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .api import ClusterApi
+from .authz import User
 from .clock import SimClock
 from .controllers import ControllerManager
 from .errors import ApiError
 from .faults import Fault, FaultSet
-from .kubeconfig import context_name, write_kubeconfig
+from .kubeconfig import context_name, kubeconfig_text, write_kubeconfig
 from .recording import Recorder, RequestRecord
 from .resources import ResourceType, by_kind
 from .server import Cluster, SandboxHTTPServer, control_fault
@@ -75,6 +76,7 @@ class Sandbox:
         self._log_path = log
         self._log: TextIO | None = None
         self._faults = FaultSet()
+        self._users: dict[str, User] = {}  # token -> user
         self._recorder: Recorder | None = None
         self._clusters: dict[str, Cluster] = {}
         self._managers: dict[str, ControllerManager] = {}
@@ -95,7 +97,8 @@ class Sandbox:
             self._clusters[name] = Cluster(name, store, ClusterApi(store))
             self._managers[name] = ControllerManager(store, self.clock, self.rollout_seconds)
         self._server = SandboxHTTPServer(self.port, self._clusters, self.token, self._recorder,
-                                         self._faults, self._version_doc, self._control)
+                                         self._faults, self._version_doc, self._control,
+                                         self._users)
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -222,6 +225,33 @@ class Sandbox:
         return [r for r in self.requests
                 if r.is_write and (cluster is None or r.cluster == cluster)]
 
+    # --- users ----------------------------------------------------------------------------
+
+    def add_user(self, name: str, *, groups: Sequence[str] = (), token: str | None = None,
+                 kubeconfig: str | os.PathLike[str] | None = None) -> str:
+        """Add a user whose requests the RBAC objects of each cluster authorize; returns its
+        token. ``kubeconfig``: also write a kubeconfig with the same contexts as this user.
+        A ServiceAccount is the user ``system:serviceaccount:<namespace>:<name>``."""
+        if not name:
+            raise ValueError("a user needs a name")
+        token = token or secrets.token_hex(16)
+        if token == self.token or any(u.name == name for u in self._users.values()):
+            raise ValueError(f"user {name!r} or its token is taken")
+        if kubeconfig is not None and not self.url:
+            raise RuntimeError("the sandbox is not started")
+        self._users[token] = User.named(name, tuple(groups))
+        if kubeconfig is not None:
+            write_kubeconfig(kubeconfig, self.url, self.cluster_names, token)
+        return token
+
+    @property
+    def users(self) -> dict[str, tuple[str, ...]]:
+        """Added user name -> its groups."""
+        return {u.name: u.groups for u in self._users.values()}
+
+    def remove_users(self) -> None:
+        self._users.clear()
+
     # --- faults and time -----------------------------------------------------------------
 
     def add_fault(self, *, method: str = "*", path: str = ".*", cluster: str | None = None,
@@ -261,6 +291,20 @@ class Sandbox:
                 return 200, [r.to_dict() for r in self.requests]
             if method == "DELETE":
                 self.clear_requests()
+                return 200, []
+        if route == "/_sandbox/users":
+            if method == "POST":
+                data = json.loads(body or b"{}")
+                if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+                    raise ValueError('a user needs a "name"')
+                token = self.add_user(data["name"], groups=list(data.get("groups") or []),
+                                      token=data.get("token"))
+                return 201, {"name": data["name"], "token": token,
+                             "kubeconfig": kubeconfig_text(self.url, self.cluster_names, token)}
+            if method == "GET":
+                return 200, [{"name": n, "groups": list(g)} for n, g in self.users.items()]
+            if method == "DELETE":
+                self.remove_users()
                 return 200, []
         if route == "/_sandbox/unimplemented" and method == "GET":
             return 200, [r.to_dict() for r in self.unimplemented]

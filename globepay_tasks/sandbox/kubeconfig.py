@@ -46,12 +46,17 @@ def kubeconfig_document(url: str, clusters: Sequence[str], token: str) -> dict:
     }
 
 
+def kubeconfig_text(url: str, clusters: Sequence[str], token: str) -> str:
+    """The kubeconfig as YAML."""
+    return yaml.safe_dump(kubeconfig_document(url, clusters, token), sort_keys=False)
+
+
 def write_kubeconfig(path: str | os.PathLike[str], url: str, clusters: Sequence[str],
                      token: str) -> Path:
     """Write the kubeconfig to ``path`` atomically (temp file + rename), mode 0600."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(kubeconfig_document(url, clusters, token), sort_keys=False)
+    text = kubeconfig_text(url, clusters, token)
     fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-", dir=target.parent)
     try:
         with os.fdopen(fd, "w") as handle:

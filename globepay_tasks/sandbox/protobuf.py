@@ -5,8 +5,9 @@ kubectl 1.32 and later send the objects of their typed commands (``create namesp
 ``application/vnd.kubernetes.protobuf``: the magic ``k8s\\x00``, then a ``runtime.Unknown``
 envelope whose ``raw`` field holds the object's own message.
 
-:func:`decode_body` understands Namespace, ConfigMap, Secret, ServiceAccount and Job. The field
-numbers come from the generated.proto files of k8s.io/api (core/v1, batch/v1) and
+:func:`decode_body` understands Namespace, ConfigMap, Secret, ServiceAccount, Job and
+SelfSubjectAccessReview (``kubectl auth can-i``). The field numbers come from the
+generated.proto files of k8s.io/api (core/v1, batch/v1, authorization/v1) and
 k8s.io/apimachinery (meta/v1, runtime), cross-checked against the ``protobuf:"..."`` struct
 tags of the Go types (which also say which fields are pointers and which JSON names lack
 ``omitempty``) and against bodies captured from kubectl 1.32 and 1.37. Go's semantics are
@@ -276,6 +277,17 @@ MESSAGES: dict[str, dict[int, Field]] = {
                      5: _f("reason"), 6: _f("message")},
     "UncountedTerminatedPods": {1: _f("succeeded", repeated=True),
                                 2: _f("failed", repeated=True)},
+    # k8s.io/api/authorization/v1 (``kubectl auth can-i``)
+    "SelfSubjectAccessReview": {1: _f("metadata", _META),
+                                2: _f("spec", "SelfSubjectAccessReviewSpec", always=True),
+                                3: _f("status", "SubjectAccessReviewStatus")},
+    "SelfSubjectAccessReviewSpec": {1: _f("resourceAttributes", "ResourceAttributes"),
+                                    2: _f("nonResourceAttributes", "NonResourceAttributes")},
+    "ResourceAttributes": {1: _f("namespace"), 2: _f("verb"), 3: _f("group"), 4: _f("version"),
+                           5: _f("resource"), 6: _f("subresource"), 7: _f("name")},
+    "NonResourceAttributes": {1: _f("path"), 2: _f("verb")},
+    "SubjectAccessReviewStatus": {1: _f("allowed", BOOL, always=True), 4: _f("denied", BOOL),
+                                  2: _f("reason"), 3: _f("evaluationError")},
 }
 
 #: Messages whose unknown field numbers are taken from a Job's CronJob instead of refused.
@@ -288,6 +300,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("v1", "Secret"): "Secret",
     ("v1", "ServiceAccount"): "ServiceAccount",
     ("batch/v1", "Job"): "Job",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
 }
 
 _ZERO: dict[str, Any] = {STRING: "", BYTES: "", BOOL: False, INT: 0}

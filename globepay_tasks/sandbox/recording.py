@@ -27,6 +27,7 @@ class RequestRecord:
     ``path`` is relative to the cluster (``/apis/apps/v1/...``); ``cluster`` is None for the
     control endpoint and for paths outside any cluster. ``query`` keeps the last value of each
     parameter. ``unimplemented`` says why the sandbox could not fully serve it (else None).
+    ``user`` is the added user who sent it (None: the admin or no valid credentials).
     """
 
     cluster: str | None
@@ -40,6 +41,7 @@ class RequestRecord:
     duration_ms: float = 0.0
     unimplemented: str | None = None
     watch: bool = field(default=False)
+    user: str | None = None
 
     @property
     def is_write(self) -> bool:
@@ -76,6 +78,7 @@ class Recorder:
             query = "&".join(f"{k}={v}" for k, v in record.query.items())
             line = (f"{record.cluster or '-'} {record.method} {record.path}"
                     f"{'?' + query if query else ''} {record.status} {record.duration_ms:.1f}ms"
+                    f"{' user=' + record.user if record.user else ''}"
                     f"{' UNIMPLEMENTED: ' + record.unimplemented if record.unimplemented else ''}"
                     "\n")
             with self._lock:

@@ -4,6 +4,8 @@ Authentication: ``Authorization: Bearer <token>``, or HTTP Basic ``<cluster>:<to
 credentials in the kubeconfig's server URL: kubectl sends no bearer token over plain HTTP, but
 Go's HTTP client does send URL credentials). A request whose path lacks the ``/clusters/<name>``
 prefix (kubectl 1.32's ``get --raw`` drops it) goes to the cluster named by the Basic user.
+The admin token may do anything; the token of an added user is authorized by the RBAC objects
+stored in the cluster (:mod:`.authz`), a denial answered 403.
 
 Control endpoints (no authentication, not recorded) live under ``/_sandbox/``.
 """
@@ -28,6 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import printers, resources
 from .api import SCALABLE, ClusterApi, parse_body
+from .authz import Attributes, User, authorize, forbidden, request_attributes
 from .errors import (
     ApiError,
     bad_request,
@@ -96,10 +99,12 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
     def __init__(self, port: int, clusters: dict[str, Cluster], token: str, recorder: Recorder,
                  faults: FaultSet, version_doc: dict[str, str],
-                 control: Callable[[str, str, dict, bytes], tuple[int, Any]]) -> None:
+                 control: Callable[[str, str, dict, bytes], tuple[int, Any]],
+                 users: dict[str, User] | None = None) -> None:
         super().__init__(("127.0.0.1", port), SandboxHandler)
         self.clusters = clusters
         self.token = token
+        self.users = users if users is not None else {}  # token -> user (not the admin)
         self.recorder = recorder
         self.faults = faults
         self.version_doc = version_doc
@@ -207,19 +212,25 @@ class SandboxHandler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def _authorized(self) -> tuple[bool, str | None]:
-        """(credentials valid, cluster named by HTTP Basic user)."""
+    def _authenticate(self) -> tuple[bool, User | None, str | None]:
+        """(credentials valid, the user unless it is the admin, cluster named by HTTP Basic
+        user)."""
         header = self.headers.get("Authorization") or ""
-        token = self.server.token
+        cluster = None
         if header.startswith("Bearer "):
-            return hmac.compare_digest(header[7:].strip(), token), None
-        if header.startswith("Basic "):
+            token = header[7:].strip()
+        elif header.startswith("Basic "):
             try:
-                user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+                cluster, _, token = base64.b64decode(header[6:]).decode().partition(":")
             except (ValueError, UnicodeDecodeError):
-                return False, None
-            return hmac.compare_digest(password, token), user
-        return False, None
+                return False, None, None
+        else:
+            return False, None, None
+        if hmac.compare_digest(token, self.server.token):
+            return True, None, cluster
+        user = next((u for t, u in list(self.server.users.items())
+                     if hmac.compare_digest(token, t)), None)
+        return user is not None, user, cluster
 
     # --- request lifecycle ---------------------------------------------------------------
 
@@ -236,7 +247,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if path == "/_sandbox" or path.startswith("/_sandbox/"):
             self._control(method, path, query, body)
             return
-        ok, basic_user = self._authorized()
+        ok, self._user, basic_user = self._authenticate()
         cluster_name, rel = self._resolve(path, basic_user)
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip() or None
         record = RequestRecord(
@@ -244,6 +255,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             content_type=content_type, accept=self.headers.get("Accept"),
             body=body[:65536].decode("utf-8", "replace") if body else None,
             watch=query.get("watch") in ("true", "1"),
+            user=self._user.name if self._user else None,
         )
         recorder = self.server.recorder
         recorder.add(record)
@@ -254,6 +266,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
             cluster = self.server.clusters.get(cluster_name or "")
             if cluster is None:
                 raise _Unrouted(f"no cluster {cluster_name!r} serves this path")
+            if self._user is not None:
+                attrs = request_attributes(method, rel, query)
+                allowed, reason = authorize(cluster.store, self._user, attrs)
+                if not allowed:
+                    raise forbidden(self._user, attrs, reason)
             fault = self.server.faults.take(cluster.name, method, rel,
                                             query.get("dryRun") == "All")
             if fault is not None:
@@ -337,13 +354,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send(200, resources.openapi_v2_doc(), resources.OPENAPI_V2_CONTENT_TYPE)
             return 200
         if rel == SSAR_PATH and method == "POST":
-            # ``kubectl auth can-i``: there is no RBAC here, everything is allowed
-            self._send_json(201, {"kind": "SelfSubjectAccessReview",
-                                  "apiVersion": "authorization.k8s.io/v1",
-                                  "metadata": {"creationTimestamp": None}, "spec": {},
-                                  "status": {"allowed": True,
-                                             "reason": "the sandbox has no authorization"}})
-            return 201
+            return self._access_review(cluster, body, content_type)
         if parts[:2] == ["openapi", "v3"]:
             return self._openapi(cluster, method, parts[2:])
         if head == "api" and len(parts) >= 2:
@@ -358,6 +369,34 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 raise _Unrouted(f"group version {group or 'core'}/{version} is not served")
             return self._get_only(method, doc)
         return self._resource(cluster, method, group, version, rest, query, body, content_type)
+
+    def _access_review(self, cluster: Cluster, body: bytes, content_type: str | None) -> int:
+        """``kubectl auth can-i``: the requester's own access, decided as its requests are."""
+        review = parse_body(body, content_type or "application/json")
+        spec = (review.get("spec") or {}) if isinstance(review, dict) else {}
+        resource, plain = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
+        if resource:
+            attrs = Attributes(
+                verb=resource.get("verb", ""), resource_request=True,
+                group=resource.get("group", ""), resource=resource.get("resource", ""),
+                subresource=resource.get("subresource", ""),
+                namespace=resource.get("namespace", ""), name=resource.get("name", ""))
+        elif plain:
+            attrs = Attributes(verb=plain.get("verb", ""), path=plain.get("path", ""))
+        else:
+            raise ApiError(422, "Invalid", 'SelfSubjectAccessReview.authorization.k8s.io "" is '
+                           "invalid: spec.resourceAttributes: Invalid value: \"null\": exactly "
+                           "one of nonResourceAttributes or resourceAttributes must be specified")
+        allowed, reason = (True, "") if self._user is None \
+            else authorize(cluster.store, self._user, attrs)
+        status: dict[str, Any] = {"allowed": allowed}
+        if reason:
+            status["reason"] = reason
+        self._send_json(201, {"kind": "SelfSubjectAccessReview",
+                              "apiVersion": "authorization.k8s.io/v1",
+                              "metadata": {"creationTimestamp": None}, "spec": spec,
+                              "status": status})
+        return 201
 
     def _get_only(self, method: str, doc: Any) -> int:
         if method != "GET":

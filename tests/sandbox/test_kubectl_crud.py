@@ -203,7 +203,7 @@ def test_delete_k_removes_everything(sandbox: Sandbox, kubectl, shop: Path) -> N
     assert sandbox.get("dev", "v1", "Namespace", None, "shop") is None
 
 
-def test_auth_can_i_is_always_yes(sandbox: Sandbox, kubectl) -> None:
+def test_auth_can_i_as_the_admin_is_yes(sandbox: Sandbox, kubectl) -> None:
     result = kubectl("auth", "can-i", "delete", "deployments")
     assert (result.returncode, result.stdout.strip()) == (0, "yes")
 
