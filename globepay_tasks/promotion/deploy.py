@@ -26,7 +26,7 @@ from ..settings import Environment
 from ..snapshot import Snapshot
 from ..workloads import WorkloadState
 from . import locks
-from .failure import fail, interrupted
+from .failure import fail, interrupted, unexpected
 from .gates import POST, PRE, run_hooks
 from .plan import (
     CHANGE,
@@ -113,14 +113,17 @@ def deploy(p: Promoter, env: Environment, rendered: Rendered, *, action: str = "
         finish(p, env, target, result, "succeeded", final)
     except KeyboardInterrupt:
         interrupted(p, env, target, result, rendered.workloads, before, changes)
-    except PromotionError as error:
+    except PromotionError as raised:
+        error = unexpected(p, env, target, result, before, changes, raised)
         if not result.reason:
             result.failed_with("failed", error.message, error.exit_code)
         final = None  # a rollback may have changed what the verification read
         if result.changes and not p.runner.dry_run:
             with suppress(PromotionError):
                 final = record_final(p, target, result)
-        raise
+        if error is raised:
+            raise
+        raise error from raised
     finally:
         result.seconds = time.monotonic() - started
         ending = Ending(env, target, result, lock, known, final)

@@ -891,6 +891,31 @@ def test_rollback_that_fails_exits_4(project, tmp_path):
     assert lease(project) is None
 
 
+@pytest.mark.sandbox_only("refuses the verification's read (sandbox faults)")
+def test_a_read_refused_after_the_apply_still_rolls_back(project):
+    """A step after the apply that fails on its own (not a rollout: the verification's read
+    of the pods, refused) still undoes what the run changed."""
+    seeded(project)
+    sandbox = project.sandbox
+    sandbox.clear_requests()
+
+    def rolled_out(requests: list) -> bool:
+        return any(r.method == "GET" and r.path.endswith("/deployments")
+                   and r.query.get("watch") in ("true", "1") for r in requests)
+
+    thread = when_request(project, rolled_out, lambda: sandbox.add_fault(
+        method="GET", path=r"/namespaces/globepay-dev/pods$", cluster="dev", status=403,
+        count=1, message="pods are not to be read"))
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.5.1")
+    thread.join()
+    sandbox.clear_faults()
+    assert result.returncode == 2, output(result)
+    line = error_line(result)
+    assert "reading globepay-dev failed" in line and "rolled back deployment/backend" in line
+    assert project.image("dev", "backend") == f"{BACKEND}:1.5.0"
+    assert lease(project) is None
+
+
 def test_server_of_the_context_is_checked(project):
     dev = project.env_settings("dev")
     dev["server"] = "https://dev.k8s.globepay.dev:6443"
