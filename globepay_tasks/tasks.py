@@ -157,7 +157,7 @@ def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad
     "env": "environment to roll back",
     "to-release": "ID: go back to the release of this history record (invoke history)",
     "to-revision": "N: roll back the workloads to revision N (kubectl rollout undo)",
-    "only": "WORKLOAD: roll back only this workload (by name, e.g. backend)",
+    "only": "WORKLOAD: only this workload, to its revision before the latest promotion",
     "yes": DEPLOY_HELP["yes"],
     "dry-run": DEPLOY_HELP["dry-run"],
     "report": DEPLOY_HELP["report"],
