@@ -14,28 +14,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from invoke import Collection, Context, task
+from invoke import Collection, Context
 from invoke.exceptions import Exit
 
 from . import config as config_module
 from . import excepthook
 from .errors import ClusterError, ConfigError, PromotionError
+from .flags import DEPLOY_HELP, ENV_HELP, KUBECONFIG_HELP, WHERE_HELP, task
+from .settings import Overrides
 
 if TYPE_CHECKING:
     from .promotion import Promoter
-
-DEPLOY_HELP = {
-    "dry-run": "show the plan and the commands that would write; write nothing",
-    "yes": "answer yes to confirmation (needed for confirm: true envs without a terminal)",
-    "no-rollback": "on failure, leave the environment as it is instead of rolling back",
-    "no-prune": "keep what an earlier promotion applied and the overlay no longer renders "
-                "(default: globepay.prune, deleted after the rollout)",
-    "image": "NAME=REF: use this image for the container image named NAME (repeatable)",
-    "allow-bad": "promote images marked bad by an earlier rollback anyway",
-    "report": "FILE: write a JSON report of the run there (schema: docs/report.md)",
-    "host": "USER@HOST:PORT: run the environment's kubectl on that host over SSH (overrides "
-            "its host)",
-}
 
 
 @contextmanager
@@ -50,7 +39,7 @@ def exits_on_error() -> Iterator[None]:
 
 def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
             image: list[str] | None, report: str | None, allow_bad: bool, host: str | None,
-            no_prune: bool, task_name: str = "deploy") -> None:
+            no_prune: bool, flags: Overrides, task_name: str = "deploy") -> None:
     from .confirm import Confirmation
     from .promotion import chain, multicluster
     from .session import run_promotion
@@ -66,13 +55,15 @@ def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bo
     with exits_on_error():
         run_promotion(c, task_name, body, report=report, dry_run=dry_run,
                       rollback=not no_rollback, images=image, record=True, allow_bad=allow_bad,
-                      host=host, host_envs=[env_name], prune=False if no_prune else None)
+                      host=host, host_envs=[env_name], prune=False if no_prune else None,
+                      flags=flags)
 
 
-@task(help={"env": "environment to deploy (a name under globepay.environments)", **DEPLOY_HELP},
-      iterable=["image"])
+@task(help={"env": "environment to deploy (a name under globepay.environments)", **DEPLOY_HELP,
+            **ENV_HELP}, iterable=["image"])
 def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
-           allow_bad=False, host=None, no_prune=False):
+           allow_bad=False, host=None, no_prune=False, context=None, namespace=None,
+           timeout=None, kubeconfig=None):
     """Deploy one environment: hooks, kubectl apply, wait for every workload, verify the
     images, hooks; then a history record in the environment's namespace.
 
@@ -83,18 +74,22 @@ def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, repo
     4 rollback failed, 5 environment locked by another promotion, 130 interrupted. Progress
     goes to stdout, one line per step; the summary table last.
     """
-    _deploy(c, env, dry_run, yes, no_rollback, image, report, allow_bad, host, no_prune)
+    _deploy(c, env, dry_run, yes, no_rollback, image, report, allow_bad, host, no_prune,
+            Overrides(kubeconfig, env, context, namespace, timeout))
 
 
 def _deploy_task(env_name: str) -> Any:
     def body(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
-             allow_bad=False, host=None, no_prune=False):
+             allow_bad=False, host=None, no_prune=False, context=None, namespace=None,
+             timeout=None, kubeconfig=None):
         _deploy(c, env_name, dry_run, yes, no_rollback, image, report, allow_bad, host,
-                no_prune, f"deploy-{env_name}")
+                no_prune, Overrides(kubeconfig, env_name, context, namespace, timeout),
+                f"deploy-{env_name}")
 
     body.__doc__ = f"Deploy {env_name}: the same as deploy --env {env_name}."
     body.__name__ = f"deploy_{env_name}"
-    return task(body, name=f"deploy-{env_name}", help=DEPLOY_HELP, iterable=["image"])
+    return task(body, name=f"deploy-{env_name}", help={**DEPLOY_HELP, **ENV_HELP},
+                iterable=["image"])
 
 
 deploy_dev = _deploy_task("dev")
@@ -102,9 +97,9 @@ deploy_staging = _deploy_task("staging")
 deploy_prod = _deploy_task("prod")
 
 
-@task(help=DEPLOY_HELP, iterable=["image"])
+@task(help={**DEPLOY_HELP, **KUBECONFIG_HELP}, iterable=["image"])
 def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
-               allow_bad=False, host=None, no_prune=False):
+               allow_bad=False, host=None, no_prune=False, kubeconfig=None):
     """Promote through every environment of globepay.order; the first failure stops the chain.
 
     Every environment is rendered first (preflight); each is then deployed as `deploy` does,
@@ -125,7 +120,8 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
     with exits_on_error():
         run_promotion(c, "deploy-all", body, report=report, dry_run=dry_run,
                       rollback=not no_rollback, images=image, record=True, allow_bad=allow_bad,
-                      host=host, prune=False if no_prune else None)
+                      host=host, prune=False if no_prune else None,
+                      flags=Overrides(kubeconfig))
 
 
 @task(help={
@@ -133,9 +129,10 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
     "to": "environment that receives them",
     **{key: DEPLOY_HELP[key]
        for key in ("dry-run", "yes", "no-rollback", "allow-bad", "report", "host", "no-prune")},
+    **KUBECONFIG_HELP,
 })
 def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad=False,
-            report=None, host=None, no_prune=False):
+            report=None, host=None, no_prune=False, kubeconfig=None):
     """Promote exactly what one environment runs now (digest-pinned) to another."""
     from .confirm import Confirmation
     from .promotion import chain
@@ -150,7 +147,8 @@ def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad
     with exits_on_error():
         run_promotion(c, "promote", body, report=report, dry_run=dry_run,
                       rollback=not no_rollback, record=True, allow_bad=allow_bad, host=host,
-                      host_envs=[from_, to], prune=False if no_prune else None)
+                      host_envs=[from_, to], prune=False if no_prune else None,
+                      flags=Overrides(kubeconfig))
 
 
 @task(help={
@@ -162,9 +160,11 @@ def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad
     "dry-run": DEPLOY_HELP["dry-run"],
     "report": DEPLOY_HELP["report"],
     "host": DEPLOY_HELP["host"],
+    **ENV_HELP,
 })
 def rollback(c, env, to_release=None, to_revision=None, only=None, yes=False, dry_run=False,
-             report=None, host=None):
+             report=None, host=None, context=None, namespace=None, timeout=None,
+             kubeconfig=None):
     """Bring an environment back to the release it ran before its latest promotion.
 
     Every object as that history record keeps it: workloads through kubectl rollout undo to
@@ -197,11 +197,13 @@ def rollback(c, env, to_release=None, to_revision=None, only=None, yes=False, dr
 
     with exits_on_error():
         run_promotion(c, "rollback", body, report=report, dry_run=dry_run, record=True,
-                      host=host, host_envs=[env])
+                      host=host, host_envs=[env],
+                      flags=Overrides(kubeconfig, env, context, namespace, timeout))
 
 
-@task(help={"env": "environment to compare with its overlay", "host": DEPLOY_HELP["host"]})
-def diff(c, env, host=None):
+@task(help={"env": "environment to compare with its overlay", "host": DEPLOY_HELP["host"],
+            **WHERE_HELP})
+def diff(c, env, host=None, context=None, namespace=None, kubeconfig=None):
     """Show what a promotion of ENV would change (kubectl diff), with the images it would
     receive, and what it would prune; differences are not an error."""
     from .promotion import preview
@@ -211,11 +213,13 @@ def diff(c, env, host=None):
         preview.diff(promoter, promoter.settings.environment(env), sys.stdout.write)
 
     with exits_on_error():
-        run_promotion(c, "diff", body, host=host, host_envs=[env])
+        run_promotion(c, "diff", body, host=host, host_envs=[env],
+                      flags=Overrides(kubeconfig, env, context, namespace))
 
 
-@task(help={"offline": "check against the Kubernetes schemas only; no cluster is asked"})
-def validate(c, offline=False):
+@task(help={"offline": "check against the Kubernetes schemas only; no cluster is asked",
+            **KUBECONFIG_HELP})
+def validate(c, offline=False, kubeconfig=None):
     """Render every environment of globepay.order and check it as a promotion's preflight
     does: where it writes, its kube context, and a server-side dry run of every object on its
     cluster (--offline: the official Kubernetes schemas instead; needs the validate extra).
@@ -231,11 +235,11 @@ def validate(c, offline=False):
                 check_offline(promoter, env, rendered[env.name])
 
     with exits_on_error():
-        run_promotion(c, "validate", body)
+        run_promotion(c, "validate", body, flags=Overrides(kubeconfig))
 
 
-@task(help={"env": "environment whose lock to remove"})
-def unlock(c, env):
+@task(help={"env": "environment whose lock to remove", **WHERE_HELP})
+def unlock(c, env, context=None, namespace=None, kubeconfig=None):
     """Remove an environment's promotion lock by hand (a run that died holding it)."""
     from .session import run_promotion
 
@@ -245,12 +249,14 @@ def unlock(c, env):
         promoter.unlock(target_env)
 
     with exits_on_error():
-        run_promotion(c, "unlock", body)
+        run_promotion(c, "unlock", body, host_envs=[env],
+                      flags=Overrides(kubeconfig, env, context, namespace))
 
 
 @task(help={"env": "environment whose mark to remove",
-            "image": "REF: the image marked bad (its reference, or one pinning its digest)"})
-def unmark(c, env, image):
+            "image": "REF: the image marked bad (its reference, or one pinning its digest)",
+            **WHERE_HELP})
+def unmark(c, env, image, context=None, namespace=None, kubeconfig=None):
     """Make an image marked bad in ENV promotable again (a mark made in error, or a fixed
     image); the removal is a history record naming who made it (invoke history)."""
     from .promotion.unmark import unmark as remove_marks
@@ -262,12 +268,14 @@ def unmark(c, env, image):
         remove_marks(promoter, target_env, image)
 
     with exits_on_error():
-        run_promotion(c, "unmark", body, record=True)
+        run_promotion(c, "unmark", body, record=True, host_envs=[env],
+                      flags=Overrides(kubeconfig, env, context, namespace))
 
 
 @task(help={"env": "only this environment", "json": "print JSON instead of text",
-            "host": DEPLOY_HELP["host"]})
-def status(c, env=None, json_=False, host=None):
+            "host": DEPLOY_HELP["host"], **WHERE_HELP})
+def status(c, env=None, json_=False, host=None, context=None, namespace=None,
+           kubeconfig=None):
     """Each environment's workloads (image, ready/desired, revision), last promotion and lock
     holder, then the drift between adjacent environments (a multi-cluster environment: per
     cluster)."""
@@ -278,7 +286,9 @@ def status(c, env=None, json_=False, host=None):
     with exits_on_error():
         settings = settings_of(c)
         envs = [settings.environment(env)] if env else list(settings.chain())
-        settings = settings.with_host(host, [item.name for item in envs])
+        names = [item.name for item in envs]
+        settings = settings.with_host(host, names).with_overrides(
+            Overrides(kubeconfig, env, context, namespace), names)
         parts = [part for item in envs for part in settings.environment(item.name).clusters()]
         runner = Runner(c)
         try:
@@ -293,8 +303,9 @@ def status(c, env=None, json_=False, host=None):
 @task(help={"env": "environment whose history to show",
             "limit": "show at most this many records (default 20)",
             "json": "print JSON instead of text",
-            "host": DEPLOY_HELP["host"]})
-def history(c, env, limit=None, json_=False, host=None):
+            "host": DEPLOY_HELP["host"], **WHERE_HELP})
+def history(c, env, limit=None, json_=False, host=None, context=None, namespace=None,
+            kubeconfig=None):
     """An environment's promotion records (newest first) and its known-bad images (of each
     cluster of a multi-cluster environment: a JSON list)."""
     from . import history as history_module
@@ -303,7 +314,8 @@ def history(c, env, limit=None, json_=False, host=None):
     from .validation import check_count
 
     with exits_on_error():
-        settings = settings_of(c).with_host(host, [env])
+        settings = settings_of(c).with_host(host, [env]).with_overrides(
+            Overrides(kubeconfig, env, context, namespace), [env])
         target_env = settings.environment(env)
         runner = Runner(c)
         try:
