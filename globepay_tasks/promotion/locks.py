@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from ..errors import ClusterError, EnvironmentLocked
@@ -79,27 +78,24 @@ def _acquire(p: Promoter, env: Environment, target: Target, rendered: Rendered |
 
 
 def hold(p: Promoter, envs: Sequence[tuple[Environment, Rendered]]) -> None:
-    """Take the locks of all ``envs`` at once, before the first is deployed (a chain holds
-    every environment it will change until it is done with it); if any cannot be taken,
-    release those taken and raise."""
+    """Take the locks of all ``envs``, one after the other in their order, before the first
+    is deployed (a chain holds every environment it will change until it is done with it);
+    if any cannot be taken, release those taken and raise. Two chains take their locks in the
+    same order, so the first to take the first lock takes them all (taken at once, each could
+    take one the other needs, and both would give up)."""
     if p.runner.dry_run or not p.settings.lock.enabled:
         return
-
-    def take_one(pair: tuple[Environment, Rendered]) -> None:
-        env, rendered = pair
-        known = take_snapshot(p, env, rendered)
-        try:
-            p.held[env.name] = (env, *take(p, env, p.target(env), rendered, known,
-                                           create_namespace=False))
-        except NamespaceMissing:  # a first deploy: the namespace is created in its turn
-            p.snapshots[env.name] = known
-
-    with ThreadPoolExecutor(max_workers=max(1, len(envs))) as pool:
-        futures = [pool.submit(take_one, pair) for pair in envs]
-    errors = [e for e in (f.exception() for f in futures) if e is not None]
-    if errors:
+    try:
+        for env, rendered in envs:
+            known = take_snapshot(p, env, rendered)
+            try:
+                p.held[env.name] = (env, *take(p, env, p.target(env), rendered, known,
+                                               create_namespace=False))
+            except NamespaceMissing:  # a first deploy: the namespace is created in its turn
+                p.snapshots[env.name] = known
+    except BaseException:
         release_held(p)
-        raise errors[0]
+        raise
 
 
 def release_held(p: Promoter) -> None:

@@ -744,6 +744,31 @@ def test_two_deploy_staging_started_together(project, tmp_path):
     assert lease(project, "staging") is None
 
 
+@pytest.mark.sandbox_only("slows lock takes (sandbox faults)")
+def test_two_deploy_all_started_together(project):
+    """Each time, one chain takes every lock and proceeds; the other exits 5. The first take
+    of each environment's lock is slowed by 1 s: locks taken all at once would let each chain
+    take one the other needs (both exit 5); taken in order, the first lock decides."""
+    assert project.invoke("deploy-all", "--yes").returncode == 0
+    envs = ("dev", "staging", "prod")
+    for trial in range(5):
+        for env in envs:
+            project.sandbox.add_fault(method="PUT", path=r"/leases/globepay-promotion$",
+                                      cluster=env, status=None, latency=1)
+        tags = ("1.6.0", "1.7.0") if trial % 2 else ("1.7.0", "1.6.0")
+        processes = [start(project, "deploy-all", "--yes", "--image", f"backend={BACKEND}:{tag}")
+                     for tag in tags]
+        outputs = [process.communicate(timeout=120)[0] for process in processes]
+        codes = [process.returncode for process in processes]
+        assert sorted(codes) == [0, 5], (trial, outputs)
+        assert "is locked by" in outputs[codes.index(5)]
+        images = [project.image(env, "backend") for env in envs]
+        assert images[0] == f"{BACKEND}:{tags[codes.index(0)]}", (trial, images)
+        assert images[1] == images[2], (trial, images)
+        assert all(lease(project, env) is None for env in envs)
+        project.sandbox.clear_faults()
+
+
 # -- beyond the catalogue: exit 4, target guards, secrets ----------------------------------------
 
 @pytest.mark.sandbox_only("refuses the rollback's patch (sandbox faults)")
