@@ -3,7 +3,8 @@
 The Lease stays in place between runs; a run holds it while ``spec.holderIdentity`` names it.
 It is taken from the state the run read with the rest of the environment (`Snapshot`): created
 when there was none, replaced at the resourceVersion read when it was free or stale (past its
-``leaseDurationSeconds`` since the last renewal). The server refuses both when anyone wrote
+``leaseDurationSeconds`` since the last renewal, or held by a process of this host that no
+longer runs: `Holder.gone`). The server refuses both when anyone wrote
 the Lease since (AlreadyExists, Conflict): the run then reads the environment again
 (`LockMoved`), so what it read is never older than its hold on the lock. Released by clearing
 the holder at the resourceVersion this run last wrote, in the same ``kubectl apply`` as the
@@ -12,35 +13,20 @@ run's history record. Every kubectl call goes through the `Runner`.
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
-import socket
 import threading
 import time
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from . import kubectl
 from .command_result import CommandResult
 from .errors import ClusterError, EnvironmentLocked
+from .holder import Holder
 from .kubectl import Target
 from .runner import Runner
 
-LEASE_API_VERSION = "coordination.k8s.io/v1"
 LEASE_RESOURCE = "lease"
-TOKEN_ANNOTATION = "globepay.dev/lock-token"
-CI_RUN_ANNOTATION = "globepay.dev/ci-run"
-PID_ANNOTATION = "globepay.dev/pid"
-
-#: Environment variables naming the CI run, first found wins.
-CI_RUN_VARIABLES = (
-    "GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILDKITE_BUILD_ID", "CIRCLE_WORKFLOW_ID",
-    "BUILD_TAG", "BUILD_ID",
-)
 
 
 class NamespaceMissing(ClusterError):
@@ -54,130 +40,6 @@ class LockMoved(ClusterError):
 def is_held(lease: dict | None) -> bool:
     """Whether a Lease names a holder (a released one does not)."""
     return bool(lease and (lease.get("spec") or {}).get("holderIdentity"))
-
-
-def ci_run_id(environ: Mapping[str, str] | None = None) -> str:
-    """The CI run this process belongs to (``GITHUB_RUN_ID`` and friends), or ``""``."""
-    environ = os.environ if environ is None else environ
-    for name in CI_RUN_VARIABLES:
-        if environ.get(name):
-            attempt = environ.get("GITHUB_RUN_ATTEMPT") if name == "GITHUB_RUN_ID" else None
-            return f"{environ[name]}.{attempt}" if attempt else environ[name]
-    return ""
-
-
-def _micro_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_time(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-def duration(seconds: float) -> str:
-    """``45s``, ``3m12s``, ``2h05m``."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
-@dataclass(frozen=True)
-class Holder:
-    """Who holds (or wants) a lock: user@host, pid, CI run, since when, for how long.
-
-    ``acquired`` is when the lock was taken, ``renewed`` when its holder last said it is alive;
-    the lock is stale ``ttl`` seconds after ``renewed``.
-    """
-
-    identity: str
-    pid: str
-    ci_run: str
-    acquired: float | None
-    ttl: float
-    token: str
-    renewed: float | None = None
-
-    @classmethod
-    def me(cls, ttl: float) -> Holder:
-        try:
-            user = getpass.getuser()
-        except (KeyError, OSError):
-            user = "unknown"
-        now = time.time()
-        return cls(f"{user}@{socket.gethostname()}", str(os.getpid()), ci_run_id(), now, ttl,
-                   uuid.uuid4().hex, now)
-
-    @classmethod
-    def of(cls, lease: dict) -> Holder:
-        """The holder recorded in a Lease (also one written by another tool)."""
-        spec = lease.get("spec") or {}
-        annotations = (lease.get("metadata") or {}).get("annotations") or {}
-        acquired = _parse_time(spec.get("acquireTime"))
-        return cls(
-            identity=str(spec.get("holderIdentity") or "unknown holder"),
-            pid=annotations.get(PID_ANNOTATION, ""),
-            ci_run=annotations.get(CI_RUN_ANNOTATION, ""),
-            acquired=acquired,
-            ttl=float(spec.get("leaseDurationSeconds") or 0),
-            token=annotations.get(TOKEN_ANNOTATION, ""),
-            renewed=_parse_time(spec.get("renewTime")) or acquired,
-        )
-
-    def age(self, now: float | None = None) -> float | None:
-        if self.acquired is None:
-            return None
-        return (time.time() if now is None else now) - self.acquired
-
-    def expired(self, now: float | None = None) -> bool:
-        """Past its TTL since the last renewal (a lock without times never expires)."""
-        if self.renewed is None or self.ttl <= 0:
-            return False
-        return (time.time() if now is None else now) - self.renewed > self.ttl
-
-    @property
-    def who(self) -> str:
-        """``alice@ci-7 (pid 4242, CI run 99)``."""
-        extra = [f"pid {self.pid}"] if self.pid else []
-        if self.ci_run:
-            extra.append(f"CI run {self.ci_run}")
-        return self.identity + (f" ({', '.join(extra)})" if extra else "")
-
-    def describe(self, now: float | None = None) -> str:
-        """``alice@ci-7 (pid 4242, CI run 99) for 3m12s (TTL 7m00s)``."""
-        text = self.who
-        age = self.age(now)
-        text += f" for {duration(age)}" if age is not None else " since an unknown time"
-        return text + (f" (TTL {duration(self.ttl)})" if self.ttl else "")
-
-    def lease(self, name: str, namespace: str, resource_version: str | None = None,
-              renewed: float | None = None) -> dict:
-        """The Lease object recording this holder (``resource_version`` to replace one)."""
-        metadata: dict = {
-            "name": name,
-            "namespace": namespace,
-            "labels": {"app.kubernetes.io/managed-by": "globepay-tasks"},
-            "annotations": {TOKEN_ANNOTATION: self.token, PID_ANNOTATION: self.pid,
-                            CI_RUN_ANNOTATION: self.ci_run},
-        }
-        if resource_version:
-            metadata["resourceVersion"] = resource_version
-        acquired = self.acquired or time.time()
-        return {
-            "apiVersion": LEASE_API_VERSION,
-            "kind": "Lease",
-            "metadata": metadata,
-            "spec": {"holderIdentity": self.identity, "leaseDurationSeconds": int(self.ttl),
-                     "acquireTime": _micro_time(acquired),
-                     "renewTime": _micro_time(renewed or self.renewed or acquired)},
-        }
 
 
 def _reason(result: CommandResult) -> str:
@@ -273,13 +135,14 @@ class EnvLock:
 
     def _replace(self, lease: dict) -> None:
         """The Lease exists: this run's (a retried create), free, live (exit 5) or stale
-        (taken over)."""
+        (past its TTL, or its holder's process is gone from this host: taken over)."""
         holder = Holder.of(lease)
         version = (lease.get("metadata") or {}).get("resourceVersion")
         held = is_held(lease)
         if held and holder.token == self.me.token:
             return self._took(version or "")
-        if held and not holder.expired():
+        why = ("past its TTL" if holder.expired() else holder.gone()) if held else ""
+        if held and not why:
             raise EnvironmentLocked(
                 f"{self.env} is locked by {holder.describe()}: another promotion is running "
                 f"({self.where}); wait for it, or remove a dead lock with "
@@ -293,8 +156,7 @@ class EnvLock:
                                f"{result.error_line()}; nothing was changed")
         self._took(_version_of(result))
         if held:
-            self.warn(f"took over a stale lock: it was held by {holder.describe()}, past its "
-                      "TTL")
+            self.warn(f"took over a stale lock: it was held by {holder.describe()}, {why}")
 
     def _keep_alive(self) -> None:
         interval = max(1.0, self.me.ttl / 3)

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import ClusterError, EnvironmentLocked
+from ..holder import duration
 from ..kubectl import Target, apply_stdin
-from ..lock import EnvLock, LockMoved, NamespaceMissing, duration
+from ..lock import EnvLock, LockMoved, NamespaceMissing
 from ..lock import unlock as remove_lock
 from ..manifests import Rendered
 from ..settings import Environment

@@ -27,6 +27,7 @@ from globepay_tasks.kubectl import LAST_APPLIED_ANNOTATION as LAST_APPLIED
 BACKEND = f"{REGISTRY}/backend"
 BROKEN = f"{BACKEND}:9.9.9-broken"
 LEASE = ("coordination.k8s.io/v1", "Lease")
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -132,12 +133,17 @@ def micro_time(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def put_lease(project, holder: str, age: float, ttl: int, env: str = "dev") -> dict:
+def put_lease(project, holder: str, age: float, ttl: int, env: str = "dev",
+              **annotations: str) -> dict:
+    """A Lease held by ``holder`` (pid 4242, CI run 77; ``annotations``: more, by their name
+    after ``globepay.dev/``)."""
     acquired = micro_time(datetime.now(timezone.utc) - timedelta(seconds=age))
     return project.cluster.put(env, {
         "apiVersion": LEASE[0], "kind": LEASE[1],
         "metadata": {"name": "globepay-promotion", "namespace": project.namespace(env),
-                     "annotations": {"globepay.dev/pid": "4242", "globepay.dev/ci-run": "77"}},
+                     "annotations": {"globepay.dev/pid": "4242", "globepay.dev/ci-run": "77",
+                                     **{f"globepay.dev/{key.replace('_', '-')}": value
+                                        for key, value in annotations.items()}}},
         "spec": {"holderIdentity": holder, "leaseDurationSeconds": ttl,
                  "acquireTime": acquired, "renewTime": acquired},
     })
@@ -557,6 +563,42 @@ def test_stale_lock_taken_over(project):
         "1h00m (TTL 5m00s)" in result.stdout
     assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
     assert lease(project) is None
+
+
+def test_lock_of_a_killed_run_taken_over_at_once(project, tmp_path):
+    """kill -9 leaves the run's Lease held for its TTL; the next run on this host finds the
+    holder's process gone and takes the lock over at once, with a warning."""
+    seeded(project)
+    started, release = tmp_path / "started", tmp_path / "release"
+    project.env_settings("dev")["post_promotion"] = [gate(started, release)]
+    first = start(project, "deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    wait_for(started.exists)
+    first.kill()
+    first.communicate(timeout=30)
+    release.touch()  # the hook it left behind ends
+    annotations = lease(project)["metadata"]["annotations"]
+    assert annotations["globepay.dev/pid"] == str(first.pid)
+    assert annotations["globepay.dev/host"] == socket.gethostname()
+    assert annotations["globepay.dev/boot-id"] == BOOT_ID.read_text().strip()
+    project.env_settings("dev")["post_promotion"] = []
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.8.0")
+    assert result.returncode == 0, output(result)
+    assert re.search(rf"took over a stale lock: it was held by \S+ \(pid {first.pid}\) for "
+                     rf"\d+s \(TTL \S+\), its process \(pid {first.pid}\) no longer runs on "
+                     "this host", result.stdout), result.stdout
+    assert project.image("dev", "backend") == f"{BACKEND}:1.8.0"
+    assert lease(project) is None
+
+
+def test_lock_from_before_this_hosts_boot_taken_over_at_once(project):
+    seeded(project)
+    put_lease(project, "bob@here", age=10, ttl=600, host=socket.gethostname(),
+              boot_id="00000000-0000-0000-0000-000000000000")
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 0, output(result)
+    assert re.search(r"took over a stale lock: it was held by bob@here \(pid 4242, CI run 77\) "
+                     r"for \d+s \(TTL 10m00s\), its host has restarted since", result.stdout)
+    assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
 
 
 def test_a_long_promotion_renews_its_lock(project, tmp_path):
