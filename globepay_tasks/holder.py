@@ -155,6 +155,10 @@ class Holder:
             return False
         return (time.time() if now is None else now) - self.renewed > self.ttl
 
+    def live(self) -> bool:
+        """Renewed within its TTL and not known to be gone: its promotion may be running."""
+        return not self.expired() and not self.gone()
+
     def gone(self) -> str:
         """Why this holder's process is known to run no more (``""``: it may run): it ran on
         this host (same host name) before its last boot, or its pid no longer exists here."""
@@ -181,6 +185,13 @@ class Holder:
         age = self.age(now)
         text += f" for {duration(age)}" if age is not None else " since an unknown time"
         return text + (f" (TTL {duration(self.ttl)})" if self.ttl else "")
+
+    def renewal(self, now: float | None = None) -> str:
+        """``since 2026-12-05T07:37:05Z, renewed 20s ago``."""
+        now = time.time() if now is None else now
+        since = _micro_time(self.acquired)[:19] + "Z" if self.acquired else "an unknown time"
+        ago = f", renewed {duration(now - self.renewed)} ago" if self.renewed else ""
+        return f"since {since}{ago}"
 
     def lease(self, name: str, namespace: str, resource_version: str | None = None,
               renewed: float | None = None) -> dict:

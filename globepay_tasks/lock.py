@@ -21,7 +21,7 @@ from contextlib import suppress
 
 from . import kubectl
 from .command_result import CommandResult
-from .errors import ClusterError, EnvironmentLocked
+from .errors import ClusterError, EnvironmentLocked, LockLost
 from .holder import Holder
 from .kubectl import Target
 from .runner import Runner
@@ -68,7 +68,10 @@ class EnvLock:
         self.warn = warn
         self.me = Holder.me(ttl)
         self.held = False
+        #: how this run lost the lock (``removed``, ``taken over by …``); "" while it holds it
+        self.lost = ""
         self._version = ""
+        self._renewing = threading.Lock()
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
@@ -160,19 +163,43 @@ class EnvLock:
 
     def _keep_alive(self) -> None:
         interval = max(1.0, self.me.ttl / 3)
-        while not self._stop.wait(interval) and self._version:
-            try:
-                result = self.runner.run(kubectl.replace_stdin(self.target),
-                                         stdin=self._body(self._version, time.time()))
-            except KeyboardInterrupt:
-                continue  # commands are stopped until the rollback clears the interrupt
+        while not self._stop.wait(interval) and self._version and not self.lost:
+            with suppress(KeyboardInterrupt, ClusterError):  # interrupted: commands are
+                self.renew()  # stopped until the rollback clears it; failed: tried again
+
+    def renew(self) -> bool:
+        """Renew the Lease now, at the resourceVersion this run last wrote; False when the
+        lock was removed or taken over since (`lost` says how; renewing stops). A failure
+        that says neither (a transient one) counts as held: the next call tries again."""
+        with self._renewing:
+            if self.lost:
+                return False
+            result = self.runner.run(kubectl.replace_stdin(self.target),
+                                     stdin=self._body(self._version, time.time()))
             if result.ok:
                 self._version = _version_of(result)
-            elif _reason(result) in ("Conflict", "NotFound"):
-                self.warn(f"LOST THE LOCK ({self.where}): it was removed or taken over while "
-                          "this promotion was running")
-                return
-            # other failures (a transient one): the next renewal tries again
+                return True
+            if _reason(result) not in ("Conflict", "NotFound"):
+                return True
+            lease = self._read()
+            if is_held(lease) and Holder.of(lease or {}).token == self.me.token:
+                self._version = str((lease or {})["metadata"].get("resourceVersion", ""))
+                return True  # a renewal of this run's got there first
+            self.lost = (f"taken over by {Holder.of(lease or {}).describe()}" if is_held(lease)
+                         else "removed")
+            self.held = False
+            self.warn(f"LOST THE LOCK ({self.where}): {self.lost} while this promotion was "
+                      "running")
+            return False
+
+    def confirm(self, before: str) -> None:
+        """Renew the lock before a write (``before``: which); `LockLost` (exit 5) when this
+        run no longer holds it, so that it never writes over another run's changes."""
+        if not self.renew():
+            raise LockLost(f"{self.env}: this run's lock ({self.where}) was {self.lost} "
+                           f"while it ran: stopped before {before}; nothing of this run was "
+                           f"rolled back and no history record written (check `invoke "
+                           f"status --env {self.hint}`)")
 
     def stop(self) -> dict | None:
         """Stop renewing; the Lease that releases the lock (holder cleared, at the
@@ -217,14 +244,25 @@ def _version_of(result: CommandResult) -> str:
         return ""
 
 
-def unlock(runner: Runner, target: Target, name: str, env: str) -> Holder | None:
-    """Remove an environment's lock by hand; the holder it removed, or None if there was none."""
-    lock = EnvLock(runner, target, name, env, 0, lambda _: None)
-    lease = lock._read()
-    if lease is None or not is_held(lease):
-        return None
-    result = runner.run(kubectl.delete_object(target, LEASE_RESOURCE, name), idempotent=True)
+def held_lease(runner: Runner, target: Target, name: str, env: str) -> dict | None:
+    """An environment's Lease while a holder holds it (None: there is none, or it is free)."""
+    lease = EnvLock(runner, target, name, env, 0, lambda _: None)._read()
+    return lease if is_held(lease) else None
+
+
+def unlock(runner: Runner, target: Target, env: str, lease: dict) -> None:
+    """Release ``lease`` (as `held_lease` read it) by hand: its holder cleared, at the
+    resourceVersion read, so that a lock that changed hands since is left in place."""
+    metadata = lease.get("metadata") or {}
+    released = {"apiVersion": lease.get("apiVersion"), "kind": "Lease",
+                "metadata": {key: metadata[key] for key in
+                             ("name", "namespace", "resourceVersion", "labels") if key in metadata},
+                "spec": {"leaseDurationSeconds": (lease.get("spec") or {}).get(
+                    "leaseDurationSeconds")}}
+    result = runner.run(kubectl.replace_stdin(target), stdin=json.dumps(released))
     if not result.ok:
-        raise ClusterError(f"{env}: could not remove the lock ({lock.where}): "
-                           f"{result.error_line()}")
-    return Holder.of(lease)
+        changed = _reason(result) in ("Conflict", "NotFound")
+        raise ClusterError(f"{env}: could not remove the lock (lease {target.namespace}/"
+                           f"{metadata.get('name')}): " + (
+                               "it changed since it was read; run unlock again" if changed
+                               else result.error_line()))

@@ -75,6 +75,8 @@ class Promoter:
         #: env name -> the env, its lock taken ahead of its deploy (`hold`), and the snapshot
         #: the lock was taken on
         self.held: dict[str, tuple[Environment, EnvLock | None, Snapshot]] = {}
+        #: env name -> the lock its deploy holds now (`locks.confirm` before each write)
+        self.locks: dict[str, EnvLock] = {}
         #: each overlay as kustomize renders it, without this run's images (rendered once)
         self.overlays: dict[str, Rendered] = {}
         #: temporary kustomizations, removed when the run ends
@@ -149,9 +151,11 @@ class Promoter:
         return rollback.rollback(self, env, to_revision=to_revision, only=only,
                                  to_release=to_release)
 
-    def unlock(self, env: Environment) -> None:
-        """Remove the env's lock by hand, naming the holder removed (`locks.unlock`)."""
-        locks.unlock(self, env)
+    def unlock(self, env: Environment, *, force: bool = False,
+               ask: Callable[[str, str], None] | None = None) -> None:
+        """Remove the env's lock by hand, naming the holder removed; a live holder's only
+        with ``force``, after ``ask`` (`locks.unlock`)."""
+        locks.unlock(self, env, force=force, ask=ask)
 
 
 __all__ = ["ClusterError", "EnvResult", "Promoter", "WorkloadChange", "needs_confirmation"]

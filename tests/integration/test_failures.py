@@ -5,6 +5,7 @@ back."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import yaml
-from conftest import INVOKE, REGISTRY, output, report
+from conftest import INVOKE, REGISTRY, on_terminal, output, report
 
 from globepay_tasks.kubectl import LAST_APPLIED_ANNOTATION as LAST_APPLIED
 
@@ -78,6 +79,13 @@ def lease(project, env: str = "dev") -> dict | None:
     """The env's promotion Lease while a run holds it (None: no Lease, or a released one)."""
     found = project.cluster.get(env, *LEASE, project.namespace(env), "globepay-promotion")
     return found if found and found["spec"].get("holderIdentity") else None
+
+
+def history(project, env: str = "dev") -> list[dict]:
+    """The env's history records, newest first (``invoke history --json``)."""
+    result = project.invoke("history", "--env", env, "--json")
+    assert result.returncode == 0, output(result)
+    return json.loads(result.stdout)["records"]
 
 
 def versions(project, env: str = "dev") -> dict[str, str]:
@@ -483,11 +491,63 @@ def test_lock_held(project):
     assert versions(project) == before
     assert lease(project)["metadata"]["resourceVersion"] == held["metadata"]["resourceVersion"]
 
-    result = project.invoke("unlock", "--env", "dev")
+    # renewed within its TTL: its run may be alive
+    line = refused(project, 5, "unlock", "--env", "dev")
+    assert re.search(r"dev is locked by alice@ci-runner-7 \(pid 4242, CI run 77\) for 1m\d\ds "
+                     r"\(TTL 10m00s\), since \S+Z, renewed 1m\d\ds ago: its promotion may "
+                     r"still be running .*`invoke unlock --env dev --force`", line), line
+    line = refused(project, 1, "unlock", "--env", "dev", "--force")
+    assert "needs confirmation: pass --yes (no terminal to ask on)" in line
+    code, text = on_terminal(project, "unlock", "--env", "dev", "--force",
+                             env={**project.environ(), "TERM": "dumb"}, answer="n")
+    assert code == 1, text
+    assert "Remove the lock of dev held by alice@ci-runner-7 (pid 4242, CI run 77)" in text
+    assert "dev: not confirmed, nothing was removed" in text
+    assert lease(project)["metadata"]["resourceVersion"] == held["metadata"]["resourceVersion"]
+    result = project.invoke("unlock", "--env", "dev", "--force", "--yes")
     assert result.returncode == 0, output(result)
     assert "removed the lock held by alice@ci-runner-7" in result.stdout
     assert lease(project) is None
     deployed(project, "dev", "--image", f"backend={BACKEND}:1.7.0")
+
+
+def test_unlock_of_a_dead_lock_needs_no_force(project):
+    seeded(project)
+    put_lease(project, "bob@laptop", age=3600, ttl=300)
+    result = project.invoke("unlock", "--env", "dev")
+    assert result.returncode == 0, output(result)
+    assert "removed the lock held by bob@laptop (pid 4242, CI run 77) for 1h00m" in result.stdout
+    assert lease(project) is None
+
+
+def test_a_run_whose_lock_was_forced_away_stops_before_its_next_write(project, tmp_path):
+    """unlock --force --yes of a running deploy, then a second deploy succeeds; the first,
+    its post hook failing after that, stops before rolling back (exit 5): the second's image
+    and history record stay."""
+    seeded(project)
+    started, release = tmp_path / "started", tmp_path / "release"
+    project.env_settings("dev")["post_promotion"] = [
+        f"touch {started}; while [ ! -e {release} ]; do sleep 0.1; done; exit 1"]
+    first = start(project, "deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    wait_for(started.exists)
+    project.env_settings("dev")["post_promotion"] = []
+    assert project.invoke("unlock", "--env", "dev").returncode == 5
+    forced = project.invoke("unlock", "--env", "dev", "--force", "--yes")
+    assert forced.returncode == 0, output(forced)
+    assert "removed the lock held by " in forced.stdout and f"(pid {first.pid})" in forced.stdout
+    second = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.8.0")
+    assert second.returncode == 0, output(second)
+    records = history(project)
+    assert records[0]["outcome"] == "succeeded"
+    release.touch()
+    text, _ = first.communicate(timeout=60)
+    assert first.returncode == 5, text
+    assert "dev: this run's lock (lease globepay-dev/globepay-promotion) was removed while it " \
+        "ran: stopped before rolling back; nothing of this run was rolled back" in text
+    assert "history: not recorded: this run's lock was removed" in text
+    assert project.image("dev", "backend") == f"{BACKEND}:1.8.0"
+    assert history(project) == records
+    assert lease(project) is None
 
 
 def test_a_chain_holds_the_locks_of_all_its_environments(project, tmp_path):
@@ -546,8 +606,9 @@ def test_lock_changed_since_the_environment_was_read(project):
              and r.method in ("POST", "PUT")]
     reads = [r for r in sandbox.requests if r.cluster == "dev" and r.method == "GET"
              and r.path.endswith("/leases")]
-    # no Lease when read: created, refused (bob's is there now), read again, taken from it
-    assert takes == [("POST", 409), ("PUT", 200)] and len(reads) == 2
+    # no Lease when read: created, refused (bob's is there now), read again, taken from it;
+    # then renewed before the apply and before the record
+    assert takes == [("POST", 409), *[("PUT", 200)] * 3] and len(reads) == 2
     # seeded by plain kubectl: each object gains the label of the environment's ApplySet
     assert "plan: read again: 5 to change, 0 to create, 0 unchanged, 1 unknown" in result.stdout
     assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
