@@ -238,15 +238,21 @@ def validate(c, offline=False, kubeconfig=None):
         run_promotion(c, "validate", body, flags=Overrides(kubeconfig))
 
 
-@task(help={"env": "environment whose lock to remove", **WHERE_HELP})
-def unlock(c, env, context=None, namespace=None, kubeconfig=None):
-    """Remove an environment's promotion lock by hand (a run that died holding it)."""
+@task(help={"env": "environment whose lock to remove",
+            "force": "also remove a lock its holder renewed within its TTL (a run that may "
+                     "still be running); asks first",
+            "yes": "answer yes to --force's question (needed without a terminal)",
+            **WHERE_HELP})
+def unlock(c, env, force=False, yes=False, context=None, namespace=None, kubeconfig=None):
+    """Remove an environment's promotion lock by hand (a run that died holding it); a lock
+    renewed within its TTL only with --force, after a question naming its holder."""
+    from .confirm import confirm_unlock
     from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
         target_env = promoter.settings.environment(env)
         promoter.check_targets([target_env])
-        promoter.unlock(target_env)
+        promoter.unlock(target_env, force=force, ask=None if yes else confirm_unlock)
 
     with exits_on_error():
         run_promotion(c, "unlock", body, host_envs=[env],

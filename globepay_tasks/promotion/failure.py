@@ -14,6 +14,7 @@ from ..errors import (
     EnvironmentLocked,
     ExitStatus,
     Interrupted,
+    LockLost,
     PromotionError,
     RollbackFailed,
     RolloutFailed,
@@ -23,7 +24,7 @@ from ..kubectl import Target, WorkloadRef
 from ..runner import MARGIN
 from ..settings import Environment
 from ..workloads import WorkloadState
-from . import restore
+from . import locks, restore
 from .plan import replaced
 from .record import record_final
 from .restore import Restoration
@@ -57,6 +58,12 @@ def fail(p: Promoter, env: Environment, target: Target, result: EnvResult,
         error.message += f"; left as is (--no-rollback): {names}"
         result.reason = error.message
         raise error
+    try:
+        locks.confirm(p, env, "rolling back")
+    except LockLost as lost:
+        result.failed_with("failed, not rolled back", f"{error.message}; {lost.message}",
+                           lost.exit_code)
+        raise LockLost(result.reason) from None
     failed = restore.put_back(p, env, target, restoration, result)
     undo_failed, undone = undo(p, env, target, undoable, result)
     failed += undo_failed + restore.remove(p, env, target, restoration, result, undone)
