@@ -36,7 +36,7 @@ def test_writes_are_told_from_reads():
     assert kubectl.call(kubectl.apply_file(bounded, "m.yaml")) == ("write", 7)
     assert kubectl.call(kubectl.rollout_undo(TARGET, BACKEND, 3)) == ("write", None)
     assert kubectl.call(kubectl.set_last_applied_file(TARGET, "m.yaml"))[0] == "write"
-    assert kubectl.call(kubectl.delete_object(TARGET, "lease", "globepay-promotion"))[0] == (
+    assert kubectl.call(kubectl.delete(TARGET, "configmaps", ["globepay-history-3"]))[0] == (
         "write")
     assert kubectl.call(kubectl.get_workloads(bounded)) == ("read", 7)
     assert kubectl.call(kubectl.version(TARGET))[0] == "read"
