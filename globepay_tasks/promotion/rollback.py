@@ -31,8 +31,9 @@ def rollback(p: Promoter, env: Environment, *, to_revision: int | None = None,
         if chosen is not None and not only:
             return release_rollback.rollback_to(p, env, chosen)
         if chosen is not None and only:
-            to_revision = recorded_revision(p, env, chosen, only)
-        elif not only:
+            recorded = recorded_revision(p, env, chosen, only)
+            return undo_workloads(p, env, to_revision=recorded, only=only, recorded=True)
+        if not only:
             p.progress.step(env.name, "rollback", "no earlier release recorded: the workloads "
                             "alone are rolled back (kubectl rollout undo)", "warn")
     return undo_workloads(p, env, to_revision=to_revision, only=only)
@@ -53,8 +54,10 @@ def recorded_revision(p: Promoter, env: Environment, record: dict, name: str) ->
 
 
 def undo_workloads(p: Promoter, env: Environment, *, to_revision: int | None = None,
-                   only: str | None = None) -> EnvResult:
-    """``kubectl rollout undo`` for the env's workloads, waited on, with a summary."""
+                   only: str | None = None, recorded: bool = False) -> EnvResult:
+    """``kubectl rollout undo`` for the env's workloads, waited on, with a summary
+    (``recorded``: ``to_revision`` comes from a record; when the workload no longer has it,
+    an undo moved it to a newer number, and the previous revision is taken instead)."""
     p.progress.header(f"{env.name}: context {env.context or '(current)'}, "
                       f"namespace {env.namespace}: rollback")
     with rollback_run(p, env) as run:
@@ -72,7 +75,7 @@ def undo_workloads(p: Promoter, env: Environment, *, to_revision: int | None = N
         if p.confirm is not None:
             p.confirm(env)
         run.lock, run.known = locks.take(p, env, target, None, run.known)
-        undone = _undo_each(p, env, rollable(env, run.known, only), to_revision)
+        undone = _undo_each(p, env, rollable(env, run.known, only), to_revision, recorded)
         with p.progress.waiting(env.name, [s.ref.name for s in undone]):
             outcomes = workloads.wait_all(
                 p.runner, target, [s.ref for s in undone], env.timeout,
@@ -96,13 +99,19 @@ def undo_workloads(p: Promoter, env: Environment, *, to_revision: int | None = N
 
 
 def _undo_each(p: Promoter, env: Environment, states: list[WorkloadState],
-               to_revision: int | None) -> list[WorkloadState]:
+               to_revision: int | None, recorded: bool = False) -> list[WorkloadState]:
     """``kubectl rollout undo`` of each workload in turn; those it rolled back
     (`ConfigError` when none could be)."""
     target = p.target(env)
     undone, skipped = [], []
     for state in states:
         outcome = workloads.undo(p.runner, target, state.ref, to_revision)
+        if recorded and not outcome.ok and "unable to find specified revision" in (
+                outcome.stderr):
+            p.progress.step(env.name, "rollback", f"{state.ref}: no revision {to_revision} any "
+                            "more (an undo renumbered it): to the previous revision "
+                            "instead", "warn")
+            outcome = workloads.undo(p.runner, target, state.ref, None)
         said = outcome.stdout.strip().splitlines()
         line = said[-1] if outcome.ok and said else outcome.error_line()
         if outcome.ok and "skipped rollback" not in outcome.stdout:

@@ -110,7 +110,7 @@ def test_promote_staging_to_prod_with_status_and_drift(project, monkeypatch):
     assert f"would change: {BACKEND}@{digest(project, 'prod', 'backend')} -> " \
            f"{staging_backend}" in text
 
-    result = project.invoke("unlock", "--env", "prod")
+    result = project.invoke("unlock", "--env", "prod", "--force", "--yes")
     assert "removed the lock held by alice@laptop" in result.stdout, output(result)
     (project.root / "k8s" / "NOTES").write_text("uncommitted\n")
     result = project.invoke("promote", "--from", "staging", "--to", "prod", "--yes")
