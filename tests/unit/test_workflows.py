@@ -169,7 +169,7 @@ def starts(job: dict, target: str, results: dict[str, str]) -> bool:
     """Whether GitHub starts ``job`` for ``target``, the jobs before it having ``results``:
     its ``if:`` evaluated (this workflow's operators), with the ``success()`` GitHub adds to
     an ``if:`` that has no status function."""
-    expression = str(job.get("if", "true")).strip()
+    expression = str(job.get("if", "success()")).strip()
     expression = expression.removeprefix("${{").removesuffix("}}")
     assert "failure()" not in expression and "always()" not in expression, expression
     if not any(function in expression for function in STATUS_FUNCTIONS):
@@ -177,7 +177,6 @@ def starts(job: dict, target: str, results: dict[str, str]) -> bool:
     succeeded = all(results[name] == "success" for name in needs(job))
     python = re.sub(r"!(?!=)", " not ", expression.replace("&&", " and ").replace("||", " or "))
     python = python.replace("success()", str(succeeded)).replace("cancelled()", "False")
-    python = python.replace("true", "True")
     names = {"inputs": SimpleNamespace(environment=target),
              "needs": SimpleNamespace(**{name: SimpleNamespace(result=results[name])
                                          for name in needs(job)})}
@@ -189,8 +188,8 @@ def started(target: str, failing: tuple[str, ...] = ()) -> list[str]:
     results: dict[str, str] = {}
     for name, job in promote()["jobs"].items():
         assert set(needs(job)) <= set(results), f"{name} is listed before a job it needs"
-        started_ = starts(job, target, results)
-        results[name] = "skipped" if not started_ else "failure" if name in failing else "success"
+        results[name] = ("skipped" if not starts(job, target, results)
+                         else "failure" if name in failing else "success")
     return [name for name, result in results.items() if result != "skipped"]
 
 
