@@ -8,7 +8,7 @@ set -euo pipefail
 
 usage() {
     echo "usage: $0 all|dev|staging|prod [invoke flags...]" >&2
-    echo "  e.g. $0 staging --yes --report promotion-report.json" >&2
+    echo "  e.g. $0 staging --report promotion-report.json" >&2
     exit 1
 }
 
