@@ -268,12 +268,13 @@ def unmark(c, env, image):
 @task(help={"env": "only this environment", "json": "print JSON instead of text",
             "host": DEPLOY_HELP["host"]})
 def status(c, env=None, json_=False, host=None):
-    """Each environment's workloads (image, ready/desired, revision), last promotion and lock
-    holder, then the drift between adjacent environments (a multi-cluster environment: per
-    cluster)."""
+    """Each environment's workloads (image, ready/desired, revision, rollout: rolled out,
+    progressing or failed, and why), last promotion, lock holder and the objects that differ
+    from its overlay, then the drift between adjacent environments (a multi-cluster
+    environment: per cluster)."""
     from . import status as status_module
     from .runner import Runner
-    from .session import settings_of
+    from .session import project_root, settings_of
 
     with exits_on_error():
         settings = settings_of(c)
@@ -282,7 +283,7 @@ def status(c, env=None, json_=False, host=None):
         parts = [part for item in envs for part in settings.environment(item.name).clusters()]
         runner = Runner(c)
         try:
-            data = status_module.collect(runner, settings, parts)
+            data = status_module.collect(runner, settings, parts, project_root(c))
         finally:
             runner.close()
         _print(data, json_, status_module.text_lines)

@@ -65,6 +65,15 @@ def test_sandbox_up_serves_the_configured_environments(project):
         assert [(c["name"], c["context"], c["environments"]) for c in data["clusters"]] == [
             ("qa", "globepay-qa", [{"name": "qa", "namespace": "globepay-qa"}]),
             ("live", "live-cluster", [{"name": "live", "namespace": "globepay-live"}])]
+
+        path = project.root / ".sandbox" / "kubeconfig"
+        path.write_text(path.read_text().replace(data["url"].split("//")[1], "127.0.0.1:1"))
+        silent = run("sandbox.status")
+        assert silent.returncode == 1 and silent.stdout == "", output(silent)
+        assert silent.stderr.startswith("error: the sandbox does not answer at "
+                                        "http://127.0.0.1:1/_sandbox: "), silent.stderr
+        assert silent.stderr.endswith(f"(pid {data['pid']}; stop it with invoke "
+                                      "sandbox.down)\n"), silent.stderr
     finally:
         down = run("sandbox.down")
     assert down.returncode == 0, output(down)
