@@ -35,6 +35,12 @@ def changed_paths(rendered: dict, live: dict) -> list[str]:
     return sorted(set(_differences(rendered, live, "", exact=False)))
 
 
+def live_paths(rendered: dict, live: dict) -> list[str]:
+    """The paths where ``rendered`` differs from the live object, whatever the last apply
+    wrote (fields only the live object has, the server's defaults, are not differences)."""
+    return sorted(set(_differences(rendered, live, "", exact=False)))
+
+
 def _differences(wanted: object, have: object, path: str, *, exact: bool) -> Iterator[str]:
     if path in _SERVER_FIELDS or path == f"metadata.annotations.{LAST_APPLIED_ANNOTATION}":
         return

@@ -145,6 +145,27 @@ def failure_lines(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def next_line(report: Mapping[str, Any]) -> str:
+    """What the operator does after a run that failed with exit 2, 3 or 4, in one ``next:``
+    line naming the environment that failed ("" for any other run: exits 1 and 5 say it in
+    their error line)."""
+    code = report["exit_code"]
+    failed = [env for env in report["environments"] if env["exit_code"] == code]
+    if code not in (ExitStatus.ROLLOUT_FAILED, ExitStatus.HOOK_FAILED,
+                    ExitStatus.ROLLBACK_FAILED) or not failed:
+        return ""
+    name = failed[0]["env"].split("/")[0]  # prod, for the cluster prod/eu
+    if code == ExitStatus.ROLLBACK_FAILED or failed[0]["outcome"] == "failed, not rolled back":
+        return (f"next: invoke status --env {name} shows what {name} runs now; invoke history "
+                f"--env {name} names the release to go back to (invoke rollback --env {name} "
+                "--to-release ID)")
+    if code == ExitStatus.HOOK_FAILED:
+        return (f"next: fix what the failed hook reports (above), check with invoke status "
+                f"--env {name}, then run it again")
+    return (f"next: invoke history --env {name} shows the failed run ({name} was rolled "
+            "back); fix its cause, then run it again")
+
+
 def summary_lines(report: Mapping[str, Any]) -> list[str]:
     """A fixed-width table (ENV RESULT TIME IMAGES REVISIONS)."""
     body = summary_rows(report)
@@ -165,6 +186,8 @@ def print_summary(progress: Progress, report: Mapping[str, Any]) -> None:
         progress.write(line)
     for line in failure_lines(report):
         progress.write(line, "fail")
+    if next_line(report):
+        progress.write(next_line(report))
 
 
 # -- the report file ---------------------------------------------------------------------------

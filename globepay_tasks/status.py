@@ -1,18 +1,20 @@
-"""What runs where: per environment its workloads, last promotion and lock holder, then the
-drift between adjacent environments (what each would receive from the one before it)."""
+"""What runs where: per environment its workloads and how their rollouts stand, last
+promotion, lock holder and how its objects differ from its overlay, then the drift between
+adjacent environments (what each would receive from the one before it)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from . import artifacts, audit, images, kinds
+from . import artifacts, audit, images, kinds, overlay_drift, pods, workloads
 from .errors import ConfigError, PromotionError
-from .kubectl import Target
+from .kubectl import Target, WorkloadRef
 from .lock import is_held
 from .runner import Runner
 from .settings import Environment, Settings
-from .snapshot import read_optional
+from .snapshot import read_optional, read_snapshot
 from .workloads import WorkloadState
 
 LOCK_LEASE = "globepay-promotion"
@@ -37,12 +39,50 @@ def _last(records: list[dict]) -> dict[str, Any] | None:
     return {key: records[0].get(key) for key in keys}
 
 
-def environment_status(runner: Runner, settings: Settings, env: Environment) -> dict[str, Any]:
-    """One environment: workloads (image, digest-pinned reference, ready, revision; a
-    CronJob's schedule instead of a ready count), the images it would hand on, its last
-    promotion and its lock."""
+def rollout_state(obj: dict, objects: Sequence[dict]) -> tuple[str, str]:
+    """Where a workload's rollout stands, whatever its ready count: ``rolled out`` (a Job:
+    ``complete``), ``progressing`` (``running``) or ``failed``; and why it is not done (its
+    failed condition, then each waiting reason its pods report, from ``objects``). "" for a
+    workload updated only when its pods are deleted (``OnDelete``): it has no rollout."""
+    rules = kinds.of(obj["kind"])
+    if ((obj.get("spec") or {}).get("updateStrategy") or {}).get("type") == "OnDelete":
+        return "", ""
+    rollout, job = rules.rollout(obj), not rules.rollable
+    if rollout.done and not rollout.failed:
+        return ("complete" if job else "rolled out"), ""
+    stalled = [c for c in (obj.get("status") or {}).get("conditions") or []
+               if c.get("type") == "Progressing" and c.get("status") == "False"]
+    if stalled:
+        why = f"{stalled[0].get('reason')}: {stalled[0].get('message')}"
+    else:  # a Job's Failed condition is among its pods' reasons
+        why = "" if job else rollout.error.removeprefix("error: ") or rollout.readiness
+    reasons = pods.reasons(objects, WorkloadRef(obj["kind"], obj["metadata"]["name"]))
+    state = "failed" if rollout.failed else "running" if job else "progressing"
+    return state, "; ".join(part for part in (why, *reasons) if part)
+
+
+def overlay_status(runner: Runner, settings: Settings, env: Environment, target: Target,
+                   root: Path) -> dict[str, Any]:
+    """How the environment's objects differ from what its overlay renders now
+    (`overlay_drift`), or why that could not be told."""
+    overlay = Path(env.overlay) if Path(env.overlay).is_absolute() else root / env.overlay
+    try:
+        rendered = workloads.render(runner, settings.kubectl, str(overlay))
+        live = read_snapshot(runner, target, rendered)
+    except PromotionError as error:
+        return {"overlay": env.overlay, "error": error.message}
+    return {"overlay": env.overlay,
+            **overlay_drift.differences(rendered.objects, live, env.namespace)}
+
+
+def environment_status(runner: Runner, settings: Settings, env: Environment,
+                       root: Path) -> dict[str, Any]:
+    """One environment: workloads (image, digest-pinned reference, ready, revision, rollout
+    state; a CronJob's schedule instead), the images it would hand on, its last promotion, its
+    lock, and how it differs from its overlay (``root``: the project's directory)."""
     target = settings.target(env)
     live = artifacts.read_live(runner, target)
+    objects = [*live.workloads, *live.pods]
     running = live.running()
     digests = {(str(r.workload), r.container): r.digest for r in running}
     rows = []
@@ -50,12 +90,14 @@ def environment_status(runner: Runner, settings: Settings, env: Environment) -> 
         state = WorkloadState.from_object(obj)
         rules = kinds.of(obj["kind"])
         schedule = rules.schedule(obj) if isinstance(rules, kinds.CronJobKind) else None
+        rollout, reason = rollout_state(obj, objects) if rules.awaited else ("", "")
         rows.append({
             "workload": str(state.ref),
             "images": dict(state.images),
             "digests": {c: digests.get((str(state.ref), c), "") for c in state.images},
             "ready": state.ready,
             "revision": state.revision,
+            **({"rollout": rollout, "reason": reason} if rules.awaited else {}),
             **({"schedule": schedule} if schedule is not None else {}),
         })
     try:
@@ -71,6 +113,7 @@ def environment_status(runner: Runner, settings: Settings, env: Environment) -> 
         "keep_images": list(env.keep_images),
         "last_promotion": _last(audit.read_records(runner, target)),
         "lock": read_lock(runner, target, settings.lock.name),
+        "overlay": overlay_status(runner, settings, env, target, root),
     }
 
 
@@ -93,12 +136,14 @@ def drift(source: str, dest: str, data: dict[str, Any]) -> dict[str, Any]:
             "in_sync": all(r["same"] or r["kept"] or None in (r["from"], r["to"]) for r in rows)}
 
 
-def collect(runner: Runner, settings: Settings, envs: Sequence[Environment]) -> dict[str, Any]:
-    """Status of ``envs`` and the drift between each adjacent pair of them."""
+def collect(runner: Runner, settings: Settings, envs: Sequence[Environment],
+            root: Path) -> dict[str, Any]:
+    """Status of ``envs`` and the drift between each adjacent pair of them (``root``: the
+    project's directory, where overlay paths start)."""
     data: dict[str, Any] = {}
     for env in envs:
         try:
-            data[env.name] = environment_status(runner, settings, env)
+            data[env.name] = environment_status(runner, settings, env, root)
         except PromotionError as error:
             data[env.name] = {"namespace": env.namespace, "error": error.message}
     names = [env.name for env in envs]
@@ -121,6 +166,18 @@ def _lock_line(lock: dict[str, Any] | None) -> str:
     return f"lock: held by {lock['holder']} since {lock['since'] or 'an unknown time'}"
 
 
+def _overlay_lines(info: dict[str, Any]) -> list[str]:
+    head = f"  overlay {info['overlay']}:"
+    if "error" in info:
+        return [f"{head} not compared: {info['error']}"]
+    if info["in_sync"]:
+        return [f"{head} in sync ({info['compared']} objects)"]
+    return [f"{head} {len(info['objects'])} objects differ",
+            *(f"    {item['object']}: {item['state']}"
+              + (f": {', '.join(item['fields'])}" if item["fields"] else "")
+              for item in info["objects"])]
+
+
 def _image_text(image: str, digest: str) -> str:
     """The image, and the digest its pods report when the image does not pin it."""
     return image if not digest or images.digest(image) else f"{image} ({digest[:19]}...)"
@@ -135,7 +192,8 @@ def text_lines(data: dict[str, Any]) -> list[str]:
         if "error" in info:
             lines.append(f"  error: {info['error']}")
             continue
-        lines += [f"  {_promotion_line(info['last_promotion'])}", f"  {_lock_line(info['lock'])}"]
+        lines += [f"  {_promotion_line(info['last_promotion'])}", f"  {_lock_line(info['lock'])}",
+                  *_overlay_lines(info["overlay"])]
         if not info["workloads"]:
             lines.append("  (no workloads)")
         for row in info["workloads"]:
@@ -145,7 +203,9 @@ def text_lines(data: dict[str, Any]) -> list[str]:
                 lines.append(f"  {row['workload']:<24} schedule {row['schedule']!r} {refs}")
                 continue
             lines.append(f"  {row['workload']:<24} {row['ready']:<5} rev {row['revision']:<3} "
-                         f"{refs}")
+                         f"{row['rollout']:<11} {refs}")
+            if row["reason"]:
+                lines.append(f"    {row['rollout']}: {row['reason']}")
     if data["drift"]:
         lines.append("== drift (what each environment would receive from the one before it)")
     for pair in data["drift"]:

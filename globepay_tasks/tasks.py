@@ -282,12 +282,13 @@ def unmark(c, env, image, context=None, namespace=None, kubeconfig=None):
             "host": DEPLOY_HELP["host"], **WHERE_HELP})
 def status(c, env=None, json_=False, host=None, context=None, namespace=None,
            kubeconfig=None):
-    """Each environment's workloads (image, ready/desired, revision), last promotion and lock
-    holder, then the drift between adjacent environments (a multi-cluster environment: per
-    cluster)."""
+    """Each environment's workloads (image, ready/desired, revision, rollout: rolled out,
+    progressing or failed, and why), last promotion, lock holder and the objects that differ
+    from its overlay, then the drift between adjacent environments (a multi-cluster
+    environment: per cluster)."""
     from . import status as status_module
     from .runner import Runner
-    from .session import settings_of
+    from .session import project_root, settings_of
 
     with exits_on_error():
         settings = settings_of(c)
@@ -298,7 +299,7 @@ def status(c, env=None, json_=False, host=None, context=None, namespace=None,
         parts = [part for item in envs for part in settings.environment(item.name).clusters()]
         runner = Runner(c)
         try:
-            data = status_module.collect(runner, settings, parts)
+            data = status_module.collect(runner, settings, parts, project_root(c))
         finally:
             runner.close()
         _print(data, json_, status_module.text_lines)
@@ -350,22 +351,30 @@ SANDBOX_DIR = ".sandbox"
     "port": "PORT: port to listen on (default: a free one)",
 })
 def sandbox_up(c, rollout_seconds=5.0, time_scale=1.0, port=0):
-    """Start the local sandbox cluster in the background (.sandbox/) for dev, staging, prod."""
+    """Start the local sandbox in the background (.sandbox/): a cluster for each kube
+    context the environments of globepay.order use (globepay-<env> where they name none)."""
+    import yaml
+
+    from . import local_sandbox
     from .sandbox import process
     from .session import project_root, settings_of
 
     with exits_on_error():
         settings = settings_of(c)
         state = project_root(c) / SANDBOX_DIR
-        pid, kubeconfig = process.start_background(
-            state, rollout_seconds=float(rollout_seconds), time_scale=float(time_scale),
-            port=int(port))
-    overlay = {"globepay": {"kubeconfig": str(kubeconfig), "environments": {
-        name: {"context": f"globepay-{name}"} for name in settings.environments}}}
-    import yaml
-
-    (state / "invoke.yaml").write_text(yaml.safe_dump(overlay, sort_keys=False))
+        clusters = local_sandbox.served(settings)
+        try:
+            pid, kubeconfig = process.start_background(
+                state, clusters=[item.name for item in clusters],
+                contexts={item.name: item.context for item in clusters},
+                rollout_seconds=float(rollout_seconds), time_scale=float(time_scale),
+                port=int(port))
+        except RuntimeError as error:
+            raise ConfigError(str(error)) from None
+    (state / "invoke.yaml").write_text(
+        yaml.safe_dump(local_sandbox.overlay(settings, kubeconfig), sort_keys=False))
     print(f"sandbox running (pid {pid}); kubeconfig {kubeconfig}")
+    print("\n".join(local_sandbox.served_lines(clusters)))
     print(f"use it with: invoke -f {SANDBOX_DIR}/invoke.yaml deploy-all --yes")
 
 
@@ -383,14 +392,16 @@ def sandbox_down(c):
     print("sandbox stopped")
 
 
-@task
-def sandbox_status(c):
-    """Say whether the local sandbox cluster is running."""
-    from .sandbox import process
-    from .session import project_root
+@task(help={"json": "print JSON instead of text"})
+def sandbox_status(c, json_=False):
+    """Whether the local sandbox runs: its pid, start time, URL and time scale, then each
+    cluster (context, URL, the environments it serves)."""
+    from . import local_sandbox
+    from .session import project_root, settings_of
 
     with exits_on_error():
-        print(process.status(project_root(c) / SANDBOX_DIR))
+        data = local_sandbox.status(project_root(c) / SANDBOX_DIR, settings_of(c))
+    _print(data, json_, local_sandbox.status_lines)
 
 
 sandbox = Collection("sandbox")

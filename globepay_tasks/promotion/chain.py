@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from . import Promoter
 
 Confirm = Callable[[], None]
+#: The outcome of the environments after the one that stopped the chain.
+NOT_REACHED = "skipped (not reached)"
 
 
 def prepare(promoter: Promoter, envs: Sequence[Environment], *,
@@ -50,20 +52,28 @@ def deploy_chain(promoter: Promoter, envs: Sequence[Environment], confirm: Confi
     """Preflight every environment, make sure the confirmations can be asked (``confirm``:
     each is asked when its environment's turn comes, after its plan: `Promoter.confirm`),
     then deploy each in order; with ``promote_images`` each one after the first receives
-    what the one before it ran. The first failure stops the chain."""
+    what the one before it ran. The first failure stops the chain: the environments after it
+    are results ``skipped (not reached)``."""
     carry = promoter.settings.promote_images
     rendered = prepare(promoter, envs, carry=carry)
     confirm()
     promoter.hold([(part, rendered[env.name]) for env in envs for part in env.clusters()])
     previous: EnvResult | None = None
-    for env in envs:
-        if carry and previous is not None:
-            received = render_with(promoter, env, rendered[env.name], previous.env,
-                                   previous.running)
-            previous = multicluster.deploy(promoter, env, received, action="promote",
-                                           source=previous.env)
-        else:
-            previous = multicluster.deploy(promoter, env, rendered[env.name])
+    for index, env in enumerate(envs):
+        try:
+            if carry and previous is not None:
+                received = render_with(promoter, env, rendered[env.name], previous.env,
+                                       previous.running)
+                previous = multicluster.deploy(promoter, env, received, action="promote",
+                                               source=previous.env)
+            else:
+                previous = multicluster.deploy(promoter, env, rendered[env.name])
+        except BaseException:
+            promoter.results += [
+                EnvResult(later.name, "promote" if carry else "deploy", later.namespace,
+                          later.context or "", outcome=NOT_REACHED)
+                for later in envs[index + 1:]]
+            raise
 
 
 def promote(promoter: Promoter, source: Environment, dest: Environment,

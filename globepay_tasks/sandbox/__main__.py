@@ -44,6 +44,13 @@ def _clusters(text: str) -> list[str]:
     return names
 
 
+def _context(text: str) -> tuple[str, str]:
+    cluster, sep, context = text.partition("=")
+    if not sep or not cluster or not context:
+        raise argparse.ArgumentTypeError("must look like CLUSTER=CONTEXT")
+    return cluster, context
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m globepay_tasks.sandbox",
@@ -53,6 +60,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any)")
     parser.add_argument("--clusters", type=_clusters, default=["dev", "staging", "prod"],
                         help="comma-separated cluster names (default dev,staging,prod)")
+    parser.add_argument("--context", type=_context, action="append", default=[],
+                        metavar="CLUSTER=CONTEXT",
+                        help="name of a cluster's kube context (default globepay-<cluster>)")
     parser.add_argument("--rollout-seconds", type=_non_negative, default=5.0,
                         help="simulated seconds a workload takes to roll out (default 5)")
     parser.add_argument("--time-scale", type=_positive, default=1.0,
@@ -68,15 +78,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    sandbox = Sandbox(args.kubeconfig, port=args.port, clusters=args.clusters,
-                      rollout_seconds=args.rollout_seconds, time_scale=args.time_scale,
-                      server_version=args.server_version, log=args.log)
+    try:
+        sandbox = Sandbox(args.kubeconfig, port=args.port, clusters=args.clusters,
+                          contexts=dict(args.context), rollout_seconds=args.rollout_seconds,
+                          time_scale=args.time_scale,
+                          server_version=args.server_version, log=args.log)
+    except ValueError as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 1
     try:
         sandbox.start()
     except OSError as exc:
         print(f"sandbox: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
         return 1
-    print(f"sandbox: serving {', '.join(args.clusters)} at {sandbox.url} "
+    served = ", ".join(f"{c} (context {name})" for c, name in sandbox.contexts.items())
+    print(f"sandbox: serving {served} at {sandbox.url} "
           f"(kubeconfig {args.kubeconfig})", flush=True)
     try:
         while not stop.wait(0.5):

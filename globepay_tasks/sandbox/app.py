@@ -6,8 +6,9 @@ import json
 import os
 import secrets
 import threading
+import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -54,12 +55,13 @@ class Sandbox:
     """A simulated multi-cluster Kubernetes API server for the real kubectl.
 
     ``start()`` binds 127.0.0.1:``port`` (0 = any free port), starts the controllers and
-    writes ``kubeconfig`` with one context ``globepay-<cluster>`` per cluster. Use as a
-    context manager or call ``stop()``.
+    writes ``kubeconfig`` with one context per cluster: its name in ``contexts`` (cluster ->
+    context), else ``globepay-<cluster>``. Use as a context manager or call ``stop()``.
     """
 
     def __init__(self, kubeconfig: str | os.PathLike[str], *, port: int = 0,
                  clusters: Sequence[str] = ("dev", "staging", "prod"),
+                 contexts: Mapping[str, str] | None = None,
                  rollout_seconds: float = 5.0, time_scale: float = 1.0,
                  server_version: str = "1.32.4", log: str | None = None) -> None:
         if not clusters:
@@ -67,6 +69,14 @@ class Sandbox:
         self.kubeconfig = Path(kubeconfig)
         self.port = port
         self.cluster_names = tuple(clusters)
+        unknown = set(contexts or {}) - set(clusters)
+        if unknown:
+            raise ValueError(f"contexts of clusters not served: {', '.join(sorted(unknown))}")
+        self.contexts = {c: (contexts or {}).get(c) or context_name(c) for c in clusters}
+        if len(set(self.contexts.values())) < len(clusters):
+            raise ValueError("two sandbox clusters cannot share a context name")
+        #: when it started serving (UTC, ISO 8601; "" until then)
+        self.started_at = ""
         self.rollout_seconds = float(rollout_seconds)
         self.clock = SimClock(time_scale)
         self.server_version = server_version
@@ -107,7 +117,8 @@ class Sandbox:
         self._thread.start()
         for manager in self._managers.values():
             manager.start()
-        write_kubeconfig(self.kubeconfig, self.url, self.cluster_names, self.token)
+        self.started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        write_kubeconfig(self.kubeconfig, self.url, self.contexts, self.token)
         _LIVE.add(self)
         return self
 
@@ -146,7 +157,7 @@ class Sandbox:
     def context(self, cluster: str) -> str:
         """Context name of ``cluster`` in the kubeconfig (``globepay-dev``)."""
         self._cluster(cluster)
-        return context_name(cluster)
+        return self.contexts[cluster]
 
     def server_url(self, cluster: str) -> str:
         """``<url>/clusters/<cluster>`` (credentials go in an Authorization header)."""
@@ -241,7 +252,7 @@ class Sandbox:
             raise RuntimeError("the sandbox is not started")
         self._users[token] = User.named(name, tuple(groups))
         if kubeconfig is not None:
-            write_kubeconfig(kubeconfig, self.url, self.cluster_names, token)
+            write_kubeconfig(kubeconfig, self.url, self.contexts, token)
         return token
 
     @property
@@ -300,7 +311,7 @@ class Sandbox:
                 token = self.add_user(data["name"], groups=list(data.get("groups") or []),
                                       token=data.get("token"))
                 return 201, {"name": data["name"], "token": token,
-                             "kubeconfig": kubeconfig_text(self.url, self.cluster_names, token)}
+                             "kubeconfig": kubeconfig_text(self.url, self.contexts, token)}
             if method == "GET":
                 return 200, [{"name": n, "groups": list(g)} for n, g in self.users.items()]
             if method == "DELETE":
@@ -314,7 +325,8 @@ class Sandbox:
             return 200, {"advanced": seconds}
         if route == "/_sandbox" and method == "GET":
             return 200, {"url": self.url, "clusters": list(self.cluster_names),
-                         "serverVersion": self.server_version,
+                         "contexts": dict(self.contexts), "pid": os.getpid(),
+                         "started": self.started_at, "serverVersion": self.server_version,
                          "timeScale": self.clock.time_scale,
                          "rolloutSeconds": self.rollout_seconds}
         return 404, None

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
 
 def context_name(cluster: str) -> str:
-    """Context (and cluster/user entry) name of a sandbox cluster: ``globepay-<cluster>``."""
+    """The default context (and cluster/user entry) name of a sandbox cluster:
+    ``globepay-<cluster>``."""
     return f"globepay-{cluster}"
 
 
@@ -25,38 +26,35 @@ def server_with_credentials(url: str, cluster: str, token: str) -> str:
     return f"{scheme}://{cluster}:{token}@{rest}/clusters/{cluster}"
 
 
-def kubeconfig_document(url: str, clusters: Sequence[str], token: str) -> dict:
-    """The kubeconfig: one cluster, user and context per sandbox cluster."""
+def kubeconfig_document(url: str, contexts: Mapping[str, str], token: str) -> dict:
+    """The kubeconfig: one cluster, user and context per sandbox cluster, named by its
+    context (``contexts``: cluster -> context name)."""
     return {
         "apiVersion": "v1",
         "kind": "Config",
         "preferences": {},
         "clusters": [
-            {"name": context_name(c),
-             "cluster": {"server": server_with_credentials(url, c, token)}}
-            for c in clusters
+            {"name": name, "cluster": {"server": server_with_credentials(url, c, token)}}
+            for c, name in contexts.items()
         ],
-        "users": [{"name": context_name(c), "user": {"token": token}} for c in clusters],
-        "contexts": [
-            {"name": context_name(c),
-             "context": {"cluster": context_name(c), "user": context_name(c)}}
-            for c in clusters
-        ],
-        "current-context": context_name(clusters[0]),
+        "users": [{"name": name, "user": {"token": token}} for name in contexts.values()],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}
+                     for name in contexts.values()],
+        "current-context": next(iter(contexts.values())),
     }
 
 
-def kubeconfig_text(url: str, clusters: Sequence[str], token: str) -> str:
+def kubeconfig_text(url: str, contexts: Mapping[str, str], token: str) -> str:
     """The kubeconfig as YAML."""
-    return yaml.safe_dump(kubeconfig_document(url, clusters, token), sort_keys=False)
+    return yaml.safe_dump(kubeconfig_document(url, contexts, token), sort_keys=False)
 
 
-def write_kubeconfig(path: str | os.PathLike[str], url: str, clusters: Sequence[str],
+def write_kubeconfig(path: str | os.PathLike[str], url: str, contexts: Mapping[str, str],
                      token: str) -> Path:
     """Write the kubeconfig to ``path`` atomically (temp file + rename), mode 0600."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = kubeconfig_text(url, clusters, token)
+    text = kubeconfig_text(url, contexts, token)
     fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-", dir=target.parent)
     try:
         with os.fdopen(fd, "w") as handle:

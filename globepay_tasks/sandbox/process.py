@@ -6,14 +6,18 @@ ready, ``requests.log`` (one line per request) and ``sandbox.out`` (its own outp
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 PID_FILE = "sandbox.pid"
 KUBECONFIG = "kubeconfig"
@@ -23,7 +27,8 @@ _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 class SandboxProcessError(RuntimeError):
-    """The background sandbox could not be started (message includes its output tail)."""
+    """The background sandbox could not be started (message includes its output tail), or
+    does not answer."""
 
 
 @dataclass(frozen=True)
@@ -89,13 +94,37 @@ def status(state_dir: str | os.PathLike[str]) -> SandboxStatus:
                                                 f"{kubeconfig})")
 
 
+def describe(state_dir: str | os.PathLike[str], timeout: float = 5.0) -> dict[str, Any]:
+    """What the sandbox of ``state_dir`` says of itself (``GET /_sandbox``: URL, clusters and
+    their contexts, pid, start time, time scale), found through its kubeconfig. Raises
+    :class:`SandboxProcessError` when it does not answer."""
+    import yaml
+
+    kubeconfig = Path(state_dir) / KUBECONFIG
+    try:
+        document = yaml.safe_load(kubeconfig.read_text()) or {}
+        server = urlsplit(document["clusters"][0]["cluster"]["server"])
+        url = f"{server.scheme}://{server.hostname}:{server.port}/_sandbox"
+    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError, ValueError) as error:
+        raise SandboxProcessError(f"cannot read the sandbox's address from {kubeconfig}: "
+                                  f"{error}") from None
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy
+        with opener.open(url, timeout=timeout) as answer:
+            return json.loads(answer.read())
+    except (OSError, ValueError) as error:
+        raise SandboxProcessError(f"the sandbox does not answer at {url}: {error}") from None
+
+
 def start_background(state_dir: str | os.PathLike[str], *, port: int = 0,
                      clusters: Sequence[str] = ("dev", "staging", "prod"),
+                     contexts: Mapping[str, str] | None = None,
                      rollout_seconds: float = 5.0, time_scale: float = 1.0,
                      server_version: str = "1.32.4", timeout: float = 30.0) -> tuple[int, Path]:
     """Start ``python -m globepay_tasks.sandbox`` detached; return (pid, kubeconfig path)
-    once the kubeconfig exists. Raises :class:`SandboxProcessError` if it is already running,
-    dies, or does not get ready within ``timeout`` seconds."""
+    once the kubeconfig exists (``contexts``: cluster -> kube context name). Raises
+    :class:`SandboxProcessError` if it is already running, dies, or does not get ready
+    within ``timeout`` seconds."""
     state = Path(state_dir)
     state.mkdir(parents=True, exist_ok=True)
     current = status(state)
@@ -106,7 +135,8 @@ def start_background(state_dir: str | os.PathLike[str], *, port: int = 0,
     command = [sys.executable, "-m", "globepay_tasks.sandbox", "--kubeconfig", str(kubeconfig),
                "--log", str(state / REQUEST_LOG), "--port", str(port),
                "--clusters", ",".join(clusters), "--rollout-seconds", str(rollout_seconds),
-               "--time-scale", str(time_scale), "--server-version", server_version]
+               "--time-scale", str(time_scale), "--server-version", server_version,
+               *(f"--context={c}={name}" for c, name in (contexts or {}).items())]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT),
                                                     env.get("PYTHONPATH", "")) if p)

@@ -93,6 +93,9 @@ def test_promote_staging_to_prod_with_status_and_drift(project, monkeypatch):
     assert result.returncode == 0, output(result)
     data = json.loads(result.stdout)
     assert list(data["environments"]) == ["dev", "staging", "prod"]
+    assert {name: (env["overlay"]["in_sync"], {row["rollout"] for row in env["workloads"]})
+            for name, env in data["environments"].items()} == {
+        env: (True, {"rolled out"}) for env in ("dev", "staging", "prod")}
     prod = data["environments"]["prod"]
     assert prod["lock"]["holder"] == "alice@laptop"
     assert prod["last_promotion"]["actor"] == "release-bot"

@@ -502,6 +502,9 @@ def test_post_hook_exits_non_zero(project):
     line = error_line(result)
     assert "post-promotion hook 'exit 4' failed: exited 4" in line
     assert "rolled back deployment/backend" in line
+    assert result.stdout.splitlines()[-1] == (
+        "next: fix what the failed hook reports (above), check with invoke status --env dev, "
+        "then run it again")
     assert project.image("dev", "backend") == good
     assert lease(project) is None
 
@@ -1013,6 +1016,9 @@ def test_rollback_that_fails_exits_4(project, tmp_path):
     line = error_line(result)
     assert "ROLLBACK FAILED in dev" in line and "failed restoring revision 1" in line
     assert "needs attention" in line
+    assert result.stdout.splitlines()[-1] == (
+        "next: invoke status --env dev shows what dev runs now; invoke history --env dev names "
+        "the release to go back to (invoke rollback --env dev --to-release ID)")
     assert project.image("dev", "backend") == BROKEN
     assert report(path)["environments"][0]["outcome"] == "rollback failed"
     assert lease(project) is None

@@ -76,18 +76,27 @@ def test_background_start_failure_reports_the_output(tmp_path: Path) -> None:
 def test_cli_exits_zero_on_sigterm_and_rejects_bad_arguments(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kc"
     proc = subprocess.Popen([sys.executable, "-m", "globepay_tasks.sandbox", "--kubeconfig",
-                             str(kubeconfig), "--clusters", "qa"], stdout=subprocess.PIPE,
+                             str(kubeconfig), "--clusters", "qa,live",
+                             "--context", "live=kind-live"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 20
         while not kubeconfig.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert yaml.safe_load(kubeconfig.read_text())["current-context"] == "globepay-qa"
+        written = yaml.safe_load(kubeconfig.read_text())
+        assert written["current-context"] == "globepay-qa"
+        assert [c["name"] for c in written["contexts"]] == ["globepay-qa", "kind-live"]
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0
-    assert "sandbox: serving qa at http://127.0.0.1:" in out
+    assert ("sandbox: serving qa (context globepay-qa), live (context kind-live) at "
+            "http://127.0.0.1:") in out
     bad = subprocess.run([sys.executable, "-m", "globepay_tasks.sandbox", "--kubeconfig",
                           str(kubeconfig), "--time-scale", "0"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--time-scale" in bad.stderr
+    unserved = subprocess.run([sys.executable, "-m", "globepay_tasks.sandbox", "--kubeconfig",
+                               str(kubeconfig), "--clusters", "qa", "--context", "prod=x"],
+                              capture_output=True, text=True, timeout=30)
+    assert unserved.returncode == 1
+    assert unserved.stderr == "sandbox: contexts of clusters not served: prod\n"

@@ -122,6 +122,7 @@ def test_plan_shows_a_cronjobs_images_before_and_after():
 def test_status_row_of_a_cronjob_has_its_schedule_and_no_ready_count():
     data = {"environments": {"dev": {
         "namespace": "dev", "last_promotion": None, "lock": None,
+        "overlay": {"overlay": "k8s/overlays/dev", "compared": 1, "objects": [], "in_sync": True},
         "workloads": [{"workload": "cronjob/report", "images": {"report": f"{BACKEND}:1.0"},
                        "digests": {"report": ""}, "ready": "", "revision": "1",
                        "schedule": "*/5 * * * *"}]}}, "drift": []}

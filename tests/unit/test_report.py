@@ -23,6 +23,7 @@ from globepay_tasks.report import (
     build_report,
     check_report_path,
     load_schema,
+    next_line,
     summary_lines,
     write_report,
 )
@@ -180,6 +181,20 @@ def test_summary_table_lists_images_revisions_and_failures():
     text = run.stream.getvalue()
     assert "dev reason: post-promotion hook 'pytest tests/smoke' failed" in text
     assert "dev rolled back: deployment/backend" in text
+
+
+def test_next_line_names_the_failed_environment_for_exits_2_3_4_only():
+    def ended(code: int, outcome: str, env: str = "prod/eu") -> str:
+        result = succeeded()
+        result.env, result.outcome, result.exit_code = env, outcome, code
+        return next_line(build_report("deploy-all", [], progress(), [result], code, "x"))
+
+    assert ended(2, "rolled back").startswith("next: invoke history --env prod shows the "
+                                              "failed run (prod was rolled back)")
+    assert ended(2, "failed, not rolled back").startswith("next: invoke status --env prod ")
+    assert ended(4, "rollback failed") == ended(2, "failed, not rolled back")
+    assert ended(3, "rolled back").startswith("next: fix what the failed hook reports")
+    assert ended(1, "refused") == ended(5, "failed") == ended(0, "succeeded") == ""
 
 
 def test_escaping_follows_the_workflow_command_rules():
