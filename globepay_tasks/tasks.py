@@ -48,20 +48,26 @@ def exits_on_error() -> Iterator[None]:
         raise Exit(f"error: {error.message}", code=error.exit_code) from None
 
 
+#: The flags of the single-environment deploy tasks besides DEPLOY_HELP's.
+ONE_ENV_HELP = {
+    "overlay-images": "apply the overlay's own image tags instead of the images the previous "
+                      "environment runs (globepay.promote_images); the plan marks each that "
+                      "differs",
+}
+
+
 def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
             image: list[str] | None, report: str | None, allow_bad: bool, host: str | None,
-            no_prune: bool, task_name: str = "deploy") -> None:
+            no_prune: bool, overlay_images: bool, task_name: str = "deploy") -> None:
     from .confirm import Confirmation
-    from .promotion import chain, multicluster
+    from .promotion import chain
     from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
         env = promoter.settings.environment(env_name)
         confirmation = Confirmation([env], yes=yes, dry_run=dry_run)
-        rendered = chain.prepare(promoter, [env])[env.name]
-        confirmation.check()
         promoter.confirm = confirmation.ask_for
-        multicluster.deploy(promoter, env, rendered)
+        chain.deploy_one(promoter, env, confirmation.check, overlay_images=overlay_images)
 
     with exits_on_error():
         run_promotion(c, task_name, body, report=report, dry_run=dry_run,
@@ -69,32 +75,37 @@ def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bo
                       host=host, host_envs=[env_name], prune=False if no_prune else None)
 
 
-@task(help={"env": "environment to deploy (a name under globepay.environments)", **DEPLOY_HELP},
-      iterable=["image"])
+@task(help={"env": "environment to deploy (a name under globepay.environments)", **DEPLOY_HELP,
+            **ONE_ENV_HELP}, iterable=["image"])
 def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
-           allow_bad=False, host=None, no_prune=False):
+           allow_bad=False, host=None, no_prune=False, overlay_images=False):
     """Deploy one environment: hooks, kubectl apply, wait for every workload, verify the
     images, hooks; then a history record in the environment's namespace.
 
-    Shows what the apply will change first; on a failed rollout, verification or
-    post-promotion hook, rolls back the workloads this run changed (unless --no-rollback).
-    Exit codes: 0 success, 1 usage/configuration/render error or a known-bad image refused
-    (nothing touched), 2 rollout or verification failed (rolled back), 3 hook failed,
-    4 rollback failed, 5 environment locked by another promotion, 130 interrupted. Progress
-    goes to stdout, one line per step; the summary table last.
+    With globepay.promote_images, an environment after the first of globepay.order receives
+    the images the one before it runs (digest-pinned), as deploy-all gives them; that one
+    must be healthy. Shows what the apply will change first; on a failed rollout,
+    verification or post-promotion hook, rolls back the workloads this run changed (unless
+    --no-rollback). Exit codes: 0 success, 1 usage/configuration/render error, a known-bad
+    image or an unhealthy previous environment refused (nothing touched), 2 rollout or
+    verification failed (rolled back), 3 hook failed, 4 rollback failed, 5 environment
+    locked by another promotion, 130 interrupted. Progress goes to stdout, one line per
+    step; the summary table last.
     """
-    _deploy(c, env, dry_run, yes, no_rollback, image, report, allow_bad, host, no_prune)
+    _deploy(c, env, dry_run, yes, no_rollback, image, report, allow_bad, host, no_prune,
+            overlay_images)
 
 
 def _deploy_task(env_name: str) -> Any:
     def body(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
-             allow_bad=False, host=None, no_prune=False):
+             allow_bad=False, host=None, no_prune=False, overlay_images=False):
         _deploy(c, env_name, dry_run, yes, no_rollback, image, report, allow_bad, host,
-                no_prune, f"deploy-{env_name}")
+                no_prune, overlay_images, f"deploy-{env_name}")
 
     body.__doc__ = f"Deploy {env_name}: the same as deploy --env {env_name}."
     body.__name__ = f"deploy_{env_name}"
-    return task(body, name=f"deploy-{env_name}", help=DEPLOY_HELP, iterable=["image"])
+    return task(body, name=f"deploy-{env_name}", help={**DEPLOY_HELP, **ONE_ENV_HELP},
+                iterable=["image"])
 
 
 deploy_dev = _deploy_task("dev")
