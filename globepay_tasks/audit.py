@@ -286,10 +286,7 @@ class Audit:
                  for ref in cleared]
         record = build_record(result, env, actor_name=self.actor, ci=self.ci, git=self._git,
                               after=states, marked=[m.image for m in marks])
-        records = records_in(known.of_kind("ConfigMap"))
-        name, stale = slot(records, self.history_limit)
-        stale_secrets = [r["_name"] for r in records if r["_name"] in stale
-                         and (r.get("release") or {}).get("secret_hashes")]
+        name, stale, stale_secrets = self._slot(records_in(known.of_kind("ConfigMap")))
         if result.left_release and result.rendered is not None:
             record["release"], values = release.recorded(result.rendered.objects)
             if values:  # the Secrets' values: in a Secret beside the record, never in it
@@ -305,9 +302,17 @@ class Audit:
             self._git = git_state(self.runner, self.project_root)
         record = build_record(result, env, actor_name=self.actor, ci=self.ci, git=self._git,
                               after={}, marked=[])
-        name, stale = slot(read_records(self.runner, target), self.history_limit)
+        name, stale, stale_secrets = self._slot(read_records(self.runner, target))
         said = [("history", f"recorded {record['id']} ({record['outcome']})", "info")]
-        return Entry([manifest(env.namespace, record, name)], said, self.runner, target, stale)
+        return Entry([manifest(env.namespace, record, name)], said, self.runner, target, stale,
+                     stale_secrets)
+
+    def _slot(self, records: list[dict]) -> tuple[str, list[str], list[str]]:
+        """The name of the next record, the records beyond ``history_limit`` and those of
+        them with a Secret beside (of a release with Secret values)."""
+        name, stale = slot(records, self.history_limit)
+        return name, stale, [r["_name"] for r in records if r["_name"] in stale
+                             and (r.get("release") or {}).get("secret_hashes")]
 
     def _marks(self, result: EnvResult, after: Mapping[str, WorkloadState]) -> list[
             badimages.Mark]:

@@ -12,6 +12,9 @@ from .errors import ConfigError
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+#: A duration as kubectl's and Helm's --timeout take it: 90s, 5m, 1h30m.
+DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?"
+                      r"(?:(?P<s>\d+(?:\.\d+)?)s)?$")
 
 
 def reject_unknown_keys(where: str, given: Mapping, allowed: set[str]) -> None:
@@ -24,13 +27,18 @@ def reject_unknown_keys(where: str, given: Mapping, allowed: set[str]) -> None:
 
 
 def parse_seconds(where: str, value: Any, *, minimum: float = 0.0) -> float:
-    """A number of seconds (or a string of one) greater than ``minimum``."""
+    """A number of seconds (or a string of one, or a `DURATION`) greater than ``minimum``."""
+    bad = ConfigError(f"{where} must be a number of seconds or a duration (90s, 5m), "
+                      f"not {value!r}")
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ConfigError(f"{where} must be a number of seconds, not {value!r}")
+        raise bad
+    duration = DURATION.match(value) if isinstance(value, str) and value else None
     try:
-        number = float(value)
+        number = (sum(float(duration[unit] or 0) * scale
+                      for unit, scale in (("h", 3600), ("m", 60), ("s", 1)))
+                  if duration else float(value))
     except ValueError:
-        raise ConfigError(f"{where} must be a number of seconds, not {value!r}") from None
+        raise bad from None
     if not math.isfinite(number):
         raise ConfigError(f"{where} must be a finite number of seconds, not {value!r}")
     if number <= minimum:

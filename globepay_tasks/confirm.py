@@ -43,6 +43,18 @@ def confirm_changes(envs: Sequence[Environment], *, yes: bool, dry_run: bool,
             raise ConfigError(f"{env.name}: not confirmed, nothing was changed")
 
 
+def confirm_unlock(cluster: str, holder: str, *, ask: Callable[[str], str] = input,
+                   has_terminal: Callable[[], bool] = stdin_is_terminal) -> None:
+    """Ask before ``unlock --force`` removes a lock its holder renewed within its TTL; a
+    `ConfigError` unless the answer is ``y`` or ``yes``, or when there is no terminal."""
+    if not has_terminal():
+        raise ConfigError(f"{cluster}: removing a lock held by {holder} needs confirmation: "
+                          "pass --yes (no terminal to ask on); nothing was removed")
+    if ask(f"Remove the lock of {cluster} held by {holder}? Its promotion may still be "
+           "running. [y/N] ").strip().lower() not in {"y", "yes"}:
+        raise ConfigError(f"{cluster}: not confirmed, nothing was removed")
+
+
 class Confirmation:
     """The confirmations one promotion run needs: `check` refuses at once when there is no
     terminal to ask on; `ask_for` asks about one environment, after its plan was shown

@@ -100,6 +100,11 @@ class EnvironmentLocked(PromotionError):
     exit_code: ExitStatus = ExitStatus.LOCKED
 
 
+class LockLost(EnvironmentLocked):
+    """This run's lock was removed or taken over while it ran: it stopped before its next
+    write (nothing rolled back, no history record), leaving the environment to the other run."""
+
+
 class Interrupted(PromotionError):
     """SIGINT or SIGTERM stopped the run."""
 

@@ -200,10 +200,6 @@ def apply_stdin(target: Target) -> list[str]:
     return [*target.base(), "apply", "--filename", "-"]
 
 
-def delete_object(target: Target, resource: str, name: str) -> list[str]:
-    return [*target.base(), "delete", resource, name, "--ignore-not-found", "--wait=false"]
-
-
 def config_view(kubectl: str, kubeconfig: str | None) -> list[str]:
     """The kubeconfig as JSON, credentials left out (``kubectl config view`` without --raw)."""
     argv = [kubectl]

@@ -3,7 +3,8 @@
 The Lease stays in place between runs; a run holds it while ``spec.holderIdentity`` names it.
 It is taken from the state the run read with the rest of the environment (`Snapshot`): created
 when there was none, replaced at the resourceVersion read when it was free or stale (past its
-``leaseDurationSeconds`` since the last renewal). The server refuses both when anyone wrote
+``leaseDurationSeconds`` since the last renewal, or held by a process of this host that no
+longer runs: `Holder.gone`). The server refuses both when anyone wrote
 the Lease since (AlreadyExists, Conflict): the run then reads the environment again
 (`LockMoved`), so what it read is never older than its hold on the lock. Released by clearing
 the holder at the resourceVersion this run last wrote, in the same ``kubectl apply`` as the
@@ -12,35 +13,20 @@ run's history record. Every kubectl call goes through the `Runner`.
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
-import socket
 import threading
 import time
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from . import kubectl
 from .command_result import CommandResult
-from .errors import ClusterError, EnvironmentLocked
+from .errors import ClusterError, EnvironmentLocked, LockLost
+from .holder import Holder
 from .kubectl import Target
 from .runner import Runner
 
-LEASE_API_VERSION = "coordination.k8s.io/v1"
 LEASE_RESOURCE = "lease"
-TOKEN_ANNOTATION = "globepay.dev/lock-token"
-CI_RUN_ANNOTATION = "globepay.dev/ci-run"
-PID_ANNOTATION = "globepay.dev/pid"
-
-#: Environment variables naming the CI run, first found wins.
-CI_RUN_VARIABLES = (
-    "GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILDKITE_BUILD_ID", "CIRCLE_WORKFLOW_ID",
-    "BUILD_TAG", "BUILD_ID",
-)
 
 
 class NamespaceMissing(ClusterError):
@@ -54,130 +40,6 @@ class LockMoved(ClusterError):
 def is_held(lease: dict | None) -> bool:
     """Whether a Lease names a holder (a released one does not)."""
     return bool(lease and (lease.get("spec") or {}).get("holderIdentity"))
-
-
-def ci_run_id(environ: Mapping[str, str] | None = None) -> str:
-    """The CI run this process belongs to (``GITHUB_RUN_ID`` and friends), or ``""``."""
-    environ = os.environ if environ is None else environ
-    for name in CI_RUN_VARIABLES:
-        if environ.get(name):
-            attempt = environ.get("GITHUB_RUN_ATTEMPT") if name == "GITHUB_RUN_ID" else None
-            return f"{environ[name]}.{attempt}" if attempt else environ[name]
-    return ""
-
-
-def _micro_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_time(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-def duration(seconds: float) -> str:
-    """``45s``, ``3m12s``, ``2h05m``."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
-@dataclass(frozen=True)
-class Holder:
-    """Who holds (or wants) a lock: user@host, pid, CI run, since when, for how long.
-
-    ``acquired`` is when the lock was taken, ``renewed`` when its holder last said it is alive;
-    the lock is stale ``ttl`` seconds after ``renewed``.
-    """
-
-    identity: str
-    pid: str
-    ci_run: str
-    acquired: float | None
-    ttl: float
-    token: str
-    renewed: float | None = None
-
-    @classmethod
-    def me(cls, ttl: float) -> Holder:
-        try:
-            user = getpass.getuser()
-        except (KeyError, OSError):
-            user = "unknown"
-        now = time.time()
-        return cls(f"{user}@{socket.gethostname()}", str(os.getpid()), ci_run_id(), now, ttl,
-                   uuid.uuid4().hex, now)
-
-    @classmethod
-    def of(cls, lease: dict) -> Holder:
-        """The holder recorded in a Lease (also one written by another tool)."""
-        spec = lease.get("spec") or {}
-        annotations = (lease.get("metadata") or {}).get("annotations") or {}
-        acquired = _parse_time(spec.get("acquireTime"))
-        return cls(
-            identity=str(spec.get("holderIdentity") or "unknown holder"),
-            pid=annotations.get(PID_ANNOTATION, ""),
-            ci_run=annotations.get(CI_RUN_ANNOTATION, ""),
-            acquired=acquired,
-            ttl=float(spec.get("leaseDurationSeconds") or 0),
-            token=annotations.get(TOKEN_ANNOTATION, ""),
-            renewed=_parse_time(spec.get("renewTime")) or acquired,
-        )
-
-    def age(self, now: float | None = None) -> float | None:
-        if self.acquired is None:
-            return None
-        return (time.time() if now is None else now) - self.acquired
-
-    def expired(self, now: float | None = None) -> bool:
-        """Past its TTL since the last renewal (a lock without times never expires)."""
-        if self.renewed is None or self.ttl <= 0:
-            return False
-        return (time.time() if now is None else now) - self.renewed > self.ttl
-
-    @property
-    def who(self) -> str:
-        """``alice@ci-7 (pid 4242, CI run 99)``."""
-        extra = [f"pid {self.pid}"] if self.pid else []
-        if self.ci_run:
-            extra.append(f"CI run {self.ci_run}")
-        return self.identity + (f" ({', '.join(extra)})" if extra else "")
-
-    def describe(self, now: float | None = None) -> str:
-        """``alice@ci-7 (pid 4242, CI run 99) for 3m12s (TTL 7m00s)``."""
-        text = self.who
-        age = self.age(now)
-        text += f" for {duration(age)}" if age is not None else " since an unknown time"
-        return text + (f" (TTL {duration(self.ttl)})" if self.ttl else "")
-
-    def lease(self, name: str, namespace: str, resource_version: str | None = None,
-              renewed: float | None = None) -> dict:
-        """The Lease object recording this holder (``resource_version`` to replace one)."""
-        metadata: dict = {
-            "name": name,
-            "namespace": namespace,
-            "labels": {"app.kubernetes.io/managed-by": "globepay-tasks"},
-            "annotations": {TOKEN_ANNOTATION: self.token, PID_ANNOTATION: self.pid,
-                            CI_RUN_ANNOTATION: self.ci_run},
-        }
-        if resource_version:
-            metadata["resourceVersion"] = resource_version
-        acquired = self.acquired or time.time()
-        return {
-            "apiVersion": LEASE_API_VERSION,
-            "kind": "Lease",
-            "metadata": metadata,
-            "spec": {"holderIdentity": self.identity, "leaseDurationSeconds": int(self.ttl),
-                     "acquireTime": _micro_time(acquired),
-                     "renewTime": _micro_time(renewed or self.renewed or acquired)},
-        }
 
 
 def _reason(result: CommandResult) -> str:
@@ -206,7 +68,10 @@ class EnvLock:
         self.warn = warn
         self.me = Holder.me(ttl)
         self.held = False
+        #: how this run lost the lock (``removed``, ``taken over by …``); "" while it holds it
+        self.lost = ""
         self._version = ""
+        self._renewing = threading.Lock()
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
@@ -273,13 +138,14 @@ class EnvLock:
 
     def _replace(self, lease: dict) -> None:
         """The Lease exists: this run's (a retried create), free, live (exit 5) or stale
-        (taken over)."""
+        (past its TTL, or its holder's process is gone from this host: taken over)."""
         holder = Holder.of(lease)
         version = (lease.get("metadata") or {}).get("resourceVersion")
         held = is_held(lease)
         if held and holder.token == self.me.token:
             return self._took(version or "")
-        if held and not holder.expired():
+        why = ("past its TTL" if holder.expired() else holder.gone()) if held else ""
+        if held and not why:
             raise EnvironmentLocked(
                 f"{self.env} is locked by {holder.describe()}: another promotion is running "
                 f"({self.where}); wait for it, or remove a dead lock with "
@@ -293,24 +159,47 @@ class EnvLock:
                                f"{result.error_line()}; nothing was changed")
         self._took(_version_of(result))
         if held:
-            self.warn(f"took over a stale lock: it was held by {holder.describe()}, past its "
-                      "TTL")
+            self.warn(f"took over a stale lock: it was held by {holder.describe()}, {why}")
 
     def _keep_alive(self) -> None:
         interval = max(1.0, self.me.ttl / 3)
-        while not self._stop.wait(interval) and self._version:
-            try:
-                result = self.runner.run(kubectl.replace_stdin(self.target),
-                                         stdin=self._body(self._version, time.time()))
-            except KeyboardInterrupt:
-                continue  # commands are stopped until the rollback clears the interrupt
+        while not self._stop.wait(interval) and self._version and not self.lost:
+            with suppress(KeyboardInterrupt, ClusterError):  # interrupted: commands are
+                self.renew()  # stopped until the rollback clears it; failed: tried again
+
+    def renew(self) -> bool:
+        """Renew the Lease now, at the resourceVersion this run last wrote; False when the
+        lock was removed or taken over since (`lost` says how; renewing stops). A failure
+        that says neither (a transient one) counts as held: the next call tries again."""
+        with self._renewing:
+            if self.lost:
+                return False
+            result = self.runner.run(kubectl.replace_stdin(self.target),
+                                     stdin=self._body(self._version, time.time()))
             if result.ok:
                 self._version = _version_of(result)
-            elif _reason(result) in ("Conflict", "NotFound"):
-                self.warn(f"LOST THE LOCK ({self.where}): it was removed or taken over while "
-                          "this promotion was running")
-                return
-            # other failures (a transient one): the next renewal tries again
+                return True
+            if _reason(result) not in ("Conflict", "NotFound"):
+                return True
+            lease = self._read()
+            if is_held(lease) and Holder.of(lease or {}).token == self.me.token:
+                self._version = str((lease or {})["metadata"].get("resourceVersion", ""))
+                return True  # a renewal of this run's got there first
+            self.lost = (f"taken over by {Holder.of(lease or {}).describe()}" if is_held(lease)
+                         else "removed")
+            self.held = False
+            self.warn(f"LOST THE LOCK ({self.where}): {self.lost} while this promotion was "
+                      "running")
+            return False
+
+    def confirm(self, before: str) -> None:
+        """Renew the lock before a write (``before``: which); `LockLost` (exit 5) when this
+        run no longer holds it, so that it never writes over another run's changes."""
+        if not self.renew():
+            raise LockLost(f"{self.env}: this run's lock ({self.where}) was {self.lost} "
+                           f"while it ran: stopped before {before}; nothing of this run was "
+                           f"rolled back and no history record written (check `invoke "
+                           f"status --env {self.hint}`)")
 
     def stop(self) -> dict | None:
         """Stop renewing; the Lease that releases the lock (holder cleared, at the
@@ -355,14 +244,25 @@ def _version_of(result: CommandResult) -> str:
         return ""
 
 
-def unlock(runner: Runner, target: Target, name: str, env: str) -> Holder | None:
-    """Remove an environment's lock by hand; the holder it removed, or None if there was none."""
-    lock = EnvLock(runner, target, name, env, 0, lambda _: None)
-    lease = lock._read()
-    if lease is None or not is_held(lease):
-        return None
-    result = runner.run(kubectl.delete_object(target, LEASE_RESOURCE, name), idempotent=True)
+def held_lease(runner: Runner, target: Target, name: str, env: str) -> dict | None:
+    """An environment's Lease while a holder holds it (None: there is none, or it is free)."""
+    lease = EnvLock(runner, target, name, env, 0, lambda _: None)._read()
+    return lease if is_held(lease) else None
+
+
+def unlock(runner: Runner, target: Target, env: str, lease: dict) -> None:
+    """Release ``lease`` (as `held_lease` read it) by hand: its holder cleared, at the
+    resourceVersion read, so that a lock that changed hands since is left in place."""
+    metadata = lease.get("metadata") or {}
+    released = {"apiVersion": lease.get("apiVersion"), "kind": "Lease",
+                "metadata": {key: metadata[key] for key in
+                             ("name", "namespace", "resourceVersion", "labels") if key in metadata},
+                "spec": {"leaseDurationSeconds": (lease.get("spec") or {}).get(
+                    "leaseDurationSeconds")}}
+    result = runner.run(kubectl.replace_stdin(target), stdin=json.dumps(released))
     if not result.ok:
-        raise ClusterError(f"{env}: could not remove the lock ({lock.where}): "
-                           f"{result.error_line()}")
-    return Holder.of(lease)
+        changed = _reason(result) in ("Conflict", "NotFound")
+        raise ClusterError(f"{env}: could not remove the lock (lease {target.namespace}/"
+                           f"{metadata.get('name')}): " + (
+                               "it changed since it was read; run unlock again" if changed
+                               else result.error_line()))

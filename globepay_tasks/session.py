@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from . import config_sources
 from .config import Settings, load_settings
 from .errors import ExitStatus, PromotionError
+from .settings import Overrides
 
 if TYPE_CHECKING:
     from invoke import Context
@@ -79,12 +80,13 @@ def run_promotion(c: Context, task: str, body: Callable[[Promoter], object], *,
                   images: list[str] | None = None, record: bool = False,
                   allow_bad: bool = False, host: str | None = None,
                   host_envs: list[str] | None = None, prune: bool | None = None,
-                  ) -> dict[str, Any]:
+                  flags: Overrides | None = None) -> dict[str, Any]:
     """Run ``body`` with a `Promoter` for the context ``c``; the run's report (`RunFailed`
     instead when it failed). ``report``: also write it to that file (a bad path is a
     `ConfigError` before anything runs). ``record``: write history records. ``host``
     (--host) replaces the host of ``host_envs`` (default: every environment of the chain).
-    ``prune`` (--no-prune: False) wins over ``globepay.prune``."""
+    ``prune`` (--no-prune: False) wins over ``globepay.prune``, ``flags`` over the
+    configuration (`Settings.with_overrides`; ``--kubeconfig`` is checked for ``host_envs``)."""
     from . import github, workloads
     from .audit import Audit
     from .command_log import LoggedRunner
@@ -100,8 +102,9 @@ def run_promotion(c: Context, task: str, body: Callable[[Promoter], object], *,
     promoter = None
     try:
         settings = settings_of(c, lambda line: progress.write(line, "warn"))
+        names = host_envs or settings.order
+        settings = settings.with_host(host, names).with_overrides(flags or Overrides(), names)
         progress.redact.add_kubeconfig(settings.kubeconfig)
-        settings = settings.with_host(host, host_envs or settings.order)
         overrides = workloads.parse_image_overrides(images or [])
         audit = Audit(runner, progress, project_root=project_root(c),
                       history_limit=settings.history_limit) if record else None

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+from .config_values import check_name, parse_seconds
 from .errors import ConfigError
 from .hosts import Address, Remote, SshOptions, parse_address
 from .kubectl import Target
@@ -81,6 +83,8 @@ class Environment:
     gateway: Address | None = None
     targets: tuple[ClusterTarget, ...] = ()
     server: str | None = None
+    #: ``namespace`` comes from --namespace: the overlay is rendered into it
+    override_namespace: bool = False
 
     def clusters(self) -> tuple[Environment, ...]:
         """One environment per target, named ``env/target``, with the target's context and
@@ -93,6 +97,19 @@ class Environment:
                     targets=(), pre_promotion=())
             for t in self.targets
         )
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """A task's flags that win over the configuration for one run (None: the configured
+    value): ``kubeconfig`` for every call; ``context``, ``namespace`` and ``timeout`` for the
+    environment ``env``."""
+
+    kubeconfig: str | None = None
+    env: str | None = None
+    context: str | None = None
+    namespace: str | None = None
+    timeout: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +147,35 @@ class Settings:
             targets = tuple(replace(t, host=None) for t in env.targets)
             environments[name] = replace(env, host=address, targets=targets)
         return replace(self, environments=environments)
+
+    def with_overrides(self, flags: Overrides, names: Iterable[str]) -> Settings:
+        """These settings with ``flags`` applied. A ``--kubeconfig`` must be a file here when
+        one of the named environments runs here (for a host it is a path on that host)."""
+        settings = self
+        if flags.kubeconfig is not None:
+            local = any(not part.host for name in names
+                        for part in self.environment(name).clusters())
+            if not flags.kubeconfig or (local and not Path(flags.kubeconfig).is_file()):
+                raise ConfigError(f"--kubeconfig {flags.kubeconfig!r}: no such file")
+            settings = replace(settings, kubeconfig=flags.kubeconfig)
+        changes: dict = {}
+        if flags.context is not None:
+            changes["context"] = flags.context
+        if flags.namespace is not None:
+            changes.update(namespace=check_name("--namespace", flags.namespace),
+                           override_namespace=True)
+        if flags.timeout is not None:
+            changes["timeout"] = parse_seconds("--timeout", flags.timeout)
+        if not changes:
+            return settings
+        if flags.env is None:
+            raise ConfigError(f"--{next(iter(changes))} sets one environment's: give --env too")
+        env = self.environment(flags.env)
+        if flags.context is not None and (env.targets or not flags.context):
+            raise ConfigError(f"--context: {env.name} has several clusters (targets)"
+                              if env.targets else "--context must name a kube context")
+        environments = {**settings.environments, env.name: replace(env, **changes)}
+        return replace(settings, environments=environments)
 
     def environment(self, name: str) -> Environment:
         """The environment called ``name``; a `ConfigError` naming the known ones otherwise."""

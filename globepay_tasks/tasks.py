@@ -14,28 +14,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from invoke import Collection, Context, task
+from invoke import Collection, Context
 from invoke.exceptions import Exit
 
 from . import config as config_module
 from . import excepthook
 from .errors import ClusterError, ConfigError, PromotionError
+from .flags import DEPLOY_HELP, ENV_HELP, KUBECONFIG_HELP, OVERLAY_HELP, WHERE_HELP, task
+from .settings import Overrides
 
 if TYPE_CHECKING:
     from .promotion import Promoter
-
-DEPLOY_HELP = {
-    "dry-run": "show the plan and the commands that would write; write nothing",
-    "yes": "answer yes to confirmation (needed for confirm: true envs without a terminal)",
-    "no-rollback": "on failure, leave the environment as it is instead of rolling back",
-    "no-prune": "keep what an earlier promotion applied and the overlay no longer renders "
-                "(default: globepay.prune, deleted after the rollout)",
-    "image": "NAME=REF: use this image for the container image named NAME (repeatable)",
-    "allow-bad": "promote images marked bad by an earlier rollback anyway",
-    "report": "FILE: write a JSON report of the run there (schema: docs/report.md)",
-    "host": "USER@HOST:PORT: run the environment's kubectl on that host over SSH (overrides "
-            "its host)",
-}
 
 
 @contextmanager
@@ -48,17 +37,10 @@ def exits_on_error() -> Iterator[None]:
         raise Exit(f"error: {error.message}", code=error.exit_code) from None
 
 
-#: The flags of the single-environment deploy tasks besides DEPLOY_HELP's.
-ONE_ENV_HELP = {
-    "overlay-images": "apply the overlay's own image tags instead of the images the previous "
-                      "environment runs (globepay.promote_images); the plan marks each that "
-                      "differs",
-}
-
-
 def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
             image: list[str] | None, report: str | None, allow_bad: bool, host: str | None,
-            no_prune: bool, overlay_images: bool, task_name: str = "deploy") -> None:
+            no_prune: bool, flags: Overrides, overlay_images: bool,
+            task_name: str = "deploy") -> None:
     from .confirm import Confirmation
     from .promotion import chain
     from .session import run_promotion
@@ -72,39 +54,40 @@ def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bo
     with exits_on_error():
         run_promotion(c, task_name, body, report=report, dry_run=dry_run,
                       rollback=not no_rollback, images=image, record=True, allow_bad=allow_bad,
-                      host=host, host_envs=[env_name], prune=False if no_prune else None)
+                      host=host, host_envs=[env_name], prune=False if no_prune else None,
+                      flags=flags)
 
 
 @task(help={"env": "environment to deploy (a name under globepay.environments)", **DEPLOY_HELP,
-            **ONE_ENV_HELP}, iterable=["image"])
+            **ENV_HELP, **OVERLAY_HELP}, iterable=["image"])
 def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
-           allow_bad=False, host=None, no_prune=False, overlay_images=False):
+           allow_bad=False, host=None, no_prune=False, context=None, namespace=None,
+           timeout=None, kubeconfig=None, overlay_images=False):
     """Deploy one environment: hooks, kubectl apply, wait for every workload, verify the
-    images, hooks; then a history record in the environment's namespace.
+    images, hooks; then a history record in the environment's namespace. After the first of
+    globepay.order it receives what the one before runs (promote_images; that one healthy).
 
-    With globepay.promote_images, an environment after the first of globepay.order receives
-    the images the one before it runs (digest-pinned), as deploy-all gives them; that one
-    must be healthy. Shows what the apply will change first; on a failed rollout,
-    verification or post-promotion hook, rolls back the workloads this run changed (unless
-    --no-rollback). Exit codes: 0 success, 1 usage/configuration/render error, a known-bad
-    image or an unhealthy previous environment refused (nothing touched), 2 rollout or
-    verification failed (rolled back), 3 hook failed, 4 rollback failed, 5 environment
-    locked by another promotion, 130 interrupted. Progress goes to stdout, one line per
-    step; the summary table last.
+    Shows the plan first; on a failed rollout, verification or post-promotion hook, rolls
+    back what this run changed (unless --no-rollback). Exit codes: 0 success, 1 usage,
+    configuration or render error, a known-bad image or an unhealthy previous environment
+    (nothing touched), 2 rollout or verification failed (rolled back), 3 hook failed,
+    4 rollback failed, 5 locked by another promotion, 130 interrupted.
     """
     _deploy(c, env, dry_run, yes, no_rollback, image, report, allow_bad, host, no_prune,
-            overlay_images)
+            Overrides(kubeconfig, env, context, namespace, timeout), overlay_images)
 
 
 def _deploy_task(env_name: str) -> Any:
     def body(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
-             allow_bad=False, host=None, no_prune=False, overlay_images=False):
+             allow_bad=False, host=None, no_prune=False, context=None, namespace=None,
+             timeout=None, kubeconfig=None, overlay_images=False):
         _deploy(c, env_name, dry_run, yes, no_rollback, image, report, allow_bad, host,
-                no_prune, overlay_images, f"deploy-{env_name}")
+                no_prune, Overrides(kubeconfig, env_name, context, namespace, timeout),
+                overlay_images, f"deploy-{env_name}")
 
     body.__doc__ = f"Deploy {env_name}: the same as deploy --env {env_name}."
     body.__name__ = f"deploy_{env_name}"
-    return task(body, name=f"deploy-{env_name}", help={**DEPLOY_HELP, **ONE_ENV_HELP},
+    return task(body, name=f"deploy-{env_name}", help={**DEPLOY_HELP, **ENV_HELP, **OVERLAY_HELP},
                 iterable=["image"])
 
 
@@ -113,9 +96,9 @@ deploy_staging = _deploy_task("staging")
 deploy_prod = _deploy_task("prod")
 
 
-@task(help=DEPLOY_HELP, iterable=["image"])
+@task(help={**DEPLOY_HELP, **KUBECONFIG_HELP}, iterable=["image"])
 def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
-               allow_bad=False, host=None, no_prune=False):
+               allow_bad=False, host=None, no_prune=False, kubeconfig=None):
     """Promote through every environment of globepay.order; the first failure stops the chain.
 
     Every environment is rendered first (preflight); each is then deployed as `deploy` does,
@@ -136,7 +119,8 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
     with exits_on_error():
         run_promotion(c, "deploy-all", body, report=report, dry_run=dry_run,
                       rollback=not no_rollback, images=image, record=True, allow_bad=allow_bad,
-                      host=host, prune=False if no_prune else None)
+                      host=host, prune=False if no_prune else None,
+                      flags=Overrides(kubeconfig))
 
 
 @task(help={
@@ -144,9 +128,10 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
     "to": "environment that receives them",
     **{key: DEPLOY_HELP[key]
        for key in ("dry-run", "yes", "no-rollback", "allow-bad", "report", "host", "no-prune")},
+    **KUBECONFIG_HELP,
 })
 def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad=False,
-            report=None, host=None, no_prune=False):
+            report=None, host=None, no_prune=False, kubeconfig=None):
     """Promote exactly what one environment runs now (digest-pinned) to another."""
     from .confirm import Confirmation
     from .promotion import chain
@@ -161,21 +146,24 @@ def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad
     with exits_on_error():
         run_promotion(c, "promote", body, report=report, dry_run=dry_run,
                       rollback=not no_rollback, record=True, allow_bad=allow_bad, host=host,
-                      host_envs=[from_, to], prune=False if no_prune else None)
+                      host_envs=[from_, to], prune=False if no_prune else None,
+                      flags=Overrides(kubeconfig))
 
 
 @task(help={
     "env": "environment to roll back",
     "to-release": "ID: go back to the release of this history record (invoke history)",
     "to-revision": "N: roll back the workloads to revision N (kubectl rollout undo)",
-    "only": "WORKLOAD: roll back only this workload (by name, e.g. backend)",
+    "only": "WORKLOAD: only this workload, to its revision before the latest promotion",
     "yes": DEPLOY_HELP["yes"],
     "dry-run": DEPLOY_HELP["dry-run"],
     "report": DEPLOY_HELP["report"],
     "host": DEPLOY_HELP["host"],
+    **ENV_HELP,
 })
 def rollback(c, env, to_release=None, to_revision=None, only=None, yes=False, dry_run=False,
-             report=None, host=None):
+             report=None, host=None, context=None, namespace=None, timeout=None,
+             kubeconfig=None):
     """Bring an environment back to the release it ran before its latest promotion.
 
     Every object as that history record keeps it: workloads through kubectl rollout undo to
@@ -208,11 +196,13 @@ def rollback(c, env, to_release=None, to_revision=None, only=None, yes=False, dr
 
     with exits_on_error():
         run_promotion(c, "rollback", body, report=report, dry_run=dry_run, record=True,
-                      host=host, host_envs=[env])
+                      host=host, host_envs=[env],
+                      flags=Overrides(kubeconfig, env, context, namespace, timeout))
 
 
-@task(help={"env": "environment to compare with its overlay", "host": DEPLOY_HELP["host"]})
-def diff(c, env, host=None):
+@task(help={"env": "environment to compare with its overlay", "host": DEPLOY_HELP["host"],
+            **WHERE_HELP})
+def diff(c, env, host=None, context=None, namespace=None, kubeconfig=None):
     """Show what a promotion of ENV would change (kubectl diff), with the images it would
     receive, and what it would prune; differences are not an error."""
     from .promotion import preview
@@ -222,11 +212,13 @@ def diff(c, env, host=None):
         preview.diff(promoter, promoter.settings.environment(env), sys.stdout.write)
 
     with exits_on_error():
-        run_promotion(c, "diff", body, host=host, host_envs=[env])
+        run_promotion(c, "diff", body, host=host, host_envs=[env],
+                      flags=Overrides(kubeconfig, env, context, namespace))
 
 
-@task(help={"offline": "check against the Kubernetes schemas only; no cluster is asked"})
-def validate(c, offline=False):
+@task(help={"offline": "check against the Kubernetes schemas only; no cluster is asked",
+            **KUBECONFIG_HELP})
+def validate(c, offline=False, kubeconfig=None):
     """Render every environment of globepay.order and check it as a promotion's preflight
     does: where it writes, its kube context, and a server-side dry run of every object on its
     cluster (--offline: the official Kubernetes schemas instead; needs the validate extra).
@@ -242,26 +234,34 @@ def validate(c, offline=False):
                 check_offline(promoter, env, rendered[env.name])
 
     with exits_on_error():
-        run_promotion(c, "validate", body)
+        run_promotion(c, "validate", body, flags=Overrides(kubeconfig))
 
 
-@task(help={"env": "environment whose lock to remove"})
-def unlock(c, env):
-    """Remove an environment's promotion lock by hand (a run that died holding it)."""
+@task(help={"env": "environment whose lock to remove",
+            "force": "also remove a lock its holder renewed within its TTL (a run that may "
+                     "still be running); asks first",
+            "yes": "answer yes to --force's question (needed without a terminal)",
+            **WHERE_HELP})
+def unlock(c, env, force=False, yes=False, context=None, namespace=None, kubeconfig=None):
+    """Remove an environment's promotion lock by hand (a run that died holding it); a lock
+    renewed within its TTL only with --force, after a question naming its holder."""
+    from .confirm import confirm_unlock
     from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
         target_env = promoter.settings.environment(env)
         promoter.check_targets([target_env])
-        promoter.unlock(target_env)
+        promoter.unlock(target_env, force=force, ask=None if yes else confirm_unlock)
 
     with exits_on_error():
-        run_promotion(c, "unlock", body)
+        run_promotion(c, "unlock", body, host_envs=[env],
+                      flags=Overrides(kubeconfig, env, context, namespace))
 
 
 @task(help={"env": "environment whose mark to remove",
-            "image": "REF: the image marked bad (its reference, or one pinning its digest)"})
-def unmark(c, env, image):
+            "image": "REF: the image marked bad (its reference, or one pinning its digest)",
+            **WHERE_HELP})
+def unmark(c, env, image, context=None, namespace=None, kubeconfig=None):
     """Make an image marked bad in ENV promotable again (a mark made in error, or a fixed
     image); the removal is a history record naming who made it (invoke history)."""
     from .promotion.unmark import unmark as remove_marks
@@ -273,12 +273,14 @@ def unmark(c, env, image):
         remove_marks(promoter, target_env, image)
 
     with exits_on_error():
-        run_promotion(c, "unmark", body, record=True)
+        run_promotion(c, "unmark", body, record=True, host_envs=[env],
+                      flags=Overrides(kubeconfig, env, context, namespace))
 
 
 @task(help={"env": "only this environment", "json": "print JSON instead of text",
-            "host": DEPLOY_HELP["host"]})
-def status(c, env=None, json_=False, host=None):
+            "host": DEPLOY_HELP["host"], **WHERE_HELP})
+def status(c, env=None, json_=False, host=None, context=None, namespace=None,
+           kubeconfig=None):
     """Each environment's workloads (image, ready/desired, revision), last promotion and lock
     holder, then the drift between adjacent environments (a multi-cluster environment: per
     cluster)."""
@@ -289,7 +291,9 @@ def status(c, env=None, json_=False, host=None):
     with exits_on_error():
         settings = settings_of(c)
         envs = [settings.environment(env)] if env else list(settings.chain())
-        settings = settings.with_host(host, [item.name for item in envs])
+        names = [item.name for item in envs]
+        settings = settings.with_host(host, names).with_overrides(
+            Overrides(kubeconfig, env, context, namespace), names)
         parts = [part for item in envs for part in settings.environment(item.name).clusters()]
         runner = Runner(c)
         try:
@@ -304,8 +308,9 @@ def status(c, env=None, json_=False, host=None):
 @task(help={"env": "environment whose history to show",
             "limit": "show at most this many records (default 20)",
             "json": "print JSON instead of text",
-            "host": DEPLOY_HELP["host"]})
-def history(c, env, limit=None, json_=False, host=None):
+            "host": DEPLOY_HELP["host"], **WHERE_HELP})
+def history(c, env, limit=None, json_=False, host=None, context=None, namespace=None,
+            kubeconfig=None):
     """An environment's promotion records (newest first) and its known-bad images (of each
     cluster of a multi-cluster environment: a JSON list)."""
     from . import history as history_module
@@ -314,7 +319,8 @@ def history(c, env, limit=None, json_=False, host=None):
     from .validation import check_count
 
     with exits_on_error():
-        settings = settings_of(c).with_host(host, [env])
+        settings = settings_of(c).with_host(host, [env]).with_overrides(
+            Overrides(kubeconfig, env, context, namespace), [env])
         target_env = settings.environment(env)
         runner = Runner(c)
         try:

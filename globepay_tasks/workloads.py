@@ -103,11 +103,13 @@ def _image_entry(repo: str, ref: str) -> dict:
 
 @contextmanager
 def kustomization_for(
-    overlay: Path, overrides: Mapping[str, str], rendered_images: Iterable[str]
+    overlay: Path, overrides: Mapping[str, str], rendered_images: Iterable[str],
+    namespace: str | None = None,
 ) -> Iterator[str]:
     """The directory to render: the overlay, or a temporary kustomization over it that sets
-    ``overrides`` through kustomize's images transformer (the overlay files stay untouched)."""
-    if not overrides:
+    ``overrides`` through kustomize's images transformer and ``namespace`` through its
+    namespace transformer (the overlay files stay untouched)."""
+    if not overrides and not namespace:
         yield str(overlay)
         return
     known = sorted(set(rendered_images))
@@ -124,6 +126,7 @@ def kustomization_for(
         document = {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
+            **({"namespace": namespace} if namespace else {}),
             "resources": [os.path.relpath(overlay.resolve(), tmp)],
             "images": entries,
         }

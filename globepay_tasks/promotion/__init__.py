@@ -80,6 +80,8 @@ class Promoter:
         #: leaves that here (`record.Ending`), for a multi-cluster environment to do once
         #: every target has ended
         self.endings: list[Ending] | None = None
+        #: env name -> the lock its deploy holds now (`locks.confirm` before each write)
+        self.locks: dict[str, EnvLock] = {}
         #: each overlay as kustomize renders it, without this run's images (rendered once)
         self.overlays: dict[str, Rendered] = {}
         #: --overlay-images: the environment before the one deployed and the images it runs
@@ -157,9 +159,11 @@ class Promoter:
         return rollback.rollback(self, env, to_revision=to_revision, only=only,
                                  to_release=to_release)
 
-    def unlock(self, env: Environment) -> None:
-        """Remove the env's lock by hand, naming the holder removed (`locks.unlock`)."""
-        locks.unlock(self, env)
+    def unlock(self, env: Environment, *, force: bool = False,
+               ask: Callable[[str, str], None] | None = None) -> None:
+        """Remove the env's lock by hand, naming the holder removed; a live holder's only
+        with ``force``, after ``ask`` (`locks.unlock`)."""
+        locks.unlock(self, env, force=force, ask=ask)
 
 
 __all__ = ["ClusterError", "EnvResult", "Promoter", "WorkloadChange", "needs_confirmation"]

@@ -15,6 +15,7 @@ from ..errors import (
     ApplyFailed,
     ClusterError,
     ConfigError,
+    LockLost,
     PromotionError,
     RolloutFailed,
     ServerNotAnswering,
@@ -26,7 +27,7 @@ from ..settings import Environment
 from ..snapshot import Snapshot
 from ..workloads import WorkloadState
 from . import locks
-from .failure import fail, interrupted
+from .failure import fail, interrupted, unexpected
 from .gates import POST, PRE, run_hooks
 from .plan import (
     CHANGE,
@@ -88,6 +89,8 @@ def deploy(p: Promoter, env: Environment, rendered: Rendered, *, action: str = "
                 plan_from(p, env, rendered, result, known)
                 p.progress.step(env.name, "plan", "read again: "
                                 f"{summarize([*result.plan, *result.others])}")
+        if lock is not None:
+            p.locks[env.name] = lock
         before = known.states(refs)
         result.rendered, result.before = rendered, known
         after = dict(before)
@@ -95,6 +98,7 @@ def deploy(p: Promoter, env: Environment, rendered: Rendered, *, action: str = "
         for index, (phase, part) in enumerate(steps):
             if len(steps) > 1:
                 p.progress.step(env.name, "phase", f"{phase}: {kind_counts(part)}")
+            locks.confirm(p, env, "its apply" if index == 0 else f"its {phase} phase")
             changes = None  # an interrupt during the apply reads what it changed
             parent = [] if index else [owner(env, rendered, known)]
             applied, now = apply(p, env, target, part, result.plan, known, parent)
@@ -111,19 +115,26 @@ def deploy(p: Promoter, env: Environment, rendered: Rendered, *, action: str = "
         prune(p, env, target, result)
         if p.runner.dry_run:  # what it would run: the next environment's plan receives it
             result.running = artifacts.would_run(rendered.objects)
+        locks.confirm(p, env, "writing its history record")
         finish(p, env, target, result, "succeeded", final)
     except KeyboardInterrupt:
         interrupted(p, env, target, result, rendered.workloads, before, changes)
-    except PromotionError as error:
+    except PromotionError as raised:
+        error = unexpected(p, env, target, result, before, changes, raised)
         if not result.reason:
-            result.failed_with("failed", error.message, error.exit_code)
+            kept = isinstance(error, LockLost) and any(c.changed for c in result.changes)
+            result.failed_with("failed, not rolled back" if kept else "failed", error.message,
+                               error.exit_code)
         final = None  # a rollback may have changed what the verification read
         if result.changes and not p.runner.dry_run:
             with suppress(PromotionError):
                 final = record_final(p, target, result)
-        raise
+        if error is raised:
+            raise
+        raise error from raised
     finally:
         result.seconds = time.monotonic() - started
+        p.locks.pop(env.name, None)
         ending = Ending(env, target, result, lock, known, final)
         if p.endings is None:
             ending.close(p)

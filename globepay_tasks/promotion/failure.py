@@ -10,13 +10,21 @@ from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from .. import workloads
-from ..errors import ExitStatus, Interrupted, PromotionError, RollbackFailed
+from ..errors import (
+    EnvironmentLocked,
+    ExitStatus,
+    Interrupted,
+    LockLost,
+    PromotionError,
+    RollbackFailed,
+    RolloutFailed,
+)
 from ..interrupts import clear_interrupt, settle_writes
 from ..kubectl import Target, WorkloadRef
 from ..runner import MARGIN
 from ..settings import Environment
 from ..workloads import WorkloadState
-from . import restore
+from . import locks, restore
 from .plan import replaced
 from .record import record_final
 from .restore import Restoration
@@ -50,6 +58,12 @@ def fail(p: Promoter, env: Environment, target: Target, result: EnvResult,
         error.message += f"; left as is (--no-rollback): {names}"
         result.reason = error.message
         raise error
+    try:
+        locks.confirm(p, env, "rolling back")
+    except LockLost as lost:
+        result.failed_with("failed, not rolled back", f"{error.message}; {lost.message}",
+                           lost.exit_code)
+        raise LockLost(result.reason) from None
     failed = restore.put_back(p, env, target, restoration, result)
     undo_failed, undone = undo(p, env, target, undoable, result)
     failed += undo_failed + restore.remove(p, env, target, restoration, result, undone)
@@ -120,6 +134,39 @@ def undo(p: Promoter, env: Environment, target: Target, undoable: list[WorkloadC
     return failed, {}
 
 
+def changed_since(p: Promoter, target: Target, result: EnvResult,
+                  before: dict[WorkloadRef, WorkloadState]) -> list[WorkloadChange]:
+    """Each workload's change since ``before``, read now (when a write may have ended unseen)."""
+    after = workloads.capture(p.runner, target, list(before))
+    result.changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in before]
+    return result.changes
+
+
+def unexpected(p: Promoter, env: Environment, target: Target, result: EnvResult,
+               before: dict[WorkloadRef, WorkloadState], changes: list[WorkloadChange] | None,
+               error: PromotionError) -> PromotionError:
+    """The error to raise when ``error`` stopped the deploy after its first write without
+    undoing anything (a read refused, the connection lost): what the run changed is undone as
+    after a failed rollout (exit 2), unless the lock was lost (another run's changes are not
+    undone); the error as it is before the first write or when it was undone already."""
+    if result.before is None or result.failure or isinstance(error, EnvironmentLocked):
+        return error
+    try:
+        if changes is None:
+            changes = changed_since(p, target, result, before)
+    except PromotionError as unread:
+        message = (f"ROLLBACK FAILED in {env.name} (namespace {env.namespace}): {error.message}; "
+                   f"what the run changed could not be read: {unread.message}. The environment "
+                   f"needs attention: check `invoke status --env {env.name}`")
+        result.failed_with("rollback failed", message, ExitStatus.ROLLBACK_FAILED)
+        return RollbackFailed(message)
+    try:
+        fail(p, env, target, result, changes, RolloutFailed(error.message))
+    except PromotionError as raised:
+        return raised
+    raise AssertionError("fail() always raises")  # pragma: no cover
+
+
 def interrupted(p: Promoter, env: Environment, target: Target, result: EnvResult,
                 refs: Sequence[WorkloadRef], before: dict[WorkloadRef, WorkloadState],
                 changes: list[WorkloadChange] | None) -> None:
@@ -131,9 +178,7 @@ def interrupted(p: Promoter, env: Environment, target: Target, result: EnvResult
     try:
         settle_writes(p.settings.request_timeout + MARGIN)
         if changes is None and before:
-            after = workloads.capture(p.runner, target, list(before))
-            changes = [WorkloadChange(ref, before[ref], after[ref]) for ref in before]
-            result.changes = changes
+            changes = changed_since(p, target, result, before)
         fail(p, env, target, result, changes or [], Interrupted(
             f"{env.name}: interrupted" if before else
             f"{env.name}: interrupted; nothing was changed"))

@@ -4,13 +4,13 @@ creates the namespace for it), held ahead for a whole chain, removed by hand wit
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import ClusterError, EnvironmentLocked
+from ..holder import Holder, duration
 from ..kubectl import Target, apply_stdin
-from ..lock import EnvLock, LockMoved, NamespaceMissing, duration
+from ..lock import EnvLock, LockMoved, NamespaceMissing, held_lease
 from ..lock import unlock as remove_lock
 from ..manifests import Rendered
 from ..settings import Environment
@@ -78,28 +78,33 @@ def _acquire(p: Promoter, env: Environment, target: Target, rendered: Rendered |
         lock.acquire(None)
 
 
+def confirm(p: Promoter, env: Environment, before: str) -> None:
+    """Stop before a write (``before``: which) when this run's lock of ``env`` was removed or
+    taken over since (`LockLost`, exit 5): renewed now, so a forced unlock is seen at once."""
+    lock = p.locks.get(env.name)
+    if lock is not None:
+        lock.confirm(before)
+
+
 def hold(p: Promoter, envs: Sequence[tuple[Environment, Rendered]]) -> None:
-    """Take the locks of all ``envs`` at once, before the first is deployed (a chain holds
-    every environment it will change until it is done with it); if any cannot be taken,
-    release those taken and raise."""
+    """Take the locks of all ``envs``, one after the other in their order, before the first
+    is deployed (a chain holds every environment it will change until it is done with it);
+    if any cannot be taken, release those taken and raise. Two chains take their locks in the
+    same order, so the first to take the first lock takes them all (taken at once, each could
+    take one the other needs, and both would give up)."""
     if p.runner.dry_run or not p.settings.lock.enabled:
         return
-
-    def take_one(pair: tuple[Environment, Rendered]) -> None:
-        env, rendered = pair
-        known = take_snapshot(p, env, rendered)
-        try:
-            p.held[env.name] = (env, *take(p, env, p.target(env), rendered, known,
-                                           create_namespace=False))
-        except NamespaceMissing:  # a first deploy: the namespace is created in its turn
-            p.snapshots[env.name] = known
-
-    with ThreadPoolExecutor(max_workers=max(1, len(envs))) as pool:
-        futures = [pool.submit(take_one, pair) for pair in envs]
-    errors = [e for e in (f.exception() for f in futures) if e is not None]
-    if errors:
+    try:
+        for env, rendered in envs:
+            known = take_snapshot(p, env, rendered)
+            try:
+                p.held[env.name] = (env, *take(p, env, p.target(env), rendered, known,
+                                               create_namespace=False))
+            except NamespaceMissing:  # a first deploy: the namespace is created in its turn
+                p.snapshots[env.name] = known
+    except BaseException:
         release_held(p)
-        raise errors[0]
+        raise
 
 
 def release_held(p: Promoter) -> None:
@@ -109,17 +114,35 @@ def release_held(p: Promoter) -> None:
         close(p, env, p.target(env), None, lock, known, None)
 
 
-def unlock(p: Promoter, env: Environment) -> None:
-    """Remove the env's lock (on each of its clusters) by hand, naming the holder removed."""
+def unlock(p: Promoter, env: Environment, *, force: bool = False,
+           ask: Callable[[str, str], None] | None = None) -> None:
+    """Remove the env's lock (on each of its clusters) by hand, naming the holder removed. A
+    holder that renewed it within its TTL may be running: refused (exit 5) unless ``force``,
+    then ``ask(cluster, holder)`` (None: not asked) must not raise. Every cluster is read
+    and asked about before any lock is removed."""
+    found = []
     for part in env.clusters():
         where = f"lease {part.namespace}/{p.settings.lock.name}"
         if p.runner.dry_run:
             p.progress.step(part.name, "unlock", f"would remove {where}")
             continue
         target = p.target(part)
-        holder = remove_lock(p.runner.at(target), target, p.settings.lock.name, part.name)
-        if holder is None:
+        lease = held_lease(p.runner.at(target), target, p.settings.lock.name, part.name)
+        if lease is None:
             p.progress.step(part.name, "unlock", f"{part.name} is not locked (no {where})")
-        else:
-            p.progress.step(part.name, "unlock",
-                            f"removed the lock held by {holder.describe()} ({where})", "warn")
+            continue
+        holder = Holder.of(lease)
+        if holder.live() and not force:
+            raise EnvironmentLocked(
+                f"{part.name} is locked by {holder.describe()}, {holder.renewal()}: its "
+                f"promotion may still be running ({where}); `invoke unlock --env {env.name} "
+                "--force` removes it anyway")
+        found.append((part, target, lease, holder, where))
+    for part, _, _, holder, _ in found:
+        if holder.live() and ask is not None:
+            ask(part.name, f"{holder.describe()}, {holder.renewal()}")
+    for part, target, lease, holder, where in found:
+        remove_lock(p.runner.at(target), target, part.name, lease)
+        p.progress.step(part.name, "unlock",
+                        f"removed the lock held by {holder.describe()} ({where})", "warn")
+

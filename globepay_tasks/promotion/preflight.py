@@ -58,7 +58,8 @@ def render(p: Promoter, env: Environment, overrides: Mapping[str, str] | None = 
            carried: bool = False) -> Rendered:
     """Render one environment with ``overrides`` (default: this run's ``--image``) and check
     where it would write. ``carried``: overrides naming an image the overlay does not have,
-    or one the environment keeps (``keep_images``), are left out."""
+    or one the environment keeps (``keep_images``), are left out. With --namespace the
+    overlay is rendered into the environment's namespace."""
     overlay = Path(env.overlay)
     if not overlay.is_absolute():
         overlay = p.project_root / overlay
@@ -72,9 +73,10 @@ def render(p: Promoter, env: Environment, overrides: Mapping[str, str] | None = 
         overrides = artifacts.applicable(overrides, available, env.keep_images)
     p.requested[env.name] = overrides
     rendered = plain
-    if overrides:
+    namespace = env.namespace if env.override_namespace else None
+    if overrides or namespace:
         directory = p.stack.enter_context(workloads.kustomization_for(
-            overlay, overrides, available))
+            overlay, overrides, available, namespace))
         with_images = workloads.render(p.runner, p.settings.kubectl, directory)
         rendered = replace(with_images, overlay=str(overlay))
     check_namespaces(env, rendered)

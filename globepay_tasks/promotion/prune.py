@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from .. import kubectl
 from ..kubectl import Target
 from ..settings import Environment
+from . import locks
 from .plan import DELETE, KEPT
 from .restore import name_of
 
@@ -31,6 +32,7 @@ def prune(p: Promoter, env: Environment, target: Target, result: EnvResult) -> N
         p.progress.step(env.name, "prune", f"would delete {', '.join(names)}")
     if not doomed or p.runner.dry_run:
         return
+    locks.confirm(p, env, "pruning")
     named = [f"{kubectl.resource_of(obj)}/{obj['metadata']['name']}" for obj in doomed]
     outcome = p.runner.at(target).run(kubectl.delete_objects(target, named, env.timeout),
                                       idempotent=True)

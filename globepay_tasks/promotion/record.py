@@ -86,6 +86,12 @@ def close(p: Promoter, env: Environment, target: Target, result: EnvResult | Non
     run, a refusal or a pre-promotion hook that stopped it) and release the lock, in one
     ``kubectl apply``; ``result.id`` stays set only when the record was written."""
     clear_interrupt()
+    if lock is not None and lock.lost:  # another run's now: neither record nor release
+        if result is not None:
+            result.id = ""
+            p.progress.step(env.name, "history", f"not recorded: this run's lock was "
+                            f"{lock.lost}", "warn")
+        return
     entry = _entry(p, env, target, result, known, final) if result else None
     objects = [*(entry.objects if entry else []), *owner(env, result, known)]
     released = lock.stop() if lock else None

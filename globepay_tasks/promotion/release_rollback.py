@@ -18,8 +18,16 @@ from ..settings import Environment
 from ..snapshot import Snapshot, read_optional, read_snapshot
 from ..workloads import WorkloadState, template_key
 from . import locks
-from .deploy import applied_lines
-from .plan import ordered, planned_refs, predict, predict_others, predict_prunes, summarize
+from .deploy import applied_lines, replace_jobs
+from .plan import (
+    ordered,
+    planned_refs,
+    predict,
+    predict_others,
+    predict_prunes,
+    replaced,
+    summarize,
+)
 from .prune import prune
 from .record import rollback_run
 from .result import EnvResult, WorkloadChange
@@ -79,7 +87,11 @@ def rollback_to(p: Promoter, env: Environment, record: dict[str, Any]) -> EnvRes
         result.rendered, result.before = rendered, run.known
         before = run.known.states(rendered.workloads)
         undo_to_recorded(p, env, target, rendered, before, record)
-        reapply(p, env, target, rendered, run.known)
+        jobs = [ref for ref in replaced(result.plan) if ref in rendered.workloads]
+        problem = replace_jobs(p, env, target, jobs)
+        if problem:
+            raise RollbackFailed(f"ROLLBACK FAILED in {env.name}: {problem}")
+        reapply(p, env, target, rendered, run.known, jobs)
         waited = workloads.wait_all(
             p.runner, target, list(rendered.workloads), env.timeout,
             on_status=lambda ref, state: p.progress.rollout(env.name, ref.name, state))
@@ -128,7 +140,7 @@ def undo_to_recorded(p: Promoter, env: Environment, target: Target, rendered: Re
         state, revision = before[ref], str(revisions.get(str(ref)) or "")
         wanted = template_key(ref.rules.pod_template(objects[(ref.kind, ref.name)]))
         if not (ref.can_roll_back and state.exists and revision.isdigit()) or (
-                state.template == wanted):
+                (state.applied or state.template) == wanted):  # as the plan compares
             continue
         outcome = workloads.undo(p.runner, target, ref, int(revision))
         if outcome.ok:
@@ -139,8 +151,9 @@ def undo_to_recorded(p: Promoter, env: Environment, target: Target, rendered: Re
 
 
 def reapply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
-            known: Snapshot) -> None:
-    """``kubectl apply`` of the release (after the ApplySet's parent)."""
+            known: Snapshot, jobs: Sequence[WorkloadRef]) -> None:
+    """``kubectl apply`` of the release (after the ApplySet's parent; ``jobs``: deleted
+    before it, to be created again)."""
     had = applyset.parent_kinds(known.find("ConfigMap", applyset.PARENT))
     parent = applyset.parent(env.namespace, had | applyset.group_kinds(rendered.objects))
     p.progress.step(env.name, "apply", f"kubectl apply -f, the objects of {rendered.overlay}")
@@ -150,6 +163,6 @@ def reapply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
             outcome.error_line())
         raise RollbackFailed(f"ROLLBACK FAILED in {env.name}: applying {rendered.overlay}: "
                              f"{said}")
-    for line in applied_lines(objects, known):
+    for line in applied_lines(objects, known, jobs):
         p.progress.output(env.name, "apply", line)
 

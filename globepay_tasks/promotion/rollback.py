@@ -25,14 +25,31 @@ def rollback(p: Promoter, env: Environment, *, to_revision: int | None = None,
              only: str | None = None, to_release: str | None = None) -> EnvResult:
     """The env back to a recorded release (`release_rollback`), or ``kubectl rollout undo``
     of its workloads (``to_revision``, ``only``: always), waited on, with a summary."""
-    if to_revision is None and not only:
+    if to_revision is None:
         records = audit.read_records(p.runner.reader, p.target(env))
         chosen = release_rollback.choose(records, to_release, env)
-        if chosen is not None:
+        if chosen is not None and not only:
             return release_rollback.rollback_to(p, env, chosen)
-        p.progress.step(env.name, "rollback", "no earlier release recorded: the workloads "
-                        "alone are rolled back (kubectl rollout undo)", "warn")
+        if chosen is not None and only:
+            to_revision = recorded_revision(p, env, chosen, only)
+        elif not only:
+            p.progress.step(env.name, "rollback", "no earlier release recorded: the workloads "
+                            "alone are rolled back (kubectl rollout undo)", "warn")
     return undo_workloads(p, env, to_revision=to_revision, only=only)
+
+
+def recorded_revision(p: Promoter, env: Environment, record: dict, name: str) -> int | None:
+    """The revision workload ``name`` had in ``record``'s release (None: not recorded, the
+    previous revision then), so that ``--only`` goes back to before the latest promotion
+    rather than to a revision a failed run left behind."""
+    revisions = record.get("revisions_after") or {}
+    revision = next((str(number) for ref, number in revisions.items()
+                     if ref.partition("/")[2] == name), "")
+    if not revision.isdigit():
+        return None
+    p.progress.step(env.name, "rollback", f"{name}: to revision {revision}, as in release "
+                    f"{record['id']} (before the latest promotion)")
+    return int(revision)
 
 
 def undo_workloads(p: Promoter, env: Environment, *, to_revision: int | None = None,

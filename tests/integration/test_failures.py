@@ -21,13 +21,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import yaml
-from conftest import INVOKE, REGISTRY, output, report
+from conftest import INVOKE, REGISTRY, on_terminal, output, report
 
 from globepay_tasks.kubectl import LAST_APPLIED_ANNOTATION as LAST_APPLIED
 
 BACKEND = f"{REGISTRY}/backend"
 BROKEN = f"{BACKEND}:9.9.9-broken"
 LEASE = ("coordination.k8s.io/v1", "Lease")
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -78,6 +79,13 @@ def lease(project, env: str = "dev") -> dict | None:
     """The env's promotion Lease while a run holds it (None: no Lease, or a released one)."""
     found = project.cluster.get(env, *LEASE, project.namespace(env), "globepay-promotion")
     return found if found and found["spec"].get("holderIdentity") else None
+
+
+def history(project, env: str = "dev") -> list[dict]:
+    """The env's history records, newest first (``invoke history --json``)."""
+    result = project.invoke("history", "--env", env, "--json")
+    assert result.returncode == 0, output(result)
+    return json.loads(result.stdout)["records"]
 
 
 def versions(project, env: str = "dev") -> dict[str, str]:
@@ -133,12 +141,17 @@ def micro_time(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def put_lease(project, holder: str, age: float, ttl: int, env: str = "dev") -> dict:
+def put_lease(project, holder: str, age: float, ttl: int, env: str = "dev",
+              **annotations: str) -> dict:
+    """A Lease held by ``holder`` (pid 4242, CI run 77; ``annotations``: more, by their name
+    after ``globepay.dev/``)."""
     acquired = micro_time(datetime.now(timezone.utc) - timedelta(seconds=age))
     return project.cluster.put(env, {
         "apiVersion": LEASE[0], "kind": LEASE[1],
         "metadata": {"name": "globepay-promotion", "namespace": project.namespace(env),
-                     "annotations": {"globepay.dev/pid": "4242", "globepay.dev/ci-run": "77"}},
+                     "annotations": {"globepay.dev/pid": "4242", "globepay.dev/ci-run": "77",
+                                     **{f"globepay.dev/{key.replace('_', '-')}": value
+                                        for key, value in annotations.items()}}},
         "spec": {"holderIdentity": holder, "leaseDurationSeconds": ttl,
                  "acquireTime": acquired, "renewTime": acquired},
     })
@@ -551,11 +564,63 @@ def test_lock_held(project):
     assert versions(project) == before
     assert lease(project)["metadata"]["resourceVersion"] == held["metadata"]["resourceVersion"]
 
-    result = project.invoke("unlock", "--env", "dev")
+    # renewed within its TTL: its run may be alive
+    line = refused(project, 5, "unlock", "--env", "dev")
+    assert re.search(r"dev is locked by alice@ci-runner-7 \(pid 4242, CI run 77\) for 1m\d\ds "
+                     r"\(TTL 10m00s\), since \S+Z, renewed 1m\d\ds ago: its promotion may "
+                     r"still be running .*`invoke unlock --env dev --force`", line), line
+    line = refused(project, 1, "unlock", "--env", "dev", "--force")
+    assert "needs confirmation: pass --yes (no terminal to ask on)" in line
+    code, text = on_terminal(project, "unlock", "--env", "dev", "--force",
+                             env={**project.environ(), "TERM": "dumb"}, answer="n")
+    assert code == 1, text
+    assert "Remove the lock of dev held by alice@ci-runner-7 (pid 4242, CI run 77)" in text
+    assert "dev: not confirmed, nothing was removed" in text
+    assert lease(project)["metadata"]["resourceVersion"] == held["metadata"]["resourceVersion"]
+    result = project.invoke("unlock", "--env", "dev", "--force", "--yes")
     assert result.returncode == 0, output(result)
     assert "removed the lock held by alice@ci-runner-7" in result.stdout
     assert lease(project) is None
     deployed(project, "dev", "--image", f"backend={BACKEND}:1.7.0")
+
+
+def test_unlock_of_a_dead_lock_needs_no_force(project):
+    seeded(project)
+    put_lease(project, "bob@laptop", age=3600, ttl=300)
+    result = project.invoke("unlock", "--env", "dev")
+    assert result.returncode == 0, output(result)
+    assert "removed the lock held by bob@laptop (pid 4242, CI run 77) for 1h00m" in result.stdout
+    assert lease(project) is None
+
+
+def test_a_run_whose_lock_was_forced_away_stops_before_its_next_write(project, tmp_path):
+    """unlock --force --yes of a running deploy, then a second deploy succeeds; the first,
+    its post hook failing after that, stops before rolling back (exit 5): the second's image
+    and history record stay."""
+    seeded(project)
+    started, release = tmp_path / "started", tmp_path / "release"
+    project.env_settings("dev")["post_promotion"] = [
+        f"touch {started}; while [ ! -e {release} ]; do sleep 0.1; done; exit 1"]
+    first = start(project, "deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    wait_for(started.exists)
+    project.env_settings("dev")["post_promotion"] = []
+    assert project.invoke("unlock", "--env", "dev").returncode == 5
+    forced = project.invoke("unlock", "--env", "dev", "--force", "--yes")
+    assert forced.returncode == 0, output(forced)
+    assert "removed the lock held by " in forced.stdout and f"(pid {first.pid})" in forced.stdout
+    second = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.8.0")
+    assert second.returncode == 0, output(second)
+    records = history(project)
+    assert records[0]["outcome"] == "succeeded"
+    release.touch()
+    text, _ = first.communicate(timeout=60)
+    assert first.returncode == 5, text
+    assert "dev: this run's lock (lease globepay-dev/globepay-promotion) was removed while it " \
+        "ran: stopped before rolling back; nothing of this run was rolled back" in text
+    assert "history: not recorded: this run's lock was removed" in text
+    assert project.image("dev", "backend") == f"{BACKEND}:1.8.0"
+    assert history(project) == records
+    assert lease(project) is None
 
 
 def test_a_chain_holds_the_locks_of_all_its_environments(project, tmp_path):
@@ -614,8 +679,9 @@ def test_lock_changed_since_the_environment_was_read(project):
              and r.method in ("POST", "PUT")]
     reads = [r for r in sandbox.requests if r.cluster == "dev" and r.method == "GET"
              and r.path.endswith("/leases")]
-    # no Lease when read: created, refused (bob's is there now), read again, taken from it
-    assert takes == [("POST", 409), ("PUT", 200)] and len(reads) == 2
+    # no Lease when read: created, refused (bob's is there now), read again, taken from it;
+    # then renewed before the apply and before the record
+    assert takes == [("POST", 409), *[("PUT", 200)] * 3] and len(reads) == 2
     # seeded by plain kubectl: each object gains the label of the environment's ApplySet
     assert "plan: read again: 5 to change, 0 to create, 0 unchanged, 1 unknown" in result.stdout
     assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
@@ -631,6 +697,42 @@ def test_stale_lock_taken_over(project):
         "1h00m (TTL 5m00s)" in result.stdout
     assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
     assert lease(project) is None
+
+
+def test_lock_of_a_killed_run_taken_over_at_once(project, tmp_path):
+    """kill -9 leaves the run's Lease held for its TTL; the next run on this host finds the
+    holder's process gone and takes the lock over at once, with a warning."""
+    seeded(project)
+    started, release = tmp_path / "started", tmp_path / "release"
+    project.env_settings("dev")["post_promotion"] = [gate(started, release)]
+    first = start(project, "deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    wait_for(started.exists)
+    first.kill()
+    first.communicate(timeout=30)
+    release.touch()  # the hook it left behind ends
+    annotations = lease(project)["metadata"]["annotations"]
+    assert annotations["globepay.dev/pid"] == str(first.pid)
+    assert annotations["globepay.dev/host"] == socket.gethostname()
+    assert annotations["globepay.dev/boot-id"] == BOOT_ID.read_text().strip()
+    project.env_settings("dev")["post_promotion"] = []
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.8.0")
+    assert result.returncode == 0, output(result)
+    assert re.search(rf"took over a stale lock: it was held by \S+ \(pid {first.pid}\) for "
+                     rf"\d+s \(TTL \S+\), its process \(pid {first.pid}\) no longer runs on "
+                     "this host", result.stdout), result.stdout
+    assert project.image("dev", "backend") == f"{BACKEND}:1.8.0"
+    assert lease(project) is None
+
+
+def test_lock_from_before_this_hosts_boot_taken_over_at_once(project):
+    seeded(project)
+    put_lease(project, "bob@here", age=10, ttl=600, host=socket.gethostname(),
+              boot_id="00000000-0000-0000-0000-000000000000")
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
+    assert result.returncode == 0, output(result)
+    assert re.search(r"took over a stale lock: it was held by bob@here \(pid 4242, CI run 77\) "
+                     r"for \d+s \(TTL 10m00s\), its host has restarted since", result.stdout)
+    assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
 
 
 def test_a_long_promotion_renews_its_lock(project, tmp_path):
@@ -677,7 +779,7 @@ def test_to_revision_not_in_history(project):
     assert "unable to find specified revision 99 in history" in error_line(result)
     result = project.invoke("rollback", "--env", "dev", "--to-revision", "1;2")
     assert result.returncode == 1
-    assert "--to-revision '1;2' must be a positive whole number" in error_line(result)
+    assert error_line(result) == "error: --to-revision '1;2' must be a whole number"
     assert versions(project) == before
 
 
@@ -884,6 +986,31 @@ def test_two_deploy_staging_started_together(project, tmp_path):
     assert lease(project, "staging") is None
 
 
+@pytest.mark.sandbox_only("slows lock takes (sandbox faults)")
+def test_two_deploy_all_started_together(project):
+    """Each time, one chain takes every lock and proceeds; the other exits 5. The first take
+    of each environment's lock is slowed by 1 s: locks taken all at once would let each chain
+    take one the other needs (both exit 5); taken in order, the first lock decides."""
+    assert project.invoke("deploy-all", "--yes").returncode == 0
+    envs = ("dev", "staging", "prod")
+    for trial in range(5):
+        for env in envs:
+            project.sandbox.add_fault(method="PUT", path=r"/leases/globepay-promotion$",
+                                      cluster=env, status=None, latency=1)
+        tags = ("1.6.0", "1.7.0") if trial % 2 else ("1.7.0", "1.6.0")
+        processes = [start(project, "deploy-all", "--yes", "--image", f"backend={BACKEND}:{tag}")
+                     for tag in tags]
+        outputs = [process.communicate(timeout=120)[0] for process in processes]
+        codes = [process.returncode for process in processes]
+        assert sorted(codes) == [0, 5], (trial, outputs)
+        assert "is locked by" in outputs[codes.index(5)]
+        images = [project.image(env, "backend") for env in envs]
+        assert images[0] == f"{BACKEND}:{tags[codes.index(0)]}", (trial, images)
+        assert images[1] == images[2], (trial, images)
+        assert all(lease(project, env) is None for env in envs)
+        project.sandbox.clear_faults()
+
+
 # -- beyond the catalogue: exit 4, target guards, secrets ----------------------------------------
 
 @pytest.mark.sandbox_only("refuses the rollback's patch (sandbox faults)")
@@ -907,6 +1034,31 @@ def test_rollback_that_fails_exits_4(project, tmp_path):
     assert "needs attention" in line
     assert project.image("dev", "backend") == BROKEN
     assert report(path)["environments"][0]["outcome"] == "rollback failed"
+    assert lease(project) is None
+
+
+@pytest.mark.sandbox_only("refuses the verification's read (sandbox faults)")
+def test_a_read_refused_after_the_apply_still_rolls_back(project):
+    """A step after the apply that fails on its own (not a rollout: the verification's read
+    of the pods, refused) still undoes what the run changed."""
+    seeded(project)
+    sandbox = project.sandbox
+    sandbox.clear_requests()
+
+    def rolled_out(requests: list) -> bool:
+        return any(r.method == "GET" and r.path.endswith("/deployments")
+                   and r.query.get("watch") in ("true", "1") for r in requests)
+
+    thread = when_request(project, rolled_out, lambda: sandbox.add_fault(
+        method="GET", path=r"/namespaces/globepay-dev/pods$", cluster="dev", status=403,
+        count=1, message="pods are not to be read"))
+    result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.5.1")
+    thread.join()
+    sandbox.clear_faults()
+    assert result.returncode == 2, output(result)
+    line = error_line(result)
+    assert "reading globepay-dev failed" in line and "rolled back deployment/backend" in line
+    assert project.image("dev", "backend") == f"{BACKEND}:1.5.0"
     assert lease(project) is None
 
 

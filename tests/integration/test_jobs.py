@@ -103,3 +103,24 @@ def test_a_job_that_failed_is_run_again_by_the_next_deploy(project):
     assert retry.returncode == 2, output(retry)
     assert "job/database-migration: replace, failed before: run again" in retry.stdout
     assert job(project)["metadata"]["uid"] != uid, "the failed Job was created again"
+
+
+def test_rollback_to_the_release_replaces_a_changed_job(project):
+    """A Job's template cannot change in place: going back to the earlier release deletes the
+    Job the later one ran and creates the release's again."""
+    migration(project)
+    for tag in ("1.5.1", "1.5.2"):
+        result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:{tag}")
+        assert result.returncode == 0, output(result)
+    uid = job(project)["metadata"]["uid"]
+
+    back = project.invoke("rollback", "--env", "dev")
+
+    assert back.returncode == 0, output(back)
+    assert "job/database-migration: replace, migrate 1.5.2 -> 1.5.1" in back.stdout
+    assert "job.batch/database-migration replaced" in back.stdout
+    assert "deployment/frontend rolled back" not in back.stdout  # unchanged: left alone
+    again = job(project)
+    assert again["metadata"]["uid"] != uid
+    assert again["spec"]["template"]["spec"]["containers"][0]["image"] == f"{BACKEND}:1.5.1"
+    assert project.image("dev", "backend") == f"{BACKEND}:1.5.1"

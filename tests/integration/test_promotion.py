@@ -138,6 +138,21 @@ def test_rollback_previous_and_to_revision(project):
     assert project.image("dev", "backend") == f"{BACKEND}:1.5.1"
 
 
+def test_rollback_only_after_a_failed_promotion_skips_its_revision(project):
+    """A failed promotion leaves its broken revision as the previous one (its rollback made a
+    newer one); ``--only`` goes back to before the latest promotion, as the record says,
+    where a bare ``kubectl rollout undo`` would bring the broken image back."""
+    for tag in ("1.5.1", "1.5.2"):
+        assert project.invoke("deploy-dev", "--image", f"backend={BACKEND}:{tag}").returncode == 0
+    assert project.invoke("deploy-dev", "--image", f"backend={BROKEN}").returncode == 2
+
+    result = project.invoke("rollback", "--env", "dev", "--only", "backend")
+
+    assert result.returncode == 0, output(result)
+    assert "backend: to revision 1, as in release" in output(result)
+    assert project.image("dev", "backend") == f"{BACKEND}:1.5.1"
+
+
 def test_rollback_skips_workloads_without_history(project):
     """With no release recorded to go back to (records of an older version of the tool are
     gone here), a rollback undoes the workloads alone, skipping those with one revision."""

@@ -239,7 +239,8 @@ def test_a_stale_lock_is_taken_over_and_released(world):
 
     assert result.outcome == "succeeded"
     assert "took over a stale lock: it was held by alice@ci-7" in world.out.getvalue()
-    assert len(world.fake.calls_to("dev", "replace")) == 1
+    # taken over, then renewed before the apply and before the record
+    assert len(world.fake.calls_to("dev", "replace")) == 3
     assert "holderIdentity" not in world.lease("dev", "dev")["spec"]
     assert world.fake.image("dev", "globepay-dev", "backend") == image("backend", "1.7.0")
 
@@ -261,7 +262,7 @@ def test_a_lock_taken_since_the_snapshot_makes_the_run_read_and_plan_again(world
     assert len([argv for argv in world.fake.calls_to("dev", "get")
                 if "configmaps" in argv[-3]]) == 3
     assert len(world.fake.calls_to("dev", "create")) == 1  # AlreadyExists: read again
-    assert len(world.fake.calls_to("dev", "replace")) == 1
+    assert len(world.fake.calls_to("dev", "replace")) == 2  # taken; renewed before the apply
     # the other run's 1.7.0 is not this run's change: nothing is undone
     assert result.outcome == "failed" and result.rolled_back == []
     assert world.fake.undone == []

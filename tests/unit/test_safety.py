@@ -4,7 +4,10 @@ guards, configuration of the new keys, the YAML error hook."""
 from __future__ import annotations
 
 import copy
+import subprocess
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import yaml
@@ -20,7 +23,7 @@ from globepay_tasks.guards import (
     check_order,
     without_credentials,
 )
-from globepay_tasks.lock import Holder, ci_run_id, duration
+from globepay_tasks.holder import Holder, ci_run_id, duration
 from globepay_tasks.retry import RetryPolicy, is_transient
 from globepay_tasks.runner import Runner
 
@@ -183,3 +186,23 @@ def test_yaml_errors_become_one_line():
         line = _yaml_error_line(error)
     assert line is not None and line.startswith("error: invalid YAML in <unicode string> line 3")
     assert _yaml_error_line(ValueError("x")) is None
+
+
+def test_a_holder_is_gone_when_its_process_on_this_host_is():
+    me = Holder.me(ttl=60)
+    assert Holder.of(me.lease("x", "y")).gone() == ""  # this very process
+    child = subprocess.Popen(["true"])
+    dead = replace(me, pid=str(child.pid))
+    stat = Path(f"/proc/{child.pid}/stat")
+    deadline = time.monotonic() + 10
+    while stat.read_text().rpartition(")")[2].split()[0] != "Z":  # exited, not yet reaped
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert dead.gone() == f"its process (pid {child.pid}) no longer runs on this host"
+    child.wait()
+    assert dead.gone() == f"its process (pid {child.pid}) no longer runs on this host"
+    assert replace(me, boot="another-boot").gone() == "its host has restarted since"
+    # another host, another pid namespace (a container of the same name), no record: may run
+    assert replace(dead, host="elsewhere").gone() == ""
+    assert replace(dead, pid_ns="pid:[1]").gone() == ""
+    assert Holder("alice@ci-7", "4242", "", None, 60, "t").gone() == ""

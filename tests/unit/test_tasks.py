@@ -345,4 +345,5 @@ def test_importing_the_tasks_loads_only_the_configuration():
                       "globepay_tasks.config_hooks", "globepay_tasks.config_values",
                       "globepay_tasks.settings", "globepay_tasks.errors",
                       "globepay_tasks.excepthook", "globepay_tasks.hosts", "globepay_tasks.kinds",
-                      "globepay_tasks.kubectl", "globepay_tasks.retry"}
+                      "globepay_tasks.kubectl", "globepay_tasks.retry",
+                      "globepay_tasks.flags"}
