@@ -71,7 +71,7 @@ def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, repo
     back what this run changed (unless --no-rollback). Exit codes: 0 success, 1 usage,
     configuration or render error, a known-bad image or an unhealthy previous environment
     (nothing touched), 2 rollout or verification failed (rolled back), 3 hook failed,
-    4 rollback failed, 5 locked by another promotion, 130 interrupted.
+    4 rollback failed, 5 environment locked by another promotion, 130 interrupted.
     """
     _deploy(c, env, dry_run, yes, no_rollback, image, report, allow_bad, host, no_prune,
             Overrides(kubeconfig, env, context, namespace, timeout), overlay_images)
