@@ -100,6 +100,24 @@ class Live:
                 found.append(RunningImage(ref, container, image, digest))
         return found
 
+    def unhealthy(self) -> list[str]:
+        """What is wrong with each workload that is not healthy (`kinds` rules) or, for a
+        Deployment, StatefulSet or DaemonSet, whose rollout is not complete as ``kubectl
+        rollout status`` sees it: ``deployment/backend: 1 old replicas pending termination``."""
+        found = []
+        for obj in self.workloads:
+            if not kinds.is_workload(obj):
+                continue
+            rules = kinds.of(obj["kind"])
+            healthy, text = rules.health(obj)
+            rollout = rules.rollout(obj) if obj["kind"] in kinds.ROLLOUT_KINDS else None
+            if rollout and (rollout.failed or not rollout.done):
+                healthy, text = False, (f"{rules.resource}/{obj['metadata']['name']}: "
+                                        f"{rollout.error or rollout.readiness}")
+            if not healthy:
+                found.append(text)
+        return found
+
     def mismatches(self, intended: Intended) -> list[str]:
         """How the live workloads and their pods differ from ``intended`` (empty: they match):
         the spec image of each container, and each pod's image and reported digest."""

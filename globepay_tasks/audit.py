@@ -108,7 +108,8 @@ def to_mark(result: EnvResult, after: Mapping[str, WorkloadState]) -> list[tuple
     when it was asked for (``invoke rollback``) or followed a failed post-promotion hook;
     after a failed rollout, only those of the workloads whose own rollout failed; never an
     image the environment runs after it (the one rolled back to); nothing after any other
-    failure (the API server not answering, a verification mismatch, an interrupt)."""
+    failure (the API server not answering, a verification mismatch, an interrupt). An image
+    of the same version as one it runs after (`images.same_version`) is not marked."""
     if result.action == "rollback" or result.failure == "HookFailed":
         found = rolled_away(result, after)
     elif result.failure == "RolloutFailed":
@@ -118,7 +119,8 @@ def to_mark(result: EnvResult, after: Mapping[str, WorkloadState]) -> list[tuple
         return []
     running = {image for state in after.values() if state.exists
                for image in state.images.values()}
-    return [(ref, image) for ref, image in found if image not in running]
+    return [(ref, image) for ref, image in found
+            if not any(images.same_version(image, now) for now in running)]
 
 
 def build_record(result: EnvResult, env: Environment, *, actor_name: str, ci: str,

@@ -46,6 +46,12 @@ WHERE_HELP = {
     "namespace": "NAME: the environment's namespace for this run; a deploy renders the "
                  "overlay into it (default: its namespace)",
 }
+#: Help of the flag of the single-environment deploy tasks that chooses their images.
+OVERLAY_HELP = {
+    "overlay-images": "apply the overlay's own image tags instead of the images the previous "
+                      "environment runs (globepay.promote_images); the plan marks each that "
+                      "differs",
+}
 ENV_HELP = {
     **WHERE_HELP,
     "timeout": "SECONDS: how long its workloads may take to roll out, also as a duration "

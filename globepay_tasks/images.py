@@ -20,6 +20,12 @@ def short_name(ref: str) -> str:
     return repository(ref).rsplit("/", 1)[-1]
 
 
+def tag(ref: str) -> str:
+    """The tag a reference names (``1.5.0``), or ``""``."""
+    last = ref.split("@", 1)[0].rsplit("/", 1)[-1]
+    return last.rsplit(":", 1)[1] if ":" in last else ""
+
+
 def digest(ref: str) -> str:
     """The ``sha256:...`` digest a reference pins, or ``""``."""
     return ref.split("@", 1)[1] if "@" in ref else ""
@@ -32,8 +38,17 @@ def digest_of_image_id(image_id: str) -> str:
 
 
 def pinned(ref: str, image_digest: str) -> str:
-    """``repository@digest`` when a digest is known, else ``ref`` unchanged."""
-    return f"{repository(ref)}@{image_digest}" if image_digest else ref
+    """``repository:tag@digest`` (the tag kept when ``ref`` names one, so that people see
+    which version it is; the runtime pulls the digest) when a digest is known, else ``ref``
+    unchanged."""
+    return f"{ref.split('@', 1)[0]}@{image_digest}" if image_digest else ref
+
+
+def label(ref: str) -> str:
+    """What a person is shown of a reference's version: ``1.5.0``, ``1.5.0@sha256:8c170ffdce5b``
+    (tag and digest together), ``sha256:8c170ffdce5b``; the reference without either."""
+    shown = "@".join(part for part in (tag(ref), digest(ref)[:19]) if part)
+    return shown or ref
 
 
 def selects(name: str, ref: str) -> bool:
@@ -50,3 +65,12 @@ def same_artifact(a: str, b: str) -> bool:
     """Byte-identical references, or references pinning the same digest."""
     return a == b or (bool(digest(a)) and digest(a) == digest(b))
 
+
+def same_version(a: str, b: str) -> bool:
+    """The same artifact, or the same tag of the same repository where one of them pins no
+    digest (``backend:1.5.0`` and ``backend:1.5.0@sha256:...``)."""
+    if same_artifact(a, b):
+        return True
+    if digest(a) and digest(b):
+        return False
+    return bool(tag(a)) and (repository(a), tag(a)) == (repository(b), tag(b))

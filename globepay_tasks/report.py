@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import images
 from .errors import ConfigError, ExitStatus
 from .progress import Progress, utc_timestamp
 from .promotion import EnvResult
@@ -94,12 +95,11 @@ def _env(result: EnvResult) -> dict[str, Any]:
 
 
 def image_label(image: str) -> str:
-    """``backend:1.4.1`` for ``registry.globepay.dev/globepay/backend:1.4.1``."""
-    name = image.rsplit("/", 1)[-1]
-    if "@" in name:
-        repo, digest = name.split("@", 1)
-        return f"{repo}@{digest[:19]}"
-    return name
+    """``backend:1.4.1`` for ``registry.globepay.dev/globepay/backend:1.4.1``;
+    ``backend:1.5.0@sha256:8c170ffdce5b`` for one pinning a digest."""
+    tag, digest = images.tag(image), images.digest(image)[:19]
+    return images.short_name(image) + (f":{tag}" if tag else "") + (f"@{digest}" if digest
+                                                                       else "")
 
 
 def _short(workload: str) -> str:
@@ -108,8 +108,8 @@ def _short(workload: str) -> str:
 
 def images_cell(env: Mapping[str, Any]) -> str:
     labels = []
-    for images in env["images"].values():
-        labels += [image_label(image) for image in images.values()]
+    for found in env["images"].values():
+        labels += [image_label(image) for image in found.values()]
     return ", ".join(dict.fromkeys(labels)) or "-"
 
 

@@ -20,7 +20,7 @@ from invoke.exceptions import Exit
 from . import config as config_module
 from . import excepthook
 from .errors import ClusterError, ConfigError, PromotionError
-from .flags import DEPLOY_HELP, ENV_HELP, KUBECONFIG_HELP, WHERE_HELP, task
+from .flags import DEPLOY_HELP, ENV_HELP, KUBECONFIG_HELP, OVERLAY_HELP, WHERE_HELP, task
 from .settings import Overrides
 
 if TYPE_CHECKING:
@@ -39,18 +39,17 @@ def exits_on_error() -> Iterator[None]:
 
 def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bool,
             image: list[str] | None, report: str | None, allow_bad: bool, host: str | None,
-            no_prune: bool, flags: Overrides, task_name: str = "deploy") -> None:
+            no_prune: bool, flags: Overrides, overlay_images: bool,
+            task_name: str = "deploy") -> None:
     from .confirm import Confirmation
-    from .promotion import chain, multicluster
+    from .promotion import chain
     from .session import run_promotion
 
     def body(promoter: Promoter) -> None:
         env = promoter.settings.environment(env_name)
         confirmation = Confirmation([env], yes=yes, dry_run=dry_run)
-        rendered = chain.prepare(promoter, [env])[env.name]
-        confirmation.check()
         promoter.confirm = confirmation.ask_for
-        multicluster.deploy(promoter, env, rendered)
+        chain.deploy_one(promoter, env, confirmation.check, overlay_images=overlay_images)
 
     with exits_on_error():
         run_promotion(c, task_name, body, report=report, dry_run=dry_run,
@@ -60,35 +59,35 @@ def _deploy(c: Context, env_name: str, dry_run: bool, yes: bool, no_rollback: bo
 
 
 @task(help={"env": "environment to deploy (a name under globepay.environments)", **DEPLOY_HELP,
-            **ENV_HELP}, iterable=["image"])
+            **ENV_HELP, **OVERLAY_HELP}, iterable=["image"])
 def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
            allow_bad=False, host=None, no_prune=False, context=None, namespace=None,
-           timeout=None, kubeconfig=None):
+           timeout=None, kubeconfig=None, overlay_images=False):
     """Deploy one environment: hooks, kubectl apply, wait for every workload, verify the
-    images, hooks; then a history record in the environment's namespace.
+    images, hooks; then a history record in the environment's namespace. After the first of
+    globepay.order it receives what the one before runs (promote_images; that one healthy).
 
-    Shows what the apply will change first; on a failed rollout, verification or
-    post-promotion hook, rolls back the workloads this run changed (unless --no-rollback).
-    Exit codes: 0 success, 1 usage/configuration/render error or a known-bad image refused
+    Shows the plan first; on a failed rollout, verification or post-promotion hook, rolls
+    back what this run changed (unless --no-rollback). Exit codes: 0 success, 1 usage,
+    configuration or render error, a known-bad image or an unhealthy previous environment
     (nothing touched), 2 rollout or verification failed (rolled back), 3 hook failed,
-    4 rollback failed, 5 environment locked by another promotion, 130 interrupted. Progress
-    goes to stdout, one line per step; the summary table last.
+    4 rollback failed, 5 environment locked by another promotion, 130 interrupted.
     """
     _deploy(c, env, dry_run, yes, no_rollback, image, report, allow_bad, host, no_prune,
-            Overrides(kubeconfig, env, context, namespace, timeout))
+            Overrides(kubeconfig, env, context, namespace, timeout), overlay_images)
 
 
 def _deploy_task(env_name: str) -> Any:
     def body(c, dry_run=False, yes=False, no_rollback=False, image=None, report=None,
              allow_bad=False, host=None, no_prune=False, context=None, namespace=None,
-             timeout=None, kubeconfig=None):
+             timeout=None, kubeconfig=None, overlay_images=False):
         _deploy(c, env_name, dry_run, yes, no_rollback, image, report, allow_bad, host,
                 no_prune, Overrides(kubeconfig, env_name, context, namespace, timeout),
-                f"deploy-{env_name}")
+                overlay_images, f"deploy-{env_name}")
 
     body.__doc__ = f"Deploy {env_name}: the same as deploy --env {env_name}."
     body.__name__ = f"deploy_{env_name}"
-    return task(body, name=f"deploy-{env_name}", help={**DEPLOY_HELP, **ENV_HELP},
+    return task(body, name=f"deploy-{env_name}", help={**DEPLOY_HELP, **ENV_HELP, **OVERLAY_HELP},
                 iterable=["image"])
 
 

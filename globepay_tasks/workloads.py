@@ -94,10 +94,10 @@ def parse_image_overrides(values: Iterable[str]) -> dict[str, str]:
 
 def _image_entry(repo: str, ref: str) -> dict:
     entry = {"name": repo, "newName": images.repository(ref)}
+    if images.tag(ref):  # kept beside a digest: kustomize renders repository:tag@digest
+        entry["newTag"] = images.tag(ref)
     if images.digest(ref):
         entry["digest"] = images.digest(ref)
-    elif ref != entry["newName"]:
-        entry["newTag"] = ref.rsplit(":", 1)[1]
     return entry
 
 

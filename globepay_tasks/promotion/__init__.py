@@ -84,6 +84,9 @@ class Promoter:
         self.locks: dict[str, EnvLock] = {}
         #: each overlay as kustomize renders it, without this run's images (rendered once)
         self.overlays: dict[str, Rendered] = {}
+        #: --overlay-images: the environment before the one deployed and the images it runs
+        #: (name -> reference), each image that differs marked in the plan (`plan.marked`)
+        self.compared: tuple[str, dict[str, str]] | None = None
         #: temporary kustomizations, removed when the run ends
         self.stack = ExitStack()
         #: asks whether an environment may be changed, after its plan was shown (a

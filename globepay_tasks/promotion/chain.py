@@ -32,20 +32,38 @@ def prepare(promoter: Promoter, envs: Sequence[Environment], *,
 
 
 def render_with(promoter: Promoter, env: Environment, rendered: Rendered, source: str,
-                running: Sequence[artifacts.RunningImage]) -> Rendered:
+                running: Sequence[artifacts.RunningImage], *, guessed: bool = False) -> Rendered:
     """``env`` as the preflight ``rendered`` it, with the images ``source`` runs (those of
-    its images ``env`` does not keep as its own) set in its workloads."""
+    its images ``env`` does not keep as its own) set in its workloads. ``guessed``: a dry
+    run's stand-in for what ``source`` would run."""
     offered = artifacts.offered(running)
     carried = artifacts.applicable(offered, manifests.rendered_images(rendered),
                                    env.keep_images)
-    promoter.requested[env.name] = carried
+    promoter.requested[env.name] = {**promoter.requested.get(env.name, {}), **carried}
     kept = sorted(name for name, ref in offered.items() if images.selected(env.keep_images, ref))
     text = ", ".join(f"{name}={ref}" for name, ref in carried.items()) or "none"
-    if promoter.runner.dry_run:
+    if guessed:
         text += f" (dry run: as {source} would run them; digests are read at run time)"
     promoter.progress.step(env.name, f"images from {source}", text
                            + (f"; keeps its own {', '.join(kept)}" if kept else ""))
     return manifests.with_images(rendered, carried)
+
+
+def running_in(promoter: Promoter, env: Environment, source: Environment, *,
+               checked: bool = True) -> list[artifacts.RunningImage]:
+    """What ``source`` runs now, for ``env`` to receive (read also in a dry run). ``checked``:
+    a `ConfigError` when it runs no workloads or one of them is not healthy."""
+    live = artifacts.read_live(promoter.runner.reader, promoter.target(source.clusters()[0]))
+    running = live.running()
+    unhealthy = live.unhealthy() if checked else []
+    if checked and (not running or unhealthy):
+        problem = (f"is not healthy ({'; '.join(unhealthy)})" if running
+                   else f"runs no workloads (namespace {source.namespace})")
+        raise ConfigError(f"{env.name} receives the images {source.name} runs "
+                          f"(promote_images), but {source.name} {problem}; nothing was "
+                          f"changed: deploy {source.name} first, or pass --overlay-images "
+                          f"to apply {env.name}'s overlay as it is")
+    return running
 
 
 def deploy_chain(promoter: Promoter, envs: Sequence[Environment], confirm: Confirm) -> None:
@@ -63,7 +81,7 @@ def deploy_chain(promoter: Promoter, envs: Sequence[Environment], confirm: Confi
         try:
             if carry and previous is not None:
                 received = render_with(promoter, env, rendered[env.name], previous.env,
-                                       previous.running)
+                                       previous.running, guessed=promoter.runner.dry_run)
                 previous = multicluster.deploy(promoter, env, received, action="promote",
                                                source=previous.env)
             else:
@@ -74,6 +92,31 @@ def deploy_chain(promoter: Promoter, envs: Sequence[Environment], confirm: Confi
                           later.context or "", outcome=NOT_REACHED)
                 for later in envs[index + 1:]]
             raise
+
+
+def deploy_one(promoter: Promoter, env: Environment, confirm: Confirm, *,
+               overlay_images: bool = False) -> EnvResult:
+    """Deploy one environment as `deploy_chain` would: with ``promote_images``, one after the
+    first of ``order`` receives the images the one before it runs now (`running_in`; this
+    run's --image wins for the images it names). ``overlay_images``: its overlay's own
+    instead, the plan marking each that differs from what the one before runs."""
+    rendered = promoter.preflight([env], read=True)[env.name]
+    confirm()
+    source = promoter.settings.previous(env.name) if promoter.settings.promote_images else None
+    options: dict[str, str] = {}
+    if source is not None:
+        running = running_in(promoter, env, source, checked=not overlay_images)
+        if overlay_images:
+            promoter.compared = (source.name, artifacts.offered(running))
+            promoter.progress.step(env.name, "images", f"its overlay's own (--overlay-images); "
+                                   f"the plan names each that {source.name} does not run")
+        else:
+            rendered = render_with(promoter, env, rendered, source.name, [
+                item for item in running if not images.selected(promoter.images, item.image)])
+            options = {"action": "promote", "source": source.name}
+    for part in env.clusters():  # what it would run, not the overlay's tags it does not get
+        promoter.check_bad(part, rendered, announce=False)
+    return multicluster.deploy(promoter, env, rendered, **options)
 
 
 def promote(promoter: Promoter, source: Environment, dest: Environment,
@@ -87,7 +130,8 @@ def promote(promoter: Promoter, source: Environment, dest: Environment,
     if not running and not promoter.runner.dry_run:
         raise ConfigError(f"{source.name} runs no workloads to promote "
                           f"(namespace {source.namespace})")
-    rendered = render_with(promoter, dest, promoter.render(dest, {}), source.name, running)
+    rendered = render_with(promoter, dest, promoter.render(dest, {}), source.name, running,
+                           guessed=promoter.runner.dry_run)
     for part in dest.clusters():
         promoter.check_bad(part, rendered, announce=False)
     confirm()

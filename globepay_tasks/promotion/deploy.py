@@ -36,6 +36,7 @@ from .plan import (
     PlannedChange,
     already_set,
     kind_counts,
+    marked,
     ordered,
     planned_refs,
     predict,
@@ -170,6 +171,8 @@ def plan_from(p: Promoter, env: Environment, rendered: Rendered, result: EnvResu
     """The plan of every rendered object, from ``known``, into ``result``."""
     assigned = phases.assign(rendered.objects)
     result.plan = predict(rendered, known.states(planned_refs(rendered)), assigned, known)
+    if p.compared:
+        result.plan = marked(result.plan, *p.compared)
     result.others = [*predict_others(rendered, known, assigned, env.name in p.new_namespaces),
                      *predict_prunes(rendered, known, env.namespace, p.prune)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from .. import applyset, fielddiff, guards, images, kinds, manifests
@@ -100,13 +100,8 @@ def few(paths: Sequence[str], shown: int = 3) -> list[str]:
 
 
 def short_image(image: str) -> str:
-    """The tag (or digest) of an image reference; the whole reference without one."""
-    if not image:
-        return "-"
-    if "@" in image:
-        return image.split("@", 1)[1][:19]
-    last = image.rsplit("/", 1)[-1]
-    return last.rsplit(":", 1)[1] if ":" in last else image
+    """The tag and digest of an image reference (`images.label`); ``-`` for none."""
+    return images.label(image) if image else "-"
 
 
 def planned_refs(rendered: Rendered) -> list[WorkloadRef]:
@@ -153,6 +148,21 @@ def predict(rendered: Rendered, before: Mapping[WorkloadRef, WorkloadState],
         planned.append(PlannedChange(ref, action, dict(state.images), images,
                                      (phases or {}).get(key(obj), DEPLOY), fields, note))
     return planned
+
+
+def marked(planned: Iterable[PlannedChange], source: str,
+           running: Mapping[str, str]) -> list[PlannedChange]:
+    """``planned`` with a note on each workload naming its images that differ from what
+    ``source`` runs (``running``: image name -> reference): ``dev runs backend 1.5.0``."""
+    found = []
+    for item in planned:
+        notes = [f"{source} runs {images.short_name(image)} {short_image(ref)}"
+                 for image in dict.fromkeys(item.images_after.values())
+                 if (ref := running.get(images.short_name(image)))
+                 and not images.same_version(image, ref)]
+        found.append(replace(item, note=", ".join(filter(None, [item.note, *notes])))
+                     if notes else item)
+    return found
 
 
 def _workload_noise(path: str) -> bool:

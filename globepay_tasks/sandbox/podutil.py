@@ -148,14 +148,12 @@ def rollout_seconds(obj: dict, default: float) -> float:
 
 def image_id(image: str) -> str:
     """Deterministic ``docker-pullable://<repo>@sha256:<digest>`` for an image reference."""
-    if "@sha256:" in image:
-        repo, _, digest = image.partition("@sha256:")
-        return f"docker-pullable://{repo}@sha256:{digest}"
-    repo = image
-    last = image.rsplit("/", 1)[-1]
-    if ":" in last:
-        repo = image[: len(image) - len(last)] + last.split(":", 1)[0]
-    return f"docker-pullable://{repo}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
+    repo, _, digest = image.partition("@sha256:")
+    last = repo.rsplit("/", 1)[-1]
+    if ":" in last:  # the runtime reports the repository without the tag
+        repo = repo[: len(repo) - len(last)] + last.split(":", 1)[0]
+    return (f"docker-pullable://{repo}@sha256:"
+            f"{digest or hashlib.sha256(image.encode()).hexdigest()}")
 
 
 def owner_reference(owner: dict) -> dict:

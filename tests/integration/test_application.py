@@ -273,7 +273,7 @@ def test_three_rounds_through_the_chain(project):
         assert result.returncode == 0, output(result)
         assert project.image("dev", "backend") == f"{BACKEND}:{tag}"
         pinned = project.image("staging", "backend")
-        assert pinned.startswith(f"{BACKEND}@sha256:"), pinned
+        assert pinned.startswith(f"{BACKEND}:{tag}@sha256:"), pinned
         assert project.image("prod", "backend") == pinned
         for env in CLUSTERS:
             image = project.image(env, "backend")
@@ -333,7 +333,7 @@ def test_plan_lists_every_object_before_the_prompt_and_n_writes_nothing(project)
     objects = rendered(project, "prod")
 
     with project.untouched():
-        code, text = on_terminal(project, "deploy-prod",
+        code, text = on_terminal(project, "deploy-prod", "--overlay-images",
                                  env={**project.environ(), "TERM": "dumb"}, answer="n")
 
     assert code == 1, text

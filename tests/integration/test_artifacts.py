@@ -4,6 +4,7 @@ images, status and drift (invoke -> real kubectl -> the sandbox or a real cluste
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 from conftest import REGISTRY, output, report
@@ -45,11 +46,13 @@ def test_deploy_all_carries_the_digest_dev_ran_and_keeps_env_specific_images(
     assert result.returncode == 0, output(result)
 
     assert project.image("dev", "backend") == f"{BACKEND}:1.6.0"
-    pinned = f"{BACKEND}@{digest(project, 'dev', 'backend')}"
+    pinned = f"{BACKEND}:1.6.0@{digest(project, 'dev', 'backend')}"
     assert project.image("staging", "backend") == project.image("prod", "backend") == pinned
     assert digest(project, "prod", "backend") == digest(project, "dev", "backend")
     assert project.image("staging", "frontend") == (
-        f"{FRONTEND}@{digest(project, 'dev', 'frontend')}")
+        f"{FRONTEND}:1.5.0@{digest(project, 'dev', 'frontend')}")
+    shown = f"backend:1.6.0@{digest(project, 'dev', 'backend')[:19]}"  # tag and digest
+    assert re.search(rf"\nprod +succeeded .*{shown}, frontend:1.4.0 ", result.stdout)
     assert project.image("prod", "frontend") == f"{FRONTEND}:1.4.0"  # the prod overlay's own
     assert "keeps its own frontend" in output(result)
     assert [e["outcome"] for e in report(path)["environments"]] == ["succeeded"] * 3
@@ -72,6 +75,50 @@ def test_deploy_all_carries_the_digest_dev_ran_and_keeps_env_specific_images(
     assert f"globepay {record['id']} prod: {pinned}" in rollout.stdout
 
 
+def test_deploy_staging_after_deploy_all_is_no_downgrade(project):
+    """deploy-staging and deploy --env prod give each environment what the one before it
+    runs, digest-pinned, as deploy-all did: nothing changes; tag and digest shown together."""
+    assert project.invoke("deploy-all", "--yes").returncode == 0
+    names = ("backend", "frontend")
+    handed = {env: {name: project.image(env, name) for name in names}
+              for env in ("staging", "prod")}
+    dev = {name: digest(project, "dev", name) for name in names}
+    assert handed["staging"] == handed["prod"] == {
+        name: f"{REGISTRY}/{name}:1.5.0@{dev[name]}" for name in names}
+
+    staging = project.invoke("deploy-staging")
+    prod = project.invoke("deploy", "--env", "prod", "--yes")
+
+    for env, result, source in (("staging", staging, "dev"), ("prod", prod, "staging")):
+        assert result.returncode == 0, output(result)
+        assert {name: project.image(env, name) for name in names} == handed[env]
+        assert project.revision(env, "backend") == "1"
+        assert f"images from {source}: backend={handed[env]['backend']}, " in result.stdout
+        assert "0 to change, 0 to create" in result.stdout
+        assert f"backend:1.5.0@{dev['backend'][:19]}, frontend:1.5.0@" in result.stdout
+        record = history(project, env)["records"][0]
+        assert (record["action"], record["source"]) == ("promote", source)
+    assert f"{BACKEND}:1.5.0@{dev['backend']}" in project.invoke("status").stdout
+
+
+def test_overlay_images_applies_the_overlay_tags_and_marks_what_differs(project):
+    assert project.invoke("deploy-all", "--yes").returncode == 0
+    dev = {name: f"1.5.0@{digest(project, 'dev', name)[:19]}" for name in ("backend", "frontend")}
+
+    result = project.invoke("deploy-staging", "--overlay-images")
+
+    assert result.returncode == 0, output(result)
+    assert project.image("staging", "backend") == f"{BACKEND}:1.4.1"
+    assert "images from dev" not in result.stdout
+    for name, shown in dev.items():
+        assert (f"plan: deployment/{name}: change, {name} {shown} -> 1.4.1, dev runs {name} "
+                f"{shown} [deploy]") in result.stdout, output(result)
+    dry = project.invoke("deploy-staging", "--overlay-images", "--dry-run")
+    assert dry.returncode == 0, output(dry)
+    assert (f"plan: deployment/backend: unchanged, dev runs backend {dev['backend']} [deploy]"
+            in dry.stdout), output(dry)
+
+
 def test_promote_staging_to_prod_with_status_and_drift(project, monkeypatch):
     monkeypatch.setenv("GITHUB_ACTOR", "release-bot")
     project.env_settings("prod")["keep_images"] = ["frontend"]
@@ -83,7 +130,7 @@ def test_promote_staging_to_prod_with_status_and_drift(project, monkeypatch):
     assert history(project, "dev")["records"][0]["git"]["dirty"] is False
     result = project.invoke("deploy-staging", "--image", f"backend={BACKEND}:1.7.0")
     assert result.returncode == 0, output(result)
-    assert project.invoke("deploy-prod", "--yes").returncode == 0
+    assert project.invoke("deploy-prod", "--yes", "--overlay-images").returncode == 0
     project.cluster.put("prod", {
         "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
         "metadata": {"name": "globepay-promotion", "namespace": project.namespace("prod")},
@@ -104,13 +151,13 @@ def test_promote_staging_to_prod_with_status_and_drift(project, monkeypatch):
     assert rows["deployment/backend"]["images"] == {"backend": f"{BACKEND}:1.4.0"}
     to_prod = {r["image"]: r for r in data["drift"][1]["images"]}
     assert data["drift"][1]["from"] == "staging" and data["drift"][1]["in_sync"] is False
-    staging_backend = f"{BACKEND}@{digest(project, 'staging', 'backend')}"
+    staging_backend = f"{BACKEND}:1.7.0@{digest(project, 'staging', 'backend')}"
     assert to_prod["backend"]["from"] == staging_backend and not to_prod["backend"]["same"]
     assert to_prod["frontend"]["kept"] is True
     text = project.invoke("status").stdout
     assert "lock: held by alice@laptop" in text
     assert "staging -> prod: differs" in text and "kept by prod" in text
-    assert f"would change: {BACKEND}@{digest(project, 'prod', 'backend')} -> " \
+    assert f"would change: {BACKEND}:1.4.0@{digest(project, 'prod', 'backend')} -> " \
            f"{staging_backend}" in text
 
     result = project.invoke("unlock", "--env", "prod", "--force", "--yes")
@@ -249,6 +296,6 @@ def test_carried_images_go_into_what_the_preflight_rendered(project):
     result = project.invoke("deploy-all", "--yes")
     assert result.returncode == 0, output(result)
     pinned = project.image("staging", "backend")
-    assert pinned.startswith(project.image("dev", "backend").split(":")[0] + "@sha256:")
+    assert pinned.startswith(project.image("dev", "backend") + "@sha256:")
     assert project.deployment("staging", "backend")["spec"]["replicas"] == 2  # its overlay
     assert f"images from dev: backend={pinned}" in result.stdout

@@ -14,7 +14,7 @@ def answered(project, answer: str, *args: str) -> tuple[int, str]:
 
 def test_prod_is_asked_after_its_plan_and_a_no_changes_nothing(project):
     with project.untouched("prod"):
-        code, text = answered(project, "n", "deploy-prod")
+        code, text = answered(project, "n", "deploy-prod", "--overlay-images")
     assert code == 1, text
     question = text.index("Change prod")
     assert text.index("prod     plan: deployment/backend: create") < question

@@ -39,7 +39,7 @@ def test_a_cronjob_on_the_backend_image_follows_the_deployment_through_the_chain
 
     assert cron_image(project, "dev") == project.image("dev", "backend") == f"{BACKEND}:1.6.0"
     pinned = project.image("staging", "backend")
-    assert pinned.startswith(f"{BACKEND}@sha256:")
+    assert pinned.startswith(f"{BACKEND}:1.6.0@sha256:")
     assert cron_image(project, "staging") == pinned
     assert cron_image(project, "prod") == project.image("prod", "backend") == pinned
     assert text.count("workloads and pods run the promoted images") == 3

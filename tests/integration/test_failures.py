@@ -368,6 +368,25 @@ def test_namespace_mismatch_in_a_rendered_object(project):
     assert f"Namespace '{staging}', but the environment's namespace is '{dev}'" in line
 
 
+def test_previous_environment_runs_nothing_to_receive(project):
+    line = refused(project, 1, "deploy-staging")
+    assert (f"staging receives the images dev runs (promote_images), but dev runs no workloads "
+            f"(namespace {project.namespace('dev')}); nothing was changed: deploy dev first, or "
+            "pass --overlay-images to apply staging's overlay as it is") in line
+
+
+def test_previous_environment_not_healthy(project):
+    seeded(project, "dev")
+    seeded(project, "staging")
+    left = project.invoke("deploy-dev", "--no-rollback", "--image", f"backend={BROKEN}")
+    assert left.returncode == 2, output(left)
+    line = refused(project, 1, "deploy-staging")
+    assert "staging receives the images dev runs (promote_images), but dev is not healthy " \
+           '(deployment/backend: error: deployment "backend" exceeded its progress deadline)' \
+           in line and "--overlay-images" in line
+    assert "1.4.1" in project.image("staging", "backend")
+
+
 # -- failed rollouts: exit 2, rolled back ------------------------------------------------------
 
 def test_object_rejected_by_the_server_is_refused_in_preflight(project):

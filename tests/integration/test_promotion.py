@@ -27,7 +27,7 @@ def test_deploy_dev_rolls_out_every_rendered_workload(project):
 
 def test_staging_is_gated_on_dev_and_prod_needs_yes(project):
     with project.untouched("staging"):
-        result = project.invoke("deploy", "--env", "staging")
+        result = project.invoke("deploy", "--env", "staging", "--overlay-images")
     assert result.returncode == 3
     assert "previous_healthy" in result.stderr and "nothing was changed" in result.stderr
     assert project.invoke("deploy", "--env", "dev").returncode == 0

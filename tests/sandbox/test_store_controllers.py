@@ -120,6 +120,8 @@ def test_image_ids_are_deterministic() -> None:
         "docker-pullable://registry.example:5000/team/app@sha256:")
     digest = "sha256:" + "a" * 64
     assert image_id(f"nginx@{digest}") == f"docker-pullable://nginx@{digest}"
+    assert image_id(f"registry.example:5000/app:1.25@{digest}") == (  # the tag left out
+        f"docker-pullable://registry.example:5000/app@{digest}")
 
 
 def test_deployment_rollout_steps(manual: Sandbox) -> None:

@@ -333,7 +333,7 @@ def test_the_chain_carries_what_each_environment_ran_to_the_next(world):
     with promoter:
         chain.deploy_chain(promoter, list(promoter.settings.chain()), lambda: None)
 
-    pinned = f"{REGISTRY}/backend@{digest_of(image('backend', '1.7.0'))}"  # dev's pods
+    pinned = f"{REGISTRY}/backend:1.7.0@{digest_of(image('backend', '1.7.0'))}"  # dev's pods
     for env in ("staging", "prod"):
         assert world.fake.image(env, f"globepay-{env}", "backend") == pinned
         assert result_of(promoter, env).requested == {"backend": pinned}

@@ -15,13 +15,14 @@ from globepay_tasks import (
     kubectl,
     manifests,
     pods,
+    report,
     status,
     workloads,
 )
 from globepay_tasks.config import DEFAULTS, load_settings
 from globepay_tasks.errors import ConfigError
 from globepay_tasks.kubectl import Target, WorkloadRef
-from globepay_tasks.promotion import EnvResult, WorkloadChange
+from globepay_tasks.promotion import EnvResult, WorkloadChange, plan
 from globepay_tasks.workloads import WorkloadState
 
 REPO = "registry.globepay.dev:5000/globepay/backend"
@@ -36,11 +37,38 @@ def test_reference_parts_with_a_registry_port():
     assert images.repository(f"{REPO}@{DIGEST}") == REPO and images.digest(ref) == ""
     assert images.digest_of_image_id(f"docker-pullable://{REPO}@{DIGEST}") == DIGEST
     assert images.digest_of_image_id("sha256:" + "c" * 64) == ""  # an image ID, no repo digest
-    assert images.pinned(ref, DIGEST) == f"{REPO}@{DIGEST}" and images.pinned(ref, "") == ref
+    assert images.pinned(ref, DIGEST) == f"{REPO}:1.5.0@{DIGEST}" and images.pinned(ref, "") == ref
+    assert images.pinned(f"{REPO}:1.5.0@{OTHER}", DIGEST) == f"{REPO}:1.5.0@{DIGEST}"
+    assert images.pinned(f"{REPO}@{OTHER}", DIGEST) == f"{REPO}@{DIGEST}"
+    assert (images.tag(ref), images.tag(f"{REPO}@{DIGEST}")) == ("1.5.0", "")
     assert images.selects("backend", ref) and images.selects(REPO, ref)
     assert not images.selects("back", ref)
     assert images.same_artifact(f"{REPO}@{DIGEST}", f"other/backend@{DIGEST}")
     assert not images.same_artifact(f"{REPO}:1", f"{REPO}:2")
+
+
+def test_tag_and_digest_are_shown_together():
+    short = DIGEST[:19]
+    assert images.label(f"{REPO}:1.5.0@{DIGEST}") == f"1.5.0@{short}"
+    assert images.label(f"{REPO}@{DIGEST}") == short and images.label(f"{REPO}:1.5.0") == "1.5.0"
+    assert report.image_label(f"{REPO}:1.5.0@{DIGEST}") == f"backend:1.5.0@{short}"
+    assert report.image_label(f"{REPO}@{DIGEST}") == f"backend@{short}"
+    planned = plan.PlannedChange(BACKEND, "change", {"backend": f"{REPO}:1.5.0@{DIGEST}"},
+                                 {"backend": f"{REPO}:1.5.1"})
+    assert planned.describe() == f"deployment/backend: change, backend 1.5.0@{short} -> 1.5.1"
+
+
+def test_the_plan_marks_images_that_differ_from_the_previous_environment():
+    dev = {"backend": f"{REPO}:1.5.0@{DIGEST}", "frontend": f"{REPO[:-7]}frontend:1.5.0"}
+    same_tag = plan.PlannedChange(BACKEND, "unchanged", {}, {"backend": f"{REPO}:1.5.0"})
+    older = plan.PlannedChange(BACKEND, "change", {}, {"backend": f"{REPO}:1.4.1"},
+                               note="failed before")
+    alone = plan.PlannedChange(WorkloadRef("Deployment", "cache"), "change", {},
+                               {"cache": "redis:7"})
+    marked = plan.marked([same_tag, older, alone], "dev", dev)
+    assert marked[0] == same_tag and marked[2] == alone
+    assert marked[1].note == f"failed before, dev runs backend 1.5.0@{DIGEST[:19]}"
+    assert not images.same_version(f"{REPO}@{DIGEST}", f"{REPO}@{OTHER}")
 
 
 def deployment(image: str, name: str = "backend") -> dict:
@@ -66,10 +94,23 @@ def test_running_images_are_pinned_when_the_pods_agree():
     ))
     [running] = live.running()
     assert (running.workload, running.container, running.pinned) == (
-        BACKEND, "backend", f"{REPO}@{DIGEST}")
+        BACKEND, "backend", f"{REPO}:1.5.0@{DIGEST}")
     disagreeing = artifacts.Live(live.workloads, (pod("a", ref, f"{REPO}@{DIGEST}"),
                                                   pod("b", ref, f"{REPO}@{OTHER}")))
     assert disagreeing.running()[0].pinned == ref
+
+
+def test_unhealthy_names_workloads_whose_rollout_is_not_complete():
+    def rolled(name: str, **status: int) -> dict:
+        obj = deployment(f"{REPO}:1.5.0", name)
+        obj["metadata"]["generation"] = 2
+        obj["spec"]["replicas"] = 1
+        obj["status"] = {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1,
+                         "availableReplicas": 1, **status}
+        return obj
+
+    live = artifacts.Live((rolled("backend"), rolled("web", replicas=2)), ())
+    assert live.unhealthy() == ["deployment/web: 1 old replicas pending termination"]
 
 
 def test_mismatches_spec_pod_image_and_digest():
@@ -95,9 +136,9 @@ def test_offered_and_applicable_images():
     running = [artifacts.RunningImage(BACKEND, "backend", f"{REPO}:1", DIGEST),
                artifacts.RunningImage(WorkloadRef("Deployment", "web"), "web", "r/frontend:2")]
     offered = artifacts.offered(running)
-    assert offered == {"backend": f"{REPO}@{DIGEST}", "frontend": "r/frontend:2"}
+    assert offered == {"backend": f"{REPO}:1@{DIGEST}", "frontend": "r/frontend:2"}
     assert artifacts.applicable(offered, {f"{REPO}:0", "r/frontend:1"}, ["frontend"]) == {
-        "backend": f"{REPO}@{DIGEST}"}
+        "backend": f"{REPO}:1@{DIGEST}"}
     assert artifacts.applicable(offered, {"r/frontend:1"}, []) == {"frontend": "r/frontend:2"}
     conflicting = [*running, artifacts.RunningImage(WorkloadRef("Deployment", "worker"),
                                                     "worker", f"{REPO}:2")]
@@ -184,6 +225,12 @@ def test_the_image_rolled_back_to_is_never_marked():
     assert audit.to_mark(manual, after) == []
     after["deployment/frontend"] = front(f"{WEB}:2.0.0", "1")
     assert audit.to_mark(manual, after) == [("deployment/backend", f"{REPO}:1.6.0")]
+    # staging rolled back from 1.5.0 (set by --image) to dev's 1.5.0, pinned: the same version
+    pinned = {"deployment/backend": state(f"{REPO}:1.5.0@{DIGEST}", "3")}
+    by_tag = EnvResult("staging", "rollback", changes=[WorkloadChange(
+        BACKEND, state(f"{REPO}:1.5.0", "2"), pinned["deployment/backend"])],
+        rolled_back=["deployment/backend"])
+    assert audit.to_mark(by_tag, pinned) == []
 
 
 def test_a_mark_records_the_digest_the_failed_pods_reported():
@@ -295,13 +342,14 @@ def test_argument_lists_for_records():
         "configmaps", "a", "b", "--ignore-not-found"]
 
 
-def test_digest_override_drops_the_tag(tmp_path: Path):
+def test_digest_override_keeps_the_tag(tmp_path: Path):
     overlay = tmp_path / "overlay"
     overlay.mkdir()
     with workloads.kustomization_for(overlay, {"backend": f"{REPO}:1.5.0@{DIGEST}"},
                                      [f"{REPO}:1.4.0"]) as directory:
         document = yaml.safe_load(Path(directory, "kustomization.yaml").read_text())
-    assert document["images"] == [{"name": REPO, "newName": REPO, "digest": DIGEST}]
+    assert document["images"] == [
+        {"name": REPO, "newName": REPO, "newTag": "1.5.0", "digest": DIGEST}]
 
 
 MANIFEST = """apiVersion: v1
