@@ -1,6 +1,7 @@
 """The local sandbox of a project: the clusters that serve its environments (`served`), the
-configuration that points the tasks at them (`overlay`), and what ``invoke sandbox.status``
-shows (`status`, `status_lines`)."""
+configuration that points the tasks at them (`overlay`), starting and stopping it in the
+background (`start`, `stop`), and what ``invoke sandbox.status`` shows (`status`,
+`status_lines`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ClusterError
+from .errors import ClusterError, ConfigError
 from .settings import Settings
 
 
@@ -124,3 +125,34 @@ def status_lines(data: dict[str, Any]) -> list[str]:
         lines.append(f"  not served: {env['name']} (context {env['context']}); restart it: "
                      f"invoke sandbox.down sandbox.up")
     return lines
+
+
+def start(state: Path, settings: Settings, rollout_seconds: float, time_scale: float,
+          port: int) -> list[str]:
+    """Start the sandbox in the background (state in ``state``) for the clusters `served`,
+    and write ``state/invoke.yaml`` pointing the tasks at it; the lines to show."""
+    import yaml
+
+    from .sandbox import process
+
+    clusters = served(settings)
+    try:
+        pid, kubeconfig = process.start_background(
+            state, clusters=[item.name for item in clusters],
+            contexts={item.name: item.context for item in clusters},
+            rollout_seconds=rollout_seconds, time_scale=time_scale, port=port)
+    except RuntimeError as error:
+        raise ConfigError(str(error)) from None
+    (state / "invoke.yaml").write_text(
+        yaml.safe_dump(overlay(settings, kubeconfig), sort_keys=False))
+    return [f"sandbox running (pid {pid}); kubeconfig {kubeconfig}", *served_lines(clusters)]
+
+
+def stop(state: Path) -> None:
+    """Stop the sandbox `start` started (`ConfigError`: none runs)."""
+    from .sandbox import process
+
+    try:
+        process.stop_background(state)
+    except RuntimeError as error:
+        raise ConfigError(str(error)) from None

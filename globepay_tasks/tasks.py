@@ -352,42 +352,23 @@ SANDBOX_DIR = ".sandbox"
 def sandbox_up(c, rollout_seconds=5.0, time_scale=1.0, port=0):
     """Start the local sandbox in the background (.sandbox/): a cluster for each kube
     context the environments of globepay.order use (globepay-<env> where they name none)."""
-    import yaml
-
     from . import local_sandbox
-    from .sandbox import process
     from .session import project_root, settings_of
 
     with exits_on_error():
-        settings = settings_of(c)
-        state = project_root(c) / SANDBOX_DIR
-        clusters = local_sandbox.served(settings)
-        try:
-            pid, kubeconfig = process.start_background(
-                state, clusters=[item.name for item in clusters],
-                contexts={item.name: item.context for item in clusters},
-                rollout_seconds=float(rollout_seconds), time_scale=float(time_scale),
-                port=int(port))
-        except RuntimeError as error:
-            raise ConfigError(str(error)) from None
-    (state / "invoke.yaml").write_text(
-        yaml.safe_dump(local_sandbox.overlay(settings, kubeconfig), sort_keys=False))
-    print(f"sandbox running (pid {pid}); kubeconfig {kubeconfig}")
-    print("\n".join(local_sandbox.served_lines(clusters)))
-    print(f"use it with: invoke -f {SANDBOX_DIR}/invoke.yaml deploy-all --yes")
+        lines = local_sandbox.start(project_root(c) / SANDBOX_DIR, settings_of(c),
+                                    float(rollout_seconds), float(time_scale), int(port))
+    print("\n".join([*lines, f"use it with: invoke -f {SANDBOX_DIR}/invoke.yaml deploy-all --yes"]))
 
 
 @task
 def sandbox_down(c):
     """Stop the local sandbox cluster started by sandbox.up."""
-    from .sandbox import process
+    from . import local_sandbox
     from .session import project_root
 
     with exits_on_error():
-        try:
-            process.stop_background(project_root(c) / SANDBOX_DIR)
-        except RuntimeError as error:
-            raise ConfigError(str(error)) from None
+        local_sandbox.stop(project_root(c) / SANDBOX_DIR)
     print("sandbox stopped")
 
 
