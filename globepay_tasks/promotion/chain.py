@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from .. import artifacts, images, manifests
-from ..errors import ConfigError
+from ..errors import ClusterError, ConfigError
 from ..manifests import Rendered
 from ..settings import Environment
 from . import multicluster
@@ -53,7 +53,13 @@ def running_in(promoter: Promoter, env: Environment, source: Environment, *,
                checked: bool = True) -> list[artifacts.RunningImage]:
     """What ``source`` runs now, for ``env`` to receive (read also in a dry run). ``checked``:
     a `ConfigError` when it runs no workloads or one of them is not healthy."""
-    live = artifacts.read_live(promoter.runner.reader, promoter.target(source.clusters()[0]))
+    try:
+        live = artifacts.read_live(promoter.runner.reader,
+                                   promoter.target(source.clusters()[0]))
+    except ClusterError as error:
+        raise ClusterError(f"{env.name} receives the images {source.name} runs "
+                           f"(promote_images), which cannot be read: {error.message}; nothing "
+                           f"was changed") from None
     running = live.running()
     unhealthy = live.unhealthy() if checked else []
     if checked and (not running or unhealthy):
@@ -116,6 +122,8 @@ def deploy_one(promoter: Promoter, env: Environment, confirm: Confirm, *,
             options = {"action": "promote", "source": source.name}
     for part in env.clusters():  # what it would run, not the overlay's tags it does not get
         promoter.check_bad(part, rendered, announce=False)
+    if env.targets:  # every cluster's lock in turn before any: two runs cannot take half each
+        promoter.hold([(part, rendered) for part in env.clusters()])
     return multicluster.deploy(promoter, env, rendered, **options)
 
 

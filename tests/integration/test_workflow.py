@@ -110,7 +110,8 @@ def test_staging_without_read_access_to_dev_stops_before_staging_is_changed(proj
     with project.untouched("staging"):
         steps = run_job(project, "staging",
                         {"KUBECONFIG_STAGING_B64": secret(project, "staging")}, runner)
-    assert steps == [("Write staging's kubeconfig", 0), ("Promote staging", 3),
+    assert steps == [("Write staging's kubeconfig", 0), ("Promote staging", 1),
                      ("promotion-report-staging", 0), ("Remove the kubeconfig", 0)]
-    assert ("previous_healthy' failed: dev: cannot read workloads: context \"globepay-dev\" "
-            "does not exist; nothing was changed") in log(runner, "staging")
+    assert ("staging receives the images dev runs (promote_images), which cannot be read: "
+            "reading globepay-dev failed: context \"globepay-dev\" does not exist; nothing was "
+            "changed") in log(runner, "staging")

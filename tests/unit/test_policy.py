@@ -306,8 +306,8 @@ def test_the_chain_stops_at_the_first_failed_environment(world):
     assert confirmed == [0]  # asked once, before anything was applied
     assert failed.value.exit_code == ExitStatus.ROLLOUT_FAILED
     assert "exceeded its progress deadline" in failed.value.message
-    assert [(r.env, r.outcome) for r in promoter.results] == [("dev", "succeeded"),
-                                                              ("staging", "rolled back")]
+    assert [(r.env, r.outcome) for r in promoter.results] == [
+        ("dev", "succeeded"), ("staging", "rolled back"), ("prod", "skipped (not reached)")]
     assert result_of(promoter, "staging").exit_code == ExitStatus.ROLLOUT_FAILED
     assert result_of(promoter, "staging").hooks[0].ok  # dev was healthy
     assert world.fake.image("dev", "globepay-dev", "backend") == image("backend", "1.7.0")
