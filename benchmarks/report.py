@@ -136,8 +136,9 @@ def deploy_section(results: Results, app: bool = False) -> list[str]:
     ] if app else ["### deploy-all against the cluster's own time", ""]
     return [
         *intro,
-        f"Medians of {results.repetitions} runs per row. The limit is {len(ENVS)} x L plus the "
-        "measured hook time (one no-op `true` hook before and after each environment). "
+        f"Medians of {results.repetitions} runs per row. The limit is {len(ENVS)} x L (with a "
+        "pre-deploy Job: plus its time) plus the measured hook time (one no-op `true` hook "
+        "before and after each environment). "
         "An environment's time runs from the end of the previous one (or of the preflight) "
         "to its last step (its history record); start-up is the rest of the wall time "
         "(Invoke start-up, preflight rendering, summary); the overhead per environment is "
@@ -234,8 +235,8 @@ def steps_section(results: Results) -> list[str]:
         "",
         "The application's overlays, the tasks' own progress steps (from `--report`): each row "
         "runs from a step to the next one of another name (a step's lines in a row count "
-        "once; a second step of the same name in an environment, as with phases, is "
-        "numbered). The preflight is the whole run's (the three environments at once); the "
+        "once, a workload's `ready` is part of the `wait`; with phases, a step is named "
+        "with its phase). The preflight is the whole run's (the three environments at once); the "
         "other rows are per environment, averaged over the three. Requests: what the "
         "sandbox served the environment's cluster in that time (the preflight: all three), "
         "from its request log; kubectl: processes started for it. Medians over the runs. "
