@@ -4,7 +4,10 @@ Runs, in one go and interleaved, ``invoke deploy-all --yes`` and the naive basel
 the wait strategies side by side, the failure reaction and the start-up figures, then writes
 the tables to docs/benchmarks.md (``--quick``: a short smoke run printed to stdout). Only when
 asked (``--only releases``; 24 min at W = 2, 50, 3 repetitions): the releases' prune and restore
-cases.
+cases. ``--only app``: deploy-all of an application's overlays (a ConfigMap, a Secret and a
+Service beside each Deployment, a pre-deploy migration Job; the preflight's dry run and the
+prune on, as by default) against the baseline, interleaved, with the time, the sandbox
+requests and the kubectl processes of every step.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workloads", help="comma-separated W values (default 2,10,50)")
     parser.add_argument("--repetitions", type=int, help="deploy-all runs per W and tool (5)")
     parser.add_argument("--only", help="comma-separated parts: deploy,waits,failure,"
-                        "migration,startup,latency (default: these), releases")
+                        "migration,startup,latency (default: these), releases, app")
     parser.add_argument("--output", help="markdown file to write ('-': stdout; default "
                         "docs/benchmarks.md, stdout with --quick)")
     args = parser.parse_args(argv)
@@ -54,14 +57,18 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def run_deploys(args: argparse.Namespace, tmp: Path, results: Results) -> None:
-    """Every (repetition, W, tool) once, W and tool order rotating between repetitions."""
-    projects = {w: BenchProject(tmp / f"deploy-w{w}", w, args.rollout_seconds)
+def run_deploys(args: argparse.Namespace, tmp: Path, results: Results, *,
+                app: bool = False) -> None:
+    """Every (repetition, W, tool) once, W and tool order rotating between repetitions
+    (``app``: the application's overlays, into ``results.apps``)."""
+    part = "app" if app else "deploy"
+    into = results.apps if app else results.deploys
+    projects = {w: BenchProject(tmp / f"{part}-w{w}", w, args.rollout_seconds, app=app)
                 for w in args.workloads}
     try:
         for w, project in projects.items():
             project.__enter__()
-            log(f"deploy W={w}: first release (not measured)")
+            log(f"{part} W={w}: first release (not measured)")
             deploy.measure(project, "tasks", "0.0.0")
         for rep in range(args.repetitions):
             order = args.workloads[rep % len(args.workloads):] + \
@@ -70,8 +77,11 @@ def run_deploys(args: argparse.Namespace, tmp: Path, results: Results) -> None:
                 tools = deploy.TOOLS if rep % 2 == 0 else deploy.TOOLS[::-1]
                 for tool in tools:
                     result = deploy.measure(projects[w], tool, f"1.{rep}.{len(tool)}")
-                    results.deploys.append(result)
-                    log(f"deploy W={w} {tool}: {result.wall:.2f}s (limit {result.limit:.2f}s)")
+                    into.append(result)
+                    log(f"{part} W={w} {tool}: {result.wall:.2f}s (limit {result.limit:.2f}s), "
+                        f"{max(result.kubectl[e] for e in ENVS)} kubectl and "
+                        f"{max(result.requests[e] for e in ENVS)} requests per env, "
+                        f"CPU {result.cpu:.1f}s")
     finally:
         for project in projects.values():
             project.__exit__()
@@ -165,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             run_waits(args, Path(tmp), results)
         if "failure" in args.only:
             run_failures(args, Path(tmp), results)
+        if "app" in args.only:
+            run_deploys(args, Path(tmp), results, app=True)
         if "migration" in args.only:
             run_migrations(args, Path(tmp), results)
         if "releases" in args.only:

@@ -5,7 +5,11 @@ sandbox's kubeconfig and contexts), ``k8s/base`` with W Deployments and one over
 environment that pins every image's tag. :meth:`BenchProject.set_tag` rewrites the overlays
 so that the next promotion changes every workload (as a new release would). With ``extras``,
 each workload also has a Service and a ConfigMap carrying the release's tag (``k8s/extras``),
-which a release can leave out: the next promotion prunes them.
+which a release can leave out: the next promotion prunes them. With ``app``, the overlays are
+an application's: beside each Deployment a ConfigMap carrying the release's tag, a Secret and a
+Service (four objects per workload, ``k8s/app``), and a ``pre-deploy`` migration Job with a
+generated ConfigMap (as ``migration``), the Job and its ConfigMap labelled
+``bench.globepay.dev/phase: pre-deploy`` so that the baseline script can apply them first.
 
 ``kubectl`` in the configuration is a wrapper that logs each start (wall time and argv) to
 ``kubectl.log`` and then execs the real binary, so kubectl processes can be counted per
@@ -43,8 +47,12 @@ def workload_names(count: int) -> list[str]:
     return [f"svc-{index:02d}" for index in range(count)]
 
 
-def _deployment(name: str, deadline: int) -> dict:
+def _deployment(name: str, deadline: int, app: bool = False) -> dict:
     labels = {"app": name}
+    container: dict = {"name": name, "image": f"{REGISTRY}/{name}:0"}
+    if app:  # reads its ConfigMap and Secret (`_app_objects`)
+        container["envFrom"] = [{"configMapRef": {"name": f"{name}-config"}},
+                                {"secretRef": {"name": f"{name}-credentials"}}]
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -55,10 +63,16 @@ def _deployment(name: str, deadline: int) -> dict:
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": name, "image": f"{REGISTRY}/{name}:0"}]},
+                "spec": {"containers": [container]},
             },
         },
     }
+
+
+#: Seconds the migration Job runs in the sandbox (its pod template's annotation).
+MIGRATION_SECONDS = 1.0
+#: The label the baseline script selects the pre-deploy objects by (``kubectl apply -l``).
+PHASE_LABEL = "bench.globepay.dev/phase"
 
 
 def _migration(workload: str) -> dict:
@@ -67,9 +81,12 @@ def _migration(workload: str) -> dict:
                  "envFrom": [{"configMapRef": {"name": "migrate-settings"}}]}
     return {
         "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": "migrate", "annotations": {"globepay.dev/phase": "pre-deploy"}},
-        "spec": {"backoffLimit": 0, "template": {"spec": {
-            "restartPolicy": "Never", "containers": [container]}}},
+        "metadata": {"name": "migrate", "labels": {PHASE_LABEL: "pre-deploy"},
+                     "annotations": {"globepay.dev/phase": "pre-deploy"}},
+        "spec": {"backoffLimit": 0, "template": {
+            "metadata": {"annotations": {
+                "sandbox.globepay.dev/rollout-seconds": str(MIGRATION_SECONDS)}},
+            "spec": {"restartPolicy": "Never", "containers": [container]}}},
     }
 
 
@@ -86,6 +103,22 @@ def _extras(names: list[str], tag: str) -> list[dict]:
     settings = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{name}-settings"},
                  "data": {"RELEASE": tag}} for name in names]
     return services + settings
+
+
+def _app_objects(names: list[str], tag: str) -> list[dict]:
+    """Beside each workload: a ConfigMap carrying the release's tag (each release changes
+    it), a Secret and a Service."""
+    objects: list[dict] = []
+    for name in names:
+        objects += [
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{name}-config"},
+             "data": {"RELEASE": tag, "LOG_LEVEL": "info"}},
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"{name}-credentials"},
+             "type": "Opaque", "stringData": {"TOKEN": f"{name}-token"}},
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+             "spec": {"selector": {"app": name}, "ports": [{"port": 80}]}},
+        ]
+    return objects
 
 
 def _dump(path: Path, documents: list[dict] | dict) -> None:
@@ -128,7 +161,7 @@ class BenchProject:
     def __init__(self, root: Path, workloads: int, rollout_seconds: float, *,
                  deadline: int = 600, broken_deadline: int | None = None,
                  keep: dict[str, list[str]] | None = None, migration: bool = False,
-                 extras: bool = False) -> None:
+                 extras: bool = False, app: bool = False) -> None:
         self.root = root
         self.workloads = workload_names(workloads)
         self.rollout_seconds = rollout_seconds
@@ -136,10 +169,15 @@ class BenchProject:
         self.broken_deadline = broken_deadline
         #: env -> images it keeps as its own overlay sets them (not received from the one before)
         self.keep = keep or {}
+        #: an application's overlay: a ConfigMap, a Secret and a Service beside each workload
+        #: (`_app_objects`), and the migration Job
+        self.app = app
         #: a pre-deploy migration Job on the first workload's image, with a generated ConfigMap
-        self.migration = migration
+        self.migration = migration or app
         #: a Service and a ConfigMap per workload (`_extras`), rendered unless a release drops them
         self.extras = extras
+        #: seconds the cluster itself takes per environment before the workloads roll out
+        self.job_seconds = MIGRATION_SECONDS if self.migration else 0.0
         self.kubectl_log = root / "kubectl.log"
         self.cache = root / "kubecache"
         self.timeline = Timeline()
@@ -183,7 +221,7 @@ class BenchProject:
         _dump(self.root / "invoke.yaml", config)
         base = self.root / "k8s" / "base"
         for name in self.workloads:
-            _dump(base / f"{name}.yaml", _deployment(name, self.deadline))
+            _dump(base / f"{name}.yaml", _deployment(name, self.deadline, self.app))
         kustomization: dict = {
             "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
             "resources": [f"{name}.yaml" for name in self.workloads]}
@@ -191,7 +229,8 @@ class BenchProject:
             _dump(base / "migrate.yaml", _migration(self.workloads[0]))
             kustomization["resources"].append("migrate.yaml")
             kustomization["configMapGenerator"] = [
-                {"name": "migrate-settings", "literals": ["MODE=online"]}]
+                {"name": "migrate-settings", "literals": ["MODE=online"],
+                 "options": {"labels": {PHASE_LABEL: "pre-deploy"}}}]
         _dump(base / "kustomization.yaml", kustomization)
         self.set_tag("0")
 
@@ -213,6 +252,12 @@ class BenchProject:
                 "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                 "resources": ["extras.yaml"]})
             resources.append("../../extras")
+        if self.app:
+            _dump(self.root / "k8s" / "app" / "app.yaml", _app_objects(self.workloads, tag))
+            _dump(self.root / "k8s" / "app" / "kustomization.yaml", {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                "resources": ["app.yaml"]})
+            resources.append("../../app")
         for env in ENVS:
             images = [{"name": f"{REGISTRY}/{name}",
                        "newTag": f"{tag}-broken" if broken.get(env) == name else tag}
@@ -241,7 +286,8 @@ class BenchProject:
         env.update(KUBECACHEDIR=str(self.cache), NO_COLOR="1",
                    PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
                    BENCH_KUBECTL=str(self.root / "bin" / "kubectl"),
-                   BENCH_KUBECONFIG=str(self.sandbox.kubeconfig))
+                   BENCH_KUBECONFIG=str(self.sandbox.kubeconfig),
+                   BENCH_PRE_DEPLOY="1" if self.migration else "")
         for key in [k for k in env if k.startswith("INVOKE_")]:
             env.pop(key)
         return env

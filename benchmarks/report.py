@@ -7,6 +7,7 @@ import platform
 import statistics
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -26,6 +27,11 @@ MAX_KUBECTL_PER_ENV = 7
 MAX_KUBECTL_PER_ENV_MIGRATION = MAX_KUBECTL_PER_ENV + 3
 ROLLBACK_REACTION = 1.0
 LIST_RATIO = 1.3
+#: The application's overlays (issue 19): deploy-all within these times the limit, up to
+#: and above W = 50; the overhead per environment at the largest W at most twice that at the
+#: smallest.
+APP_RATIO, APP_RATIO_LARGE, APP_LARGE_W = 1.15, 1.25, 50
+APP_GROWTH = 2.0
 
 
 @dataclass
@@ -42,6 +48,8 @@ class Results:
     failures: list[FailureResult] = field(default_factory=list)
     #: deploy-all runs of an overlay with a pre-deploy migration Job
     migrations: list[RunResult] = field(default_factory=list)
+    #: deploy-all runs of the application's overlays (`BenchProject` ``app``), and the baseline
+    apps: list[RunResult] = field(default_factory=list)
     #: deploy-all runs of the releases cases (`releases.CASES`), and failed ones to restore
     releases: list[RunResult] = field(default_factory=list)
     restores: list[FailureResult] = field(default_factory=list)
@@ -76,8 +84,9 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
             *("| " + " | ".join(row) + " |" for row in rows)]
 
 
-def _runs(results: Results, tool: str, w: int) -> list[RunResult]:
-    return [r for r in results.deploys if r.tool == tool and r.workloads == w]
+def _runs(results: Results | list[RunResult], tool: str, w: int) -> list[RunResult]:
+    runs = results.deploys if isinstance(results, Results) else results
+    return [r for r in runs if r.tool == tool and r.workloads == w]
 
 
 def _of(runs: list[RunResult], value: Callable[[RunResult], float]) -> float:
@@ -89,11 +98,12 @@ def _per_env(runs: list[RunResult], value: Callable[[RunResult, str], float],
     return " / ".join(fmt.format(_of(runs, lambda r, e=env: value(r, e))) for env in ENVS)
 
 
-def deploy_section(results: Results) -> list[str]:
+def deploy_section(results: Results, app: bool = False) -> list[str]:
     rows = []
+    items = results.apps if app else results.deploys
     for w in results.workloads:
         for tool in ("tasks", "baseline"):
-            runs = _runs(results, tool, w)
+            runs = _runs(items, tool, w)
             if not runs:
                 continue
             rows.append([
@@ -104,22 +114,40 @@ def deploy_section(results: Results) -> list[str]:
                 _per_env(runs, RunResult.env_overhead),
                 _per_env(runs, lambda r, e: r.kubectl.get(e, 0)),
                 _per_env(runs, lambda r, e: r.cluster_seconds.get(e, float("nan"))),
+                _per_env(runs, lambda r, e: r.requests.get(e, 0), "{:.0f}"),
+                f"{_of(runs, lambda r: r.cpu):.1f}",
             ])
     header = ["W", "tool", "wall s", "limit s", "overhead s", "wall / limit", "start-up s",
               "overhead per env s (dev / staging / prod)", "kubectl per env",
-              "cluster's own time per env s"]
-    return [
-        "### deploy-all against the cluster's own time",
+              "cluster's own time per env s", "requests per env", "CPU s"]
+    intro = [
+        "### deploy-all of an application's overlays against the cluster's own time",
         "",
-        f"Medians of {results.repetitions} runs per row. The limit is {len(ENVS)} x L plus the "
-        "measured hook time (one no-op `true` hook before and after each environment). "
+        "Each workload has a ConfigMap (carrying the release's tag, so every release changes "
+        "it), a Secret and a Service beside its Deployment; the overlay also has a pre-deploy "
+        "migration Job on the first workload's image (replaced at every release) with a "
+        "generated ConfigMap, which the sandbox runs for "
+        f"{_of(items, lambda r: r.job_seconds):g} s. The tasks run with their defaults: the "
+        "preflight's server-side dry run and the prune on. The baseline script deletes the "
+        "Job, applies it with its ConfigMap (`kubectl apply -k -l`), waits for it, then "
+        "applies the rest and waits for each Deployment; it checks nothing first and prunes "
+        "nothing. The limit is 3 x (the Job's time + L) plus the hooks.",
+        "",
+    ] if app else ["### deploy-all against the cluster's own time", ""]
+    return [
+        *intro,
+        f"Medians of {results.repetitions} runs per row. The limit is {len(ENVS)} x L (with a "
+        "pre-deploy Job: plus its time) plus the measured hook time (one no-op `true` hook "
+        "before and after each environment). "
         "An environment's time runs from the end of the previous one (or of the preflight) "
         "to its last step (its history record); start-up is the rest of the wall time "
         "(Invoke start-up, preflight rendering, summary); the overhead per environment is "
         "its time minus L minus its hooks. For the baseline script, its own timestamps. "
         "The cluster's own time is what the sandbox took per environment, from the first "
         "template change the apply made to the last workload available: it includes the "
-        "apply's own requests, and it grows when the machine is busy.",
+        "apply's own requests, and it grows when the machine is busy. Requests: what the "
+        "sandbox served each environment's cluster during the run; CPU: user + system "
+        "seconds of the run and every process it started (kubectl, kustomize, hooks).",
         "",
         *_table(header, rows),
         "",
@@ -133,7 +161,7 @@ def _env_mean(run: RunResult, phase: str) -> float:
 def phases_section(results: Results) -> list[str]:
     rows = []
     for w in results.workloads:
-        runs = _runs(results, "tasks", w)
+        runs = _runs(results.deploys, "tasks", w)
         if not runs:
             continue
         row = [str(w)]
@@ -149,6 +177,73 @@ def phases_section(results: Results) -> list[str]:
         "L is spread over the apply and the wait; the hooks are the no-op `true` hooks.",
         "",
         *_table(["W", *PHASES, "hooks"], rows),
+        "",
+    ]
+
+
+def _step_label(label: str) -> str:
+    return "images from the env before" if label.startswith("images from ") else label
+
+
+def step_figures(run: RunResult) -> dict[str, tuple[float, Counter, float]]:
+    """label -> (seconds, requests by method, kubectl processes): the preflight's whole,
+    each environment step's mean over the three environments."""
+    found: dict[str, tuple[float, Counter, float]] = {}
+    for segment in run.segments:
+        share = 1.0 if not segment.env else 1.0 / len(ENVS)
+        label = _step_label(segment.label)
+        seconds, methods, kubectl = found.get(label, (0.0, Counter(), 0.0))
+        scaled = Counter({m: n * share for m, n in segment.requests.items()})
+        found[label] = (seconds + segment.seconds * share, methods + scaled,
+                        kubectl + segment.kubectl * share)
+    return found
+
+
+def steps_section(results: Results) -> list[str]:
+    """Where the time goes, step by step, at the smallest and the largest W of the
+    application's overlays."""
+    ws = sorted({r.workloads for r in results.apps if r.tool == "tasks"})
+    if not ws:
+        return []
+    shown = [ws[0], ws[-1]] if len(ws) > 1 else ws
+    figures = {w: [step_figures(r) for r in _runs(results.apps, "tasks", w)] for w in shown}
+    labels = list(dict.fromkeys(label for runs in (figures[ws[-1]], *figures.values())
+                                for run in runs for label in run))
+
+    def med(w: int, label: str, pick: Callable[[tuple[float, Counter, float]], float]) -> float:
+        return median(pick(run[label]) if label in run else 0.0 for run in figures[w])
+
+    rows = []
+    for label in labels:
+        row = [label]
+        for w in shown:
+            row += [f"{med(w, label, lambda f: f[0]):.3f}",
+                    f"{med(w, label, lambda f: sum(f[1].values())):.0f}",
+                    f"{med(w, label, lambda f: f[2]):.1f}"]
+        methods: Counter = Counter()
+        for method in {m for run in figures[ws[-1]] for m in run.get(label, (0, {}, 0))[1]}:
+            methods[method] = med(ws[-1], label, lambda f, m=method: f[1].get(m, 0.0))
+        row.append(", ".join(f"{m} {n:.0f}" for m, n in methods.most_common() if n >= 0.5)
+                   or "-")
+        rows.append(row)
+    header = ["step"]
+    for w in shown:
+        header += [f"s, W={w}", f"requests, W={w}", f"kubectl, W={w}"]
+    header.append(f"requests by method, W={ws[-1]}")
+    return [
+        f"#### Where the time goes per step, W = {' and '.join(map(str, shown))}",
+        "",
+        "The application's overlays, the tasks' own progress steps (from `--report`): each row "
+        "runs from a step to the next one of another name (a step's lines in a row count "
+        "once, a workload's `ready` is part of the `wait`; with phases, a step is named "
+        "with its phase). The preflight is the whole run's (the three environments at once); the "
+        "other rows are per environment, averaged over the three. Requests: what the "
+        "sandbox served the environment's cluster in that time (the preflight: all three), "
+        "from its request log; kubectl: processes started for it. Medians over the runs. "
+        "The rollout starts with the apply of the Deployments, so L is spread over that "
+        "apply and the wait after it; the Job's run time over its apply and its wait.",
+        "",
+        *_table(header, rows),
         "",
     ]
 
@@ -217,37 +312,70 @@ def startup_section(result: StartupResult) -> list[str]:
     ]
 
 
-def targets_section(results: Results) -> list[str]:
-    rows = []
+def _show(values: dict[int, float], fmt: str = "{:.2f}") -> str:
+    return ", ".join(f"W={w}: {fmt.format(v)}" for w, v in values.items())
+
+
+def deploy_targets(results: Results) -> list[list[str]]:
+    rows: list[list[str]] = []
     tasks = [r for r in results.deploys if r.tool == "tasks"]
-    if tasks:
-        ws = sorted({r.workloads for r in tasks})
-        per_env = {w: max(_of(_runs(results, "tasks", w), lambda r, e=e: r.env_overhead(e))
-                          for e in ENVS) for w in ws}
-        starts = {w: _of(_runs(results, "tasks", w), lambda r: r.startup) for w in ws}
-        overhead = {w: _of(_runs(results, "tasks", w), lambda r: r.overhead) for w in ws}
-        ratio = {w: _of(_runs(results, "tasks", w), lambda r: r.wall / r.limit) for w in ws}
-        allowed = 1 + (len(ENVS) * ENV_BUDGET + STARTUP_BUDGET) / (
-            len(ENVS) * results.rollout_seconds)
-        counts = {w: max(_of(_runs(results, "tasks", w), lambda r, e=e: r.kubectl.get(e, 0))
-                         for e in ENVS) for w in ws}
+    if not tasks:
+        return rows
+    ws = sorted({r.workloads for r in tasks})
+    per_env = {w: max(_of(_runs(results, "tasks", w), lambda r, e=e: r.env_overhead(e))
+                      for e in ENVS) for w in ws}
+    starts = {w: _of(_runs(results, "tasks", w), lambda r: r.startup) for w in ws}
+    overhead = {w: _of(_runs(results, "tasks", w), lambda r: r.overhead) for w in ws}
+    ratio = {w: _of(_runs(results, "tasks", w), lambda r: r.wall / r.limit) for w in ws}
+    allowed = 1 + (len(ENVS) * ENV_BUDGET + STARTUP_BUDGET) / (
+        len(ENVS) * results.rollout_seconds)
+    counts = {w: max(_of(_runs(results, "tasks", w), lambda r, e=e: r.kubectl.get(e, 0))
+                     for e in ENVS) for w in ws}
+    return [
+        [f"overhead per environment <= {ENV_BUDGET} s (worst env)", _show(per_env),
+         _met(all(v <= ENV_BUDGET for v in per_env.values()))],
+        [f"start-up overhead <= {STARTUP_BUDGET} s", _show(starts),
+         _met(all(v <= STARTUP_BUDGET for v in starts.values()))],
+        ["overhead no larger at the largest W than at the smallest", _show(overhead),
+         _met(overhead[ws[-1]] <= overhead[ws[0]])],
+        [f"deploy-all <= {allowed:.3f} x the limit (L = {results.rollout_seconds:g} s)",
+         _show(ratio, "{:.3f}"), _met(all(v <= allowed for v in ratio.values()))],
+        [f"kubectl processes per environment constant in W, <= {MAX_KUBECTL_PER_ENV}",
+         _show(counts, "{:.0f}"),
+         _met(len(set(counts.values())) == 1 and max(counts.values()) <= MAX_KUBECTL_PER_ENV)],
+    ]
 
-        def show(values: dict[int, float], fmt: str = "{:.2f}") -> str:
-            return ", ".join(f"W={w}: {fmt.format(v)}" for w, v in values.items())
 
-        rows += [
-            [f"overhead per environment <= {ENV_BUDGET} s (worst env)", show(per_env),
-             _met(all(v <= ENV_BUDGET for v in per_env.values()))],
-            [f"start-up overhead <= {STARTUP_BUDGET} s", show(starts),
-             _met(all(v <= STARTUP_BUDGET for v in starts.values()))],
-            ["overhead no larger at the largest W than at the smallest", show(overhead),
-             _met(overhead[ws[-1]] <= overhead[ws[0]])],
-            [f"deploy-all <= {allowed:.3f} x the limit (L = {results.rollout_seconds:g} s)",
-             show(ratio, "{:.3f}"), _met(all(v <= allowed for v in ratio.values()))],
-            [f"kubectl processes per environment constant in W, <= {MAX_KUBECTL_PER_ENV}",
-             show(counts, "{:.0f}"),
-             _met(len(set(counts.values())) == 1 and max(counts.values()) <= MAX_KUBECTL_PER_ENV)],
-        ]
+def app_targets(results: Results) -> list[list[str]]:
+    """Issue 19's targets, on the application's overlays."""
+    ws = sorted({r.workloads for r in results.apps if r.tool == "tasks"})
+    if not ws:
+        return []
+    runs = {w: _runs(results.apps, "tasks", w) for w in ws}
+    ratio = {w: _of(runs[w], lambda r: r.wall / r.limit) for w in ws}
+    allowed = {w: APP_RATIO if w <= APP_LARGE_W else APP_RATIO_LARGE for w in ws}
+    per_env = {w: statistics.fmean(_of(runs[w], lambda r, e=e: r.env_overhead(e))
+                                   for e in ENVS) for w in ws}
+    starts = {w: _of(runs[w], lambda r: r.startup) for w in ws}
+    counts = {w: max(_of(runs[w], lambda r, e=e: r.kubectl.get(e, 0)) for e in ENVS)
+              for w in ws}
+    mid = [w for w in ws if w <= APP_LARGE_W]
+    return [
+        [f"application overlays: deploy-all <= {APP_RATIO} x the limit at W <= "
+         f"{APP_LARGE_W}, <= {APP_RATIO_LARGE} x above (L = {results.rollout_seconds:g} s)",
+         _show(ratio, "{:.3f}"), _met(all(ratio[w] <= allowed[w] for w in ws))],
+        [f"application overlays: start-up <= {STARTUP_BUDGET} s at W = {max(mid or ws)}",
+         _show(starts), _met(starts[max(mid or ws)] <= STARTUP_BUDGET)],
+        [f"application overlays: overhead per environment (mean of the three) at W = "
+         f"{ws[-1]} <= {APP_GROWTH:g} x that at W = {ws[0]}", _show(per_env),
+         _met(per_env[ws[-1]] <= APP_GROWTH * per_env[ws[0]])],
+        ["application overlays (phases on): kubectl processes per environment constant in W",
+         _show(counts, "{:.0f}"), _met(len(set(counts.values())) == 1)],
+    ]
+
+
+def targets_section(results: Results) -> list[str]:
+    rows = deploy_targets(results) + app_targets(results)
     if results.migrations:
         counts = migration_counts(results)
         rows.append([f"with a pre-deploy migration Job: kubectl processes per environment "
@@ -386,10 +514,12 @@ def render(results: Results) -> str:
         "",
     ]
     if (results.deploys or results.failures or results.startup or results.migrations
-            or results.releases or results.restores):
+            or results.releases or results.restores or results.apps):
         lines += targets_section(results)
     if results.deploys:
         lines += deploy_section(results) + phases_section(results)
+    if results.apps:
+        lines += deploy_section(results, app=True) + steps_section(results)
     if results.waits:
         lines += waits_section(results)
     if results.failures:

@@ -3,6 +3,7 @@ which cluster, read each namespace once, and refuse images marked bad."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -28,6 +29,18 @@ from . import plan
 
 if TYPE_CHECKING:
     from . import Promoter
+
+
+#: The dry run is a server-side apply (`kubectl.apply_dry_run`, conflicts forced): its
+#: refusal of an object it cannot type names the object again (left out); an unknown field
+#: is said as a client-side apply's strict field validation says it.
+_TYPED_PATCH = re.compile(r"failed to create typed patch object \([^)]*\): ")
+_UNDECLARED = re.compile(r"^\.([^:\s]+): field not declared in schema")
+
+
+def server_message(message: str) -> str:
+    """The server's refusal of an object in a server-side dry run, as said to a person."""
+    return _UNDECLARED.sub(r'unknown field "\1"', _TYPED_PATCH.sub("", message))
 
 
 def needs_confirmation(envs: Iterable[Environment], yes: bool) -> list[Environment]:
@@ -147,7 +160,8 @@ def check_on_server(p: Promoter, env: Environment, rendered: Rendered) -> None:
     if outcome.transient:
         raise ClusterError(f"{env.name}: checking the objects in {env.namespace} failed: "
                            f"{outcome.error_line()}")
-    refused = kubectl.rejected(rendered.objects, outcome.stdout, outcome.stderr)
+    refused = [(what, server_message(message)) for what, message
+               in kubectl.rejected(rendered.objects, outcome.stdout, outcome.stderr)]
     missing = f'namespaces "{env.namespace}" not found'
     if any(message.endswith(missing) for _, message in refused):
         p.new_namespaces.add(env.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
@@ -28,6 +29,7 @@ class RequestRecord:
     control endpoint and for paths outside any cluster. ``query`` keeps the last value of each
     parameter. ``unimplemented`` says why the sandbox could not fully serve it (else None).
     ``user`` is the added user who sent it (None: the admin or no valid credentials).
+    ``at`` is the wall-clock time (``time.time()``) it arrived.
     """
 
     cluster: str | None
@@ -42,6 +44,7 @@ class RequestRecord:
     unimplemented: str | None = None
     watch: bool = field(default=False)
     user: str | None = None
+    at: float = field(default_factory=time.time)
 
     @property
     def is_write(self) -> bool:

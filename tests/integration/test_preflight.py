@@ -56,19 +56,22 @@ def test_a_wrong_type_in_prod_is_refused_in_preflight(project):
     assert result.returncode == 1, output(result)
     line = result.stderr.strip().splitlines()[-1]
     assert "prod: deployment/frontend would be rejected" in line
-    # a change is a strategic merge patch: the server converts the patched object
-    assert "patch: unrecognized type: int32" in line
+    # the server-side dry run types the applied object against the schema
+    assert ".spec.minReadySeconds: expected numeric (int or float), got string" in line
 
 
 def test_a_first_deploy_is_checked_against_the_schemas(project):
     """Where the namespace does not exist yet the server refuses a create with NotFound
-    before validating it (a body it cannot decode it still refuses itself): the schemas
-    check what the server could not."""
+    before validating it (an object it cannot type against the schema, as a server-side
+    apply does first, it still refuses itself): the schemas check what the server could
+    not."""
     patch_overlay(project, "prod", "typo.yaml", TYPO)
     overlay = project.root / "k8s" / "overlays" / "staging"
-    (overlay / "extra.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "extra"},
-        "spec": {"selector": {"app": "extra"}, "ports": [{"name": "http"}]}}))
+    (overlay / "extra.yaml").write_text(yaml.safe_dump_all([
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "extra"},
+         "spec": {"selector": {"app": "extra"}, "ports": [{"name": "http"}]}},
+        {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+         "metadata": {"name": "extra"}, "spec": {"maxReplicas": 2}}]))
     data = yaml.safe_load((overlay / "kustomization.yaml").read_text())
     data["resources"].append("extra.yaml")
     (overlay / "kustomization.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
@@ -78,9 +81,11 @@ def test_a_first_deploy_is_checked_against_the_schemas(project):
     for env in ("dev", "staging", "prod"):
         assert f"namespace {project.namespace(env)} does not exist yet: its objects checked " \
                "against the Kubernetes 1.37 schemas instead" in result.stdout
-    assert "staging  dry run: service/extra: spec.ports[0]: 'port' is a required property" \
-        in result.stdout
-    assert 'prod     dry run: deployment/backend: Deployment in version "v1" cannot be handled' \
+    assert "staging  dry run: service/extra: .spec.ports: element 0: associative list with " \
+        "keys has an element that omits all key fields" in result.stdout
+    assert "staging  dry run: horizontalpodautoscaler/extra: spec: 'scaleTargetRef' is a " \
+        "required property" in result.stdout
+    assert 'prod     dry run: deployment/backend: unknown field "spec.progressDeadlineSecond"' \
         in result.stdout
     assert "preflight failed, nothing was changed: staging: service/extra would be rejected" \
         in result.stderr

@@ -12,7 +12,8 @@ namespace (``--namespace``; every namespace exists):
 - ``apply -f PATH [-o json]``: a Deployment whose pod template changed gets a new revision
   (the controller's ``deployment.kubernetes.io/revision``); every object is stored with its
   ``last-applied-configuration``; a ``resourceVersion`` in the object is a precondition;
-- ``apply -f PATH --dry-run=server -o name`` (the preflight's check): every object accepted;
+- ``apply -f PATH --server-side ... --dry-run=server -o name`` (the preflight's check):
+  every object accepted;
 - ``create``/``replace --filename -`` of the lock's Lease (AlreadyExists, NotFound, Conflict);
 - ``replace``/``create --filename PATH``, ``apply set-last-applied --filename PATH`` and
   ``delete RESOURCE/NAME... --wait=true`` (putting objects back after a failure);
@@ -196,7 +197,9 @@ class FakeKubectl:
             return _error(command, "NotFound", f'{rest[1]} "{rest[2]}" not found')
         if rest[:2] == ["apply", "-f"] and rest[3:] in ([], ["--output", "json"]):
             return self._apply(context, namespace, rest[2], bool(rest[3:]), command)
-        if rest[:2] == ["apply", "-f"] and rest[3:] == ["--dry-run=server", "--output", "name"]:
+        if rest[:2] == ["apply", "-f"] and rest[3:] == [
+                "--server-side", "--field-manager=globepay-tasks", "--force-conflicts",
+                "--dry-run=server", "--output", "name"]:
             return self._dry_run(rest[2], command)
         if rest[:1] in (["create"], ["replace"]) and rest[1:] == [
                 "--filename", "-", "--save-config", "--output", "json"]:
