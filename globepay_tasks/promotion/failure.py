@@ -19,7 +19,7 @@ from ..errors import (
     RollbackFailed,
     RolloutFailed,
 )
-from ..interrupts import clear_interrupt, settle_writes
+from ..interrupts import clear_interrupt, request_interrupt, settle_writes
 from ..kubectl import Target, WorkloadRef
 from ..runner import MARGIN
 from ..settings import Environment
@@ -183,6 +183,8 @@ def interrupted(p: Promoter, env: Environment, target: Target, result: EnvResult
             f"{env.name}: interrupted" if before else
             f"{env.name}: interrupted; nothing was changed"))
     except KeyboardInterrupt:
+        request_interrupt()  # the reads stop; a write running is let end, none after the run
+        settle_writes(p.settings.request_timeout + MARGIN)
         clear_interrupt()
         message = (f"ROLLBACK INTERRUPTED in {env.name} (namespace {env.namespace}): the "
                    f"environment needs attention: check `invoke status --env {env.name}`")

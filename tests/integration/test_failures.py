@@ -894,6 +894,28 @@ def test_sigint_mid_wait(project):
     assert list(project.kubectl_processes().values()) == []
 
 
+@pytest.mark.sandbox_only("holds the rollback's undo (sandbox faults)")
+def test_a_second_interrupt_during_the_rollback(project):
+    """The first SIGINT starts the rollback; a second one, while the rollback's undo is held
+    by the server, stops it: exit 4, the environment named as needing attention."""
+    set_progress_deadline(project, 6000)
+    seeded(project)
+    watching = project.watch_started("dev")
+    process = start(project, "deploy-dev", "--image", f"backend={BROKEN}")
+    wait_for(watching)
+    project.sandbox.add_fault(method="PATCH", path=r"/deployments/backend$", cluster="dev",
+                              status=None, latency=3, dry_run=False)
+    process.send_signal(signal.SIGINT)
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    text, _ = process.communicate(timeout=60)
+    project.sandbox.clear_faults()
+    assert process.returncode == 4, text
+    assert "ROLLBACK INTERRUPTED in dev (namespace globepay-dev)" in text
+    assert "needs attention" in text and "invoke status --env dev" in text
+    assert list(project.kubectl_processes().values()) == []
+
+
 def test_sigterm_mid_hook(project, tmp_path):
     seeded(project)
     good = project.image("dev", "backend")
