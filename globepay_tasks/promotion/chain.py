@@ -23,11 +23,19 @@ NOT_REACHED = "skipped (not reached)"
 
 def prepare(promoter: Promoter, envs: Sequence[Environment], *,
             carry: bool = False) -> dict[str, Rendered]:
-    """Render every environment and refuse known-bad images before anything is touched."""
+    """Render every environment and refuse known-bad images before anything is touched:
+    with ``carry``, those an environment after the first will receive from the one before it
+    (as that one renders them), not its overlay's own tags, which it does not apply."""
     rendered = promoter.preflight(envs, carry=carry, read=True)
+    received: dict[str, str] | None = None
     for env in envs:
+        checked = rendered[env.name]
+        if carry and received is not None:
+            checked = manifests.with_images(checked, artifacts.applicable(
+                received, manifests.rendered_images(checked), env.keep_images))
         for part in env.clusters():
-            promoter.check_bad(part, rendered[env.name], announce=False)
+            promoter.check_bad(part, checked, announce=False)
+        received = artifacts.offered(artifacts.would_run(checked.objects))
     return rendered
 
 

@@ -75,6 +75,25 @@ def test_deploy_all_carries_the_digest_dev_ran_and_keeps_env_specific_images(
     assert f"globepay {record['id']} prod: {pinned}" in rollout.stdout
 
 
+def test_a_bad_overlay_tag_a_chain_does_not_apply_is_not_refused(project):
+    """staging's overlay tag is marked bad in staging, but deploy-all gives staging what dev
+    runs: the chain's preflight checks what each environment will receive, not its tags."""
+    assert project.invoke("deploy-dev").returncode == 0
+    first = project.invoke("deploy-staging", "--overlay-images", "--image",
+                           f"backend={BACKEND}:1.4.0")
+    assert first.returncode == 0, output(first)
+    project.env_settings("staging")["post_promotion"] = ["exit 1"]
+    failed = project.invoke("deploy-staging", "--overlay-images")
+    assert failed.returncode == 3, output(failed)
+    assert f"marked bad: {BACKEND}:1.4.1" in output(failed)
+    del project.env_settings("staging")["post_promotion"]
+
+    result = project.invoke("deploy-all", "--yes")
+
+    assert result.returncode == 0, output(result)
+    assert project.image("staging", "backend").startswith(f"{BACKEND}:1.5.0@sha256:")
+
+
 def test_deploy_staging_after_deploy_all_is_no_downgrade(project):
     """deploy-staging and deploy --env prod give each environment what the one before it
     runs, digest-pinned, as deploy-all did: nothing changes; tag and digest shown together."""
