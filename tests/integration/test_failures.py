@@ -602,20 +602,24 @@ def test_a_run_whose_lock_was_forced_away_stops_before_its_next_write(project, t
     and history record stay."""
     seeded(project)
     started, release = tmp_path / "started", tmp_path / "release"
-    project.env_settings("dev")["post_promotion"] = [
-        f"touch {started}; while [ ! -e {release} ]; do sleep 0.1; done; exit 1"]
+    project.env_settings("dev")["post_promotion"] = [  # as gate(), then fails
+        f"touch {started}; for i in $(seq 600); do [ -e {release} ] && break; sleep 0.1; "
+        "done; exit 1"]
     first = start(project, "deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
-    wait_for(started.exists)
-    project.env_settings("dev")["post_promotion"] = []
-    assert project.invoke("unlock", "--env", "dev").returncode == 5
-    forced = project.invoke("unlock", "--env", "dev", "--force", "--yes")
-    assert forced.returncode == 0, output(forced)
-    assert "removed the lock held by " in forced.stdout and f"(pid {first.pid})" in forced.stdout
-    second = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.8.0")
-    assert second.returncode == 0, output(second)
-    records = history(project)
-    assert records[0]["outcome"] == "succeeded"
-    release.touch()
+    try:
+        wait_for(started.exists)
+        project.env_settings("dev")["post_promotion"] = []
+        assert project.invoke("unlock", "--env", "dev").returncode == 5
+        forced = project.invoke("unlock", "--env", "dev", "--force", "--yes")
+        assert forced.returncode == 0, output(forced)
+        assert "removed the lock held by " in forced.stdout
+        assert f"(pid {first.pid})" in forced.stdout
+        second = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.8.0")
+        assert second.returncode == 0, output(second)
+        records = history(project)
+        assert records[0]["outcome"] == "succeeded"
+    finally:
+        release.touch()  # the first run's hook ends, whatever happened above
     text, _ = first.communicate(timeout=60)
     assert first.returncode == 5, text
     assert "dev: this run's lock (lease globepay-dev/globepay-promotion) was removed while it " \
@@ -631,14 +635,16 @@ def test_a_chain_holds_the_locks_of_all_its_environments(project, tmp_path):
     started, release = tmp_path / "started", tmp_path / "release"
     project.env_settings("dev")["post_promotion"] = [gate(started, release)]
     chain = start(project, "deploy-all", "--yes", "--image", f"backend={BACKEND}:1.7.0")
-    wait_for(started.exists)
-    project.env_settings("dev")["post_promotion"] = []
-    before = versions(project, "prod")
-    other = project.invoke("deploy-prod", "--yes", "--image", f"backend={BACKEND}:1.8.0")
-    assert other.returncode == 5, output(other)
-    assert "prod is locked by" in error_line(other)
-    assert versions(project, "prod") == before
-    release.touch()
+    try:
+        wait_for(started.exists)
+        project.env_settings("dev")["post_promotion"] = []
+        before = versions(project, "prod")
+        other = project.invoke("deploy-prod", "--yes", "--image", f"backend={BACKEND}:1.8.0")
+        assert other.returncode == 5, output(other)
+        assert "prod is locked by" in error_line(other)
+        assert versions(project, "prod") == before
+    finally:
+        release.touch()
     text, _ = chain.communicate(timeout=120)
     assert chain.returncode == 0, text
     assert project.image("prod", "backend") == project.image("staging", "backend")
