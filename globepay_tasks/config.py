@@ -1,7 +1,8 @@
-"""The ``globepay`` configuration subtree: its defaults, and its validation into `Settings`.
+"""The ``globepay`` configuration subtree: its validation into `Settings`.
 
-The settings objects are in `globepay_tasks.settings`, hooks are parsed by
-`globepay_tasks.config_hooks` and single values checked by `globepay_tasks.config_values`.
+Its defaults are in `globepay_tasks.defaults`, the settings objects in
+`globepay_tasks.settings`; hooks are parsed by `globepay_tasks.config_hooks` and single values
+checked by `globepay_tasks.config_values`.
 """
 
 from __future__ import annotations
@@ -20,65 +21,11 @@ from .config_values import (
     parse_seconds,
     reject_unknown_keys,
 )
+from .defaults import DEFAULTS, env_defaults
 from .errors import ConfigError
 from .hosts import Address, SshOptions, parse_address
 from .retry import RetryPolicy
 from .settings import ClusterTarget, Environment, LockSettings, Settings, SmokeCheck
-
-HEALTH_GATE = {"python": "globepay_tasks.checks:healthy"}
-SMOKE_CHECKS = {"python": "globepay_tasks.checks:smoke"}
-PREVIOUS_HEALTH_GATE = {"python": "globepay_tasks.checks:previous_healthy"}
-PREVIOUS_SMOKE_CHECKS = {"python": "globepay_tasks.checks:previous_smoke"}
-
-
-def _env_defaults(name: str, *, confirm: bool = False, test_previous: bool = False) -> dict:
-    pre = [PREVIOUS_HEALTH_GATE, PREVIOUS_SMOKE_CHECKS] if test_previous else []
-    return {
-        "overlay": f"k8s/overlays/{name}",
-        "namespace": f"globepay-{name}",
-        "context": None,
-        "host": None,
-        "gateway": None,
-        "targets": [],
-        "server": None,
-        "timeout": 300,
-        "confirm": confirm,
-        "pre_promotion": pre,
-        "post_promotion": [HEALTH_GATE, SMOKE_CHECKS],
-        "keep_images": [],
-    }
-
-
-#: Library defaults, installed with ``Collection.configure``; invoke.yaml and env vars override.
-DEFAULTS: dict[str, Any] = {
-    "globepay": {
-        "kubectl": "kubectl",
-        "kubeconfig": None,
-        "ssh": {
-            "known_hosts": None,
-            "accept_unknown_hosts": False,
-            "identity_file": None,
-            "connect_timeout": 10,
-        },
-        "order": ["dev", "staging", "prod"],
-        "promote_images": True,
-        "history_limit": 50,
-        "prune": True,
-        "lock": {"enabled": True, "name": "globepay-promotion", "ttl_margin": 120},
-        "retries": {"attempts": 3, "backoff": 0.5},
-        "request_timeout": 30,
-        "allow_cluster_scoped": [],
-        "smoke_checks": [
-            {"service": "backend", "port": "http", "path": "/health/ready"},
-            {"service": "frontend", "port": "http", "path": "/"},
-        ],
-        "environments": {
-            "dev": _env_defaults("dev"),
-            "staging": _env_defaults("staging", test_previous=True),
-            "prod": _env_defaults("prod", confirm=True, test_previous=True),
-        },
-    }
-}
 
 TOP_KEYS = {
     "kubectl", "kubeconfig", "ssh", "order", "lock", "retries", "allow_cluster_scoped",
@@ -113,7 +60,7 @@ def _environment(name: str, raw: Any) -> Environment:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where} must be a mapping")
     reject_unknown_keys(where, raw, ENV_KEYS)
-    merged = {**_env_defaults(name), **{k: v for k, v in raw.items()}}
+    merged = {**env_defaults(name), **{k: v for k, v in raw.items()}}
     overlay = merged["overlay"]
     if not isinstance(overlay, str) or not overlay:
         raise ConfigError(f"{where}.overlay must be a path")

@@ -2,8 +2,9 @@
 
 A promotion task hands its body to `session.run_promotion`; every task leaves on failure
 through `exits_on_error` (``error: MESSAGE`` and the error's `ExitStatus`). Only the
-configuration is imported here; the promotion machinery is imported when a task runs, so that
-``invoke --list`` and shell completion stay about as quick as Invoke itself.
+configuration's defaults are imported here; its validation and the promotion machinery are
+imported when a task runs, so that ``invoke --list`` and shell completion stay about as quick
+as Invoke itself.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ from typing import TYPE_CHECKING, Any
 from invoke import Collection, Context
 from invoke.exceptions import Exit
 
-from . import config as config_module
-from . import excepthook
+from . import defaults, excepthook
 from .errors import ClusterError, ConfigError, PromotionError
 from .flags import DEPLOY_HELP, ENV_HELP, KUBECONFIG_HELP, OVERLAY_HELP, WHERE_HELP, task
-from .settings import Overrides
 
 if TYPE_CHECKING:
     from .promotion import Promoter
+    from .settings import Overrides
+
+
+def _flags(*values: Any) -> Overrides:
+    from .settings import Overrides  # when a task runs: `invoke --list` stays quick
+    return Overrides(*values)
 
 
 @contextmanager
@@ -74,7 +79,7 @@ def deploy(c, env, dry_run=False, yes=False, no_rollback=False, image=None, repo
     4 rollback failed, 5 environment locked by another promotion, 130 interrupted.
     """
     _deploy(c, env, dry_run, yes, no_rollback, image, report, allow_bad, host, no_prune,
-            Overrides(kubeconfig, env, context, namespace, timeout), overlay_images)
+            _flags(kubeconfig, env, context, namespace, timeout), overlay_images)
 
 
 def _deploy_task(env_name: str) -> Any:
@@ -82,7 +87,7 @@ def _deploy_task(env_name: str) -> Any:
              allow_bad=False, host=None, no_prune=False, context=None, namespace=None,
              timeout=None, kubeconfig=None, overlay_images=False):
         _deploy(c, env_name, dry_run, yes, no_rollback, image, report, allow_bad, host,
-                no_prune, Overrides(kubeconfig, env_name, context, namespace, timeout),
+                no_prune, _flags(kubeconfig, env_name, context, namespace, timeout),
                 overlay_images, f"deploy-{env_name}")
 
     body.__doc__ = f"Deploy {env_name}: the same as deploy --env {env_name}."
@@ -120,7 +125,7 @@ def deploy_all(c, dry_run=False, yes=False, no_rollback=False, image=None, repor
         run_promotion(c, "deploy-all", body, report=report, dry_run=dry_run,
                       rollback=not no_rollback, images=image, record=True, allow_bad=allow_bad,
                       host=host, prune=False if no_prune else None,
-                      flags=Overrides(kubeconfig))
+                      flags=_flags(kubeconfig))
 
 
 @task(help={
@@ -147,7 +152,7 @@ def promote(c, from_, to, dry_run=False, yes=False, no_rollback=False, allow_bad
         run_promotion(c, "promote", body, report=report, dry_run=dry_run,
                       rollback=not no_rollback, record=True, allow_bad=allow_bad, host=host,
                       host_envs=[from_, to], prune=False if no_prune else None,
-                      flags=Overrides(kubeconfig))
+                      flags=_flags(kubeconfig))
 
 
 @task(help={
@@ -197,7 +202,7 @@ def rollback(c, env, to_release=None, to_revision=None, only=None, yes=False, dr
     with exits_on_error():
         run_promotion(c, "rollback", body, report=report, dry_run=dry_run, record=True,
                       host=host, host_envs=[env],
-                      flags=Overrides(kubeconfig, env, context, namespace, timeout))
+                      flags=_flags(kubeconfig, env, context, namespace, timeout))
 
 
 @task(help={"env": "environment to compare with its overlay", "host": DEPLOY_HELP["host"],
@@ -213,7 +218,7 @@ def diff(c, env, host=None, context=None, namespace=None, kubeconfig=None):
 
     with exits_on_error():
         run_promotion(c, "diff", body, host=host, host_envs=[env],
-                      flags=Overrides(kubeconfig, env, context, namespace))
+                      flags=_flags(kubeconfig, env, context, namespace))
 
 
 @task(help={"offline": "check against the Kubernetes schemas only; no cluster is asked",
@@ -234,7 +239,7 @@ def validate(c, offline=False, kubeconfig=None):
                 check_offline(promoter, env, rendered[env.name])
 
     with exits_on_error():
-        run_promotion(c, "validate", body, flags=Overrides(kubeconfig))
+        run_promotion(c, "validate", body, flags=_flags(kubeconfig))
 
 
 @task(help={"env": "environment whose lock to remove",
@@ -255,7 +260,7 @@ def unlock(c, env, force=False, yes=False, context=None, namespace=None, kubecon
 
     with exits_on_error():
         run_promotion(c, "unlock", body, host_envs=[env],
-                      flags=Overrides(kubeconfig, env, context, namespace))
+                      flags=_flags(kubeconfig, env, context, namespace))
 
 
 @task(help={"env": "environment whose mark to remove",
@@ -274,7 +279,7 @@ def unmark(c, env, image, context=None, namespace=None, kubeconfig=None):
 
     with exits_on_error():
         run_promotion(c, "unmark", body, record=True, host_envs=[env],
-                      flags=Overrides(kubeconfig, env, context, namespace))
+                      flags=_flags(kubeconfig, env, context, namespace))
 
 
 @task(help={"env": "only this environment", "json": "print JSON instead of text",
@@ -294,7 +299,7 @@ def status(c, env=None, json_=False, host=None, context=None, namespace=None,
         envs = [settings.environment(env)] if env else list(settings.chain())
         names = [item.name for item in envs]
         settings = settings.with_host(host, names).with_overrides(
-            Overrides(kubeconfig, env, context, namespace), names)
+            _flags(kubeconfig, env, context, namespace), names)
         parts = [part for item in envs for part in settings.environment(item.name).clusters()]
         runner = Runner(c)
         try:
@@ -321,7 +326,7 @@ def history(c, env, limit=None, json_=False, host=None, context=None, namespace=
 
     with exits_on_error():
         settings = settings_of(c).with_host(host, [env]).with_overrides(
-            Overrides(kubeconfig, env, context, namespace), [env])
+            _flags(kubeconfig, env, context, namespace), [env])
         target_env = settings.environment(env)
         runner = Runner(c)
         try:
@@ -392,4 +397,4 @@ sandbox.add_task(sandbox_status, name="status")
 ns = Collection(deploy, deploy_dev, deploy_staging, deploy_prod, deploy_all, promote, rollback,
                 diff, validate, status, history, unlock, unmark, sandbox)
 excepthook.install()
-ns.configure(config_module.DEFAULTS)
+ns.configure(defaults.DEFAULTS)

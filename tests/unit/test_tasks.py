@@ -335,15 +335,12 @@ def test_an_exit_code_no_task_produces_is_unknown():
     assert report["exit_meaning"] == "unknown"
 
 
-def test_importing_the_tasks_loads_only_the_configuration():
+def test_importing_the_tasks_loads_only_the_defaults():
     code = ("import sys, globepay_tasks.tasks; "
             "print(*sorted(m for m in sys.modules if m.startswith('globepay_tasks')))")
     loaded = set(subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True,
                                 capture_output=True, text=True).stdout.split())
     assert "globepay_tasks.tasks" in loaded
-    assert loaded <= {"globepay_tasks", "globepay_tasks.tasks", "globepay_tasks.config",
-                      "globepay_tasks.config_hooks", "globepay_tasks.config_values",
-                      "globepay_tasks.settings", "globepay_tasks.errors",
-                      "globepay_tasks.excepthook", "globepay_tasks.hosts", "globepay_tasks.kinds",
-                      "globepay_tasks.kubectl", "globepay_tasks.retry",
+    assert loaded <= {"globepay_tasks", "globepay_tasks.tasks", "globepay_tasks.defaults",
+                      "globepay_tasks.errors", "globepay_tasks.excepthook",
                       "globepay_tasks.flags"}
