@@ -34,14 +34,21 @@ class Rendered:
 def subset(rendered: Rendered, keep: Callable[[dict], bool]) -> Rendered:
     """The objects of ``rendered`` that ``keep`` selects, each with its document of the
     manifest as it was."""
-    documents = [text for text in _DOCUMENT.split(rendered.manifest) if text.strip()]
-    if len(documents) != len(rendered.objects):  # not one document an object: write them
-        documents = [json.dumps(obj) + "\n" for obj in rendered.objects]
+    documents = split_documents(rendered)
     kept = [(obj, text) for obj, text in zip(rendered.objects, documents, strict=True)
             if keep(obj)]
     objects = tuple(obj for obj, _ in kept)
     return Rendered(rendered.overlay, objects, tuple(kubectl.workloads_in(objects)),
                     rendered.kustomization, "---\n".join(text for _, text in kept))
+
+
+def split_documents(rendered: Rendered) -> list[str]:
+    """The manifest's document of each object, in order (each object written as JSON when
+    the manifest does not have one document an object)."""
+    documents = [text for text in _DOCUMENT.split(rendered.manifest) if text.strip()]
+    if len(documents) != len(rendered.objects):
+        documents = [json.dumps(obj) + "\n" for obj in rendered.objects]
+    return documents
 
 
 def rendered_images(rendered: Rendered) -> set[str]:

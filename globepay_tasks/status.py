@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import artifacts, audit, images, kinds, overlay_drift, pods, workloads
+from . import artifacts, audit, images, kinds, overlay_drift, overlay_render, pods
 from .errors import ConfigError, PromotionError
 from .kubectl import Target, WorkloadRef
 from .lock import is_held
@@ -67,7 +67,7 @@ def overlay_status(runner: Runner, settings: Settings, env: Environment, target:
     (`overlay_drift`), or why that could not be told."""
     overlay = Path(env.overlay) if Path(env.overlay).is_absolute() else root / env.overlay
     try:
-        rendered = workloads.render(runner, settings.kubectl, str(overlay))
+        rendered = overlay_render.render(runner, settings.kubectl, overlay).rendered
         live = read_snapshot(runner, target, rendered)
     except PromotionError as error:
         return {"overlay": env.overlay, "error": error.message}

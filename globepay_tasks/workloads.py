@@ -101,6 +101,20 @@ def _image_entry(repo: str, ref: str) -> dict:
     return entry
 
 
+def image_entries(overrides: Mapping[str, str], rendered_images: Iterable[str]) -> list[dict]:
+    """``overrides`` (image name -> reference) as kustomization ``images:`` entries, one per
+    repository of the rendered images it names; a `ConfigError` for a name none has."""
+    known = sorted(set(rendered_images))
+    entries = []
+    for name, ref in overrides.items():
+        matches = sorted({images.repository(img) for img in known if images.selects(name, img)})
+        if not matches:
+            names = ", ".join(sorted({images.short_name(i) for i in known}))
+            raise ConfigError(f"--image {name}: the overlay has no such image (it has: {names})")
+        entries.extend(_image_entry(repo, ref) for repo in matches)
+    return entries
+
+
 @contextmanager
 def kustomization_for(
     overlay: Path, overrides: Mapping[str, str], rendered_images: Iterable[str],
@@ -112,14 +126,7 @@ def kustomization_for(
     if not overrides and not namespace:
         yield str(overlay)
         return
-    known = sorted(set(rendered_images))
-    entries = []
-    for name, ref in overrides.items():
-        matches = sorted({images.repository(img) for img in known if images.selects(name, img)})
-        if not matches:
-            names = ", ".join(sorted({images.short_name(i) for i in known}))
-            raise ConfigError(f"--image {name}: the overlay has no such image (it has: {names})")
-        entries.extend(_image_entry(repo, ref) for repo in matches)
+    entries = image_entries(overrides, rendered_images)
     import yaml  # here, not at the top: off the start-up path of every task
 
     with tempfile.TemporaryDirectory(prefix="globepay-images-") as tmp:

@@ -23,6 +23,7 @@ from .. import guards
 from ..errors import ClusterError, PromotionError
 from ..kubectl import Target
 from ..manifests import Rendered
+from ..overlay_render import Overlay
 from ..progress import Progress
 from ..runner import Runner
 from ..settings import Environment, Settings
@@ -83,7 +84,7 @@ class Promoter:
         #: env name -> the lock its deploy holds now (`locks.confirm` before each write)
         self.locks: dict[str, EnvLock] = {}
         #: each overlay as kustomize renders it, without this run's images (rendered once)
-        self.overlays: dict[str, Rendered] = {}
+        self.overlays: dict[str, Overlay] = {}
         #: --overlay-images: the environment before the one deployed and the images it runs
         #: (name -> reference), each image that differs marked in the plan (`plan.marked`)
         self.compared: tuple[str, dict[str, str]] | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,11 +18,13 @@ from .. import (
     guards,
     kubectl,
     manifests,
+    overlay_render,
     phases,
     schemas,
     workloads,
 )
 from ..errors import ClusterError, ConfigError
+from ..kustomize_images import Unsupported
 from ..manifests import Rendered
 from ..settings import Environment
 from ..snapshot import Snapshot, read_snapshot
@@ -78,20 +81,17 @@ def render(p: Promoter, env: Environment, overrides: Mapping[str, str] | None = 
         overlay = p.project_root / overlay
     plain = p.overlays.get(str(overlay))
     if plain is None:
-        plain = p.overlays[str(overlay)] = workloads.render(
-            p.runner, p.settings.kubectl, str(overlay))
-    available = manifests.rendered_images(plain)
+        plain = p.overlays[str(overlay)] = overlay_render.render(
+            p.runner, p.settings.kubectl, overlay)
+    available = manifests.rendered_images(plain.rendered)
     overrides = dict(p.images if overrides is None else overrides)
     if carried:
         overrides = artifacts.applicable(overrides, available, env.keep_images)
     p.requested[env.name] = overrides
-    rendered = plain
+    rendered = plain.rendered
     namespace = env.namespace if env.override_namespace else None
     if overrides or namespace:
-        directory = p.stack.enter_context(workloads.kustomization_for(
-            overlay, overrides, available, namespace))
-        with_images = workloads.render(p.runner, p.settings.kubectl, directory)
-        rendered = replace(with_images, overlay=str(overlay))
+        rendered = with_overrides(p, plain, overrides, namespace)
     check_namespaces(env, rendered)
     rendered = applyset.labelled(rendered, env.namespace)
     phases.assign(rendered.objects)  # a phase annotation that names no phase is refused
@@ -99,6 +99,22 @@ def render(p: Promoter, env: Environment, overrides: Mapping[str, str] | None = 
     if not rendered.workloads:
         raise ConfigError(f"{env.name}: overlay {env.overlay} renders no workloads")
     return rendered
+
+
+def with_overrides(p: Promoter, plain: overlay_render.Overlay, overrides: Mapping[str, str],
+                   namespace: str | None) -> Rendered:
+    """The overlay with ``overrides`` set by an images transformer over it (in Python where
+    that is kustomize's result) and rendered into ``namespace`` (by kustomize)."""
+    overlay = Path(plain.rendered.overlay)
+    available = manifests.rendered_images(plain.rendered)
+    if plain.images_in_python and not namespace:
+        with suppress(Unsupported):
+            return overlay_render.with_images(
+                plain, workloads.image_entries(overrides, available))
+    directory = p.stack.enter_context(workloads.kustomization_for(
+        overlay, overrides, available, namespace))
+    return replace(workloads.render(p.runner, p.settings.kubectl, directory),
+                   overlay=str(overlay))
 
 
 def preflight(p: Promoter, envs: Sequence[Environment], *, carry: bool = False,
