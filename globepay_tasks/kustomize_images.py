@@ -14,7 +14,7 @@ import copy
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .manifests import Rendered, split_documents
 
@@ -36,9 +36,13 @@ class Entry:
     new_name: str = ""
     new_tag: str = ""
     digest: str = ""
+    pattern: re.Pattern = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pattern", re.compile("^" + self.name + _SUFFIX))
 
     def matches(self, image: str) -> bool:
-        return re.match("^" + self.name + _SUFFIX, image) is not None
+        return self.pattern.match(image) is not None
 
     def applied(self, image: str) -> str:
         """``image`` as this entry leaves it."""
@@ -95,9 +99,9 @@ def _slots(obj: dict) -> Iterator[tuple[dict, str]]:
             continue
         if not isinstance(pod, dict):
             raise Unsupported("a spec that is not a mapping")
-        for field in ("containers", "initContainers", "volumes"):
-            if not isinstance(pod.get(field, []), list):
-                raise Unsupported(f"{field} is not a list")
+        for key in ("containers", "initContainers", "volumes"):
+            if not isinstance(pod.get(key, []), list):
+                raise Unsupported(f"{key} is not a list")
         if any(isinstance(volume, dict) and "image" in volume
                for volume in pod.get("volumes") or []):
             raise Unsupported("an image volume (set by kustomize 5.8, not by 5.5)")

@@ -84,7 +84,7 @@ def _load(text: str) -> object:
     import yaml  # here, not at the top: off the start-up path of every task
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         raise Unsupported("not YAML") from None
 
