@@ -140,10 +140,8 @@ def delete(target: Target, resource: str, names: Sequence[str]) -> list[str]:
 
 
 def delete_replaced(target: Target, names: Sequence[str], timeout: float) -> list[str]:
-    """Delete the Jobs ``names`` (their pods in the background) and wait until they are gone,
-    at most ``timeout`` seconds, to create them again."""
-    return [*target.base(waits=timeout), "delete", "job", *names, "--ignore-not-found",
-            "--cascade=background", "--wait=true", f"--timeout={max(1, int(timeout))}s"]
+    """Delete the Jobs ``names`` and wait until they are gone, to create them again."""
+    return delete_objects(target, [f"job/{name}" for name in names], timeout)
 
 
 def delete_objects(target: Target, named: Sequence[str], timeout: float) -> list[str]:
@@ -151,6 +149,13 @@ def delete_objects(target: Target, named: Sequence[str], timeout: float) -> list
     background) and wait until they are gone, at most ``timeout`` seconds."""
     return [*target.base(waits=timeout), "delete", *named, "--ignore-not-found",
             "--cascade=background", "--wait=true", f"--timeout={max(1, int(timeout))}s"]
+
+
+def delete_file(target: Target, path: str) -> list[str]:
+    """Delete the file's objects, not waiting (kubectl does not throttle these deletions, as
+    it does those of objects named on its command line: five a second)."""
+    return [*target.base(), "delete", "--filename", path, "--ignore-not-found",
+            "--cascade=background", "--wait=false"]
 
 
 def replace_file(target: Target, path: str) -> list[str]:

@@ -264,6 +264,32 @@ def with_objects(runner: Runner, target: Target, objects: Sequence[dict],
     return _with_file(runner, target, manifest, with_file)
 
 
+def delete_all(runner: Runner, target: Target, objects: Sequence[dict],
+               timeout: float) -> CommandResult:
+    """Delete ``objects`` (their dependents in the background) and wait until they are gone,
+    at most ``timeout`` seconds: ``kubectl delete -f`` of them all (`kubectl.delete_file`),
+    one read of their types, and for what is still there (a finalizer holds it) ``kubectl
+    delete --wait``. The result of the last call made."""
+    identities = [{"apiVersion": obj["apiVersion"], "kind": obj["kind"],
+                   "metadata": {key: value for key, value in obj["metadata"].items()
+                                if key in ("name", "namespace")}} for obj in objects]
+    outcome = with_objects(runner, target, identities, kubectl.delete_file)
+    if not outcome.ok or runner.dry_run:
+        return outcome
+    resources = sorted({kubectl.resource_of(obj) for obj in objects})
+    read = runner.at(target).run(kubectl.get_resources(target, resources), idempotent=True)
+    if not read.ok:
+        return read
+    present = {(obj.get("kind"), obj["metadata"].get("name"))
+               for obj in kubectl.parse_list(read.stdout)}
+    left = [f"{kubectl.resource_of(obj)}/{obj['metadata']['name']}" for obj in objects
+            if (obj["kind"], obj["metadata"]["name"]) in present]
+    if not left:
+        return outcome
+    return runner.at(target).run(kubectl.delete_objects(target, left, timeout),
+                                 idempotent=True)
+
+
 def diff(runner: Runner, target: Target, rendered: Rendered) -> CommandResult:
     """``kubectl diff`` of the rendered overlay against the target (as `apply` sends it)."""
     return _with_file(runner, target, rendered.manifest, kubectl.diff_file)

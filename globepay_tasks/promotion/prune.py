@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .. import kubectl
+from .. import workloads
 from ..kubectl import Target
 from ..settings import Environment
 from . import locks
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def prune(p: Promoter, env: Environment, target: Target, result: EnvResult) -> None:
-    """Delete the objects the plan marks ``delete`` (one kubectl call, waited on); a failure
+    """Delete the objects the plan marks ``delete`` (`workloads.delete_all`); a failure
     is a warning: the new release stands, the objects are listed as kept."""
     result.kept = [f"{item.kind.lower()}/{item.name}" for item in result.others
                    if item.action == KEPT]
@@ -33,9 +33,7 @@ def prune(p: Promoter, env: Environment, target: Target, result: EnvResult) -> N
     if not doomed or p.runner.dry_run:
         return
     locks.confirm(p, env, "pruning")
-    named = [f"{kubectl.resource_of(obj)}/{obj['metadata']['name']}" for obj in doomed]
-    outcome = p.runner.at(target).run(kubectl.delete_objects(target, named, env.timeout),
-                                      idempotent=True)
+    outcome = workloads.delete_all(p.runner, target, doomed, env.timeout)
     if outcome.ok:
         result.pruned = names
         p.progress.step(env.name, "prune", f"deleted {', '.join(names)} (no longer rendered)",

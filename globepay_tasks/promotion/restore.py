@@ -136,8 +136,9 @@ def remove(p: Promoter, env: Environment, target: Target, restoration: Restorati
            result: EnvResult, undone: Mapping[tuple[str, str], dict]) -> list[str]:
     """Once the workloads were undone (``undone``: each as last seen when it had rolled
     back): put back what lies outside their pod templates (one kubectl call; the revision
-    the undo made is kept), delete what the run created and wait until it is gone (one
-    more), then set each last-applied configuration back (one more); what failed."""
+    the undo made is kept), delete what the run created and wait until it is gone
+    (`workloads.delete_all`), then set each last-applied configuration back (one more call);
+    what failed."""
     failed = []
     workloads_back = []
     for obj in restoration.after_undo:
@@ -155,10 +156,7 @@ def remove(p: Promoter, env: Environment, target: Target, restoration: Restorati
         if not outcome.ok:
             failed.append(f"restore: {outcome.error_line()}")
     if restoration.remove:
-        named = [f"{kubectl.resource_of(obj)}/{obj['metadata']['name']}"
-                 for obj in restoration.remove]
-        outcome = p.runner.at(target).run(kubectl.delete_objects(target, named, env.timeout),
-                                          idempotent=True)
+        outcome = workloads.delete_all(p.runner, target, restoration.remove, env.timeout)
         if outcome.ok:
             for obj in restoration.remove:
                 _line(p, env, result, "delete", f"{name_of(obj)} (created by this run)")

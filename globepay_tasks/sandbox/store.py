@@ -28,6 +28,7 @@ from .errors import (
     conflict,
     forbidden,
     gone,
+    invalid,
     namespace_not_found,
     not_found,
 )
@@ -296,9 +297,22 @@ class Store:
             else:
                 meta.pop("generation", None)
             meta["resourceVersion"] = old_meta["resourceVersion"]
+            if "deletionTimestamp" in old_meta:
+                meta["deletionGracePeriodSeconds"] = old_meta.get("deletionGracePeriodSeconds", 0)
+                added = [f for f in meta.get("finalizers") or []
+                         if f not in (old_meta.get("finalizers") or [])]
+                if added:
+                    found = "[]string{" + ", ".join(json.dumps(f) for f in added) + "}"
+                    raise invalid(rt, key[1], [(
+                        "metadata.finalizers", "FieldValueForbidden",
+                        "Forbidden: no new finalizers can be added if the object is being "
+                        f"deleted, found new finalizers {found}")])
             if new == existing or dry_run:
                 return clone(new)
             meta["resourceVersion"] = str(self._next_rv())
+            if "deletionTimestamp" in meta and not meta.get("finalizers"):
+                self._objects[rt][key] = new
+                return self._remove(rt, new, "Background")
             self._objects[rt][key] = new
             self._index(new, existing)
             self._emit("MODIFIED", rt, key, new, existing)
@@ -324,7 +338,22 @@ class Store:
                 return clone(existing)
             if rt is NAMESPACE:
                 return self._terminate(existing)
+            if existing["metadata"].get("finalizers"):
+                return self._mark_deleted(rt, existing)
             return self._remove(rt, existing, propagation)
+
+    def _mark_deleted(self, rt: ResourceType, obj: dict) -> dict:
+        """An object with finalizers only gets its ``deletionTimestamp``: it is removed when
+        an update takes away its last finalizer (`update`)."""
+        if obj["metadata"].get("deletionTimestamp"):
+            return clone(obj)
+        new = clone(obj)
+        new["metadata"].update(deletionTimestamp=rfc3339(), deletionGracePeriodSeconds=0,
+                               resourceVersion=str(self._next_rv()))
+        key = self._key(rt, new)
+        self._objects[rt][key] = new
+        self._emit("MODIFIED", rt, key, new, obj)
+        return clone(new)
 
     def _terminate(self, namespace: dict) -> dict:
         """Mark a Namespace Terminating; :meth:`finalize_namespace` removes it later."""

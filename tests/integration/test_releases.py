@@ -11,6 +11,8 @@ import base64
 import json
 import signal
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -198,6 +200,44 @@ def test_a_promotion_prunes_what_it_no_longer_renders_after_its_rollout(project)
     assert "service/legacy" not in names(project, "dev")
     assert old_config not in names(project, "dev")
     assert "configmap/handmade" in names(project, "dev")  # never applied by the tool
+
+
+def test_a_pruned_object_held_by_a_finalizer_is_waited_for(project):
+    deployed_v1(project)
+    namespace = project.namespace("dev")
+    held = project.kubectl("dev", "patch", "service", "legacy", "-n", namespace, "--type=merge",
+                           "-p", '{"metadata": {"finalizers": ["example.com/hold"]}}')
+    assert held.returncode == 0, held.stderr
+    set_release(project, "dev", "v2")
+    seen: list = []  # its deletionTimestamp, then when its finalizer was removed
+
+    def release_it_once_deleting() -> None:  # a controller finishing its clean-up
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            legacy = project.cluster.get("dev", "v1", "Service", namespace, "legacy")
+            if legacy is not None and legacy["metadata"].get("deletionTimestamp"):
+                seen.append(legacy["metadata"]["deletionTimestamp"])
+                time.sleep(1)
+                project.kubectl("dev", "patch", "service", "legacy", "-n", namespace,
+                                "--type=merge", "-p", '{"metadata": {"finalizers": null}}')
+                seen.append(time.monotonic())
+                return
+            time.sleep(0.05)
+
+    releaser = threading.Thread(target=release_it_once_deleting)
+    releaser.start()
+    try:
+        result = project.invoke("deploy-dev")
+        finished = time.monotonic()
+    finally:
+        releaser.join()
+
+    assert result.returncode == 0, output(result)
+    assert len(seen) == 2, "the Service was never seen held by its finalizer"
+    assert finished > seen[1], "the run ended before the finalizer let the Service go"
+    pruned = next(line for line in result.stdout.splitlines() if "prune: deleted" in line)
+    assert "service/legacy" in pruned, output(result)
+    assert "service/legacy" not in names(project, "dev")
 
 
 def test_rollback_goes_back_to_the_earlier_release_and_forward_again(project):

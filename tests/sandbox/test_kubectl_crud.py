@@ -339,3 +339,33 @@ def test_get_jobs_shows_how_long_a_job_ran(sandbox: Sandbox, kubectl) -> None:
     sandbox.store("dev").update(by_kind("batch/v1", "Job"), job, subresource="status")
     row = kubectl("get", "jobs").stdout.splitlines()[1].split()
     assert row[:4] == ["migrate", "Complete", "1/1", "2m5s"]
+
+
+def test_an_object_with_finalizers_is_deleted_when_its_last_finalizer_goes(
+        sandbox: Sandbox, kubectl) -> None:
+    created = kubectl("create", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "held", "namespace": "default",
+                     "finalizers": ["example.com/a", "example.com/b"]}}))
+    assert created.returncode == 0, created.stderr
+    deleted = kubectl("delete", "configmap", "held", "-n", "default", "--wait=false")
+    assert deleted.returncode == 0 and 'configmap "held" deleted' in deleted.stdout
+    held = sandbox.get("dev", "v1", "ConfigMap", "default", "held")
+    assert held["metadata"]["deletionTimestamp"] and held["metadata"][
+        "deletionGracePeriodSeconds"] == 0
+    added = kubectl("patch", "configmap", "held", "-n", "default", "--type=json", "-p",
+                    '[{"op": "add", "path": "/metadata/finalizers/-", "value": "example.com/c"}]')
+    assert added.returncode == 1
+    assert ('The ConfigMap "held" is invalid: metadata.finalizers: Forbidden: no new finalizers '
+            'can be added if the object is being deleted, found new finalizers '
+            '[]string{"example.com/c"}') in added.stderr
+    waited = kubectl("wait", "--for=delete", "configmap/held", "-n", "default", "--timeout=1s")
+    assert waited.returncode == 1  # still there
+    one = kubectl("patch", "configmap", "held", "-n", "default", "--type=json", "-p",
+                  '[{"op": "remove", "path": "/metadata/finalizers/0"}]')
+    assert one.returncode == 0, one.stderr
+    assert sandbox.get("dev", "v1", "ConfigMap", "default", "held") is not None
+    last = kubectl("patch", "configmap", "held", "-n", "default", "--type=merge", "-p",
+                   '{"metadata": {"finalizers": null}}')
+    assert last.returncode == 0, last.stderr
+    assert sandbox.get("dev", "v1", "ConfigMap", "default", "held") is None

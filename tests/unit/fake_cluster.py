@@ -15,8 +15,9 @@ namespace (``--namespace``; every namespace exists):
 - ``apply -f PATH --server-side ... --dry-run=server -o name`` (the preflight's check):
   every object accepted;
 - ``create``/``replace --filename -`` of the lock's Lease (AlreadyExists, NotFound, Conflict);
-- ``replace``/``create --filename PATH``, ``apply set-last-applied --filename PATH`` and
-  ``delete RESOURCE/NAME... --wait=true`` (putting objects back after a failure);
+- ``replace``/``create --filename PATH``, ``apply set-last-applied --filename PATH``,
+  ``delete RESOURCE/NAME... --wait=true`` and ``delete --filename PATH --wait=false``
+  (putting objects back after a failure, pruning);
 - ``rollout undo deployment/NAME... [--to-revision=N]``: the template of that revision (or
   of the previous one) comes back as a new revision; each undo is listed in `undone`.
 
@@ -214,6 +215,10 @@ class FakeKubectl:
             return self._set_last_applied(context, namespace, rest[3], command)
         if rest[:1] == ["delete"] and "--wait=true" in rest:
             return self._delete(context, namespace, [a for a in rest[1:] if "/" in a], command)
+        if rest[:2] == ["delete", "--filename"] and "--wait=false" in rest:
+            return self._delete(context, namespace, [
+                f"{kubectl.resource_of(obj)}/{obj['metadata']['name']}"
+                for obj in _objects_in(rest[2])], command)
         raise AssertionError(f"FakeKubectl: unexpected command {argv}")
 
     # -- kubectl's verbs -----------------------------------------------------------------
