@@ -52,25 +52,30 @@ def render(runner: Runner, kubectl_bin: str, overlay: Path) -> Overlay:
         if any(document.get(key) for key in _AFTER):
             raise Unsupported("a field that runs after images")
         rules = kustomize_images.entries(document.get("images") or [])
-    except Unsupported:
-        return Overlay(workloads.render(runner, kubectl_bin, str(overlay)), False)
-    if not rules:
-        return Overlay(workloads.render(runner, kubectl_bin, str(overlay)), True)
-    stripped = _IMAGES_BLOCK.sub("", text, count=1)
-    try:
-        if _load(stripped) != {k: v for k, v in document.items() if k != "images"}:
-            raise Unsupported("images: is not a block of its own")
-        copied = _copy(overlay, kustomization.name, stripped)
+        if not rules:
+            return Overlay(workloads.render(runner, kubectl_bin, str(overlay)), True)
+        rendered = _without_images(runner, kubectl_bin, overlay, kustomization, text, document)
+        return Overlay(kustomize_images.set_images(rendered, rules), True)
     except (Unsupported, OSError):
         return Overlay(workloads.render(runner, kubectl_bin, str(overlay)), False)
+
+
+def _without_images(runner: Runner, kubectl_bin: str, overlay: Path, kustomization: Path,
+                    text: str, document: Mapping) -> Rendered:
+    """The overlay rendered by kustomize without its ``images:``; `Unsupported` when they
+    cannot be taken out alone, or when the copy does not build (rendered as it is, kustomize
+    names the overlay itself in its error)."""
+    stripped = _IMAGES_BLOCK.sub("", text, count=1)
+    if _load(stripped) != {k: v for k, v in document.items() if k != "images"}:
+        raise Unsupported("images: is not a block of its own")
+    copied = _copy(overlay, kustomization.name, stripped)
     try:
-        plain = workloads.render(runner, kubectl_bin, copied)
-        rendered = kustomize_images.set_images(plain, rules)
-    except (ConfigError, Unsupported):  # kustomize's own words, about the overlay itself
-        return Overlay(workloads.render(runner, kubectl_bin, str(overlay)), False)
+        rendered = workloads.render(runner, kubectl_bin, copied)
+    except ConfigError:
+        raise Unsupported("the copy does not build") from None
     finally:
         shutil.rmtree(copied, ignore_errors=True)
-    return Overlay(replace(rendered, overlay=str(overlay), kustomization=str(overlay)), True)
+    return replace(rendered, overlay=str(overlay), kustomization=str(overlay))
 
 
 def with_images(overlay: Overlay, image_entries: list[dict]) -> Rendered:
