@@ -125,22 +125,19 @@ def transformed(obj: dict, rules: Sequence[Entry]) -> dict | None:
     values = []
     for holder, key in _slots(obj):
         value = holder[key]
-        if value is None:
-            values.append(None)
-            continue
-        if not isinstance(value, str) or "@" in value and "@sha256:" not in value:
+        if value is not None and (not isinstance(value, str)
+                                  or "@" in value and "@sha256:" not in value):
             raise Unsupported(f"image {value!r}: not a string, or another digest algorithm "
                               f"(matched differently by kustomize's versions)")
-        for rule in rules:
-            value = rule.applied(value)
-        values.append(value)
-    if all(new is None or holder[key] == new
-           for (holder, key), new in zip(_slots(obj), values, strict=True)):
+        new = value
+        for rule in rules if value is not None else ():
+            new = rule.applied(new)
+        values.append((value, new))
+    if all(value == new for value, new in values):
         return None
-    result = copy.deepcopy(obj)
-    for (holder, key), new in zip(_slots(result), values, strict=True):
-        if new is not None:
-            holder[key] = new
+    result = copy.deepcopy(obj)  # the same walk over the copy meets the same slots
+    for (holder, key), (_, new) in zip(_slots(result), values, strict=True):
+        holder[key] = new
     return result
 
 

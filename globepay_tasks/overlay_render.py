@@ -48,7 +48,7 @@ def render(runner: Runner, kubectl_bin: str, overlay: Path) -> Overlay:
     where that is kustomize's result."""
     try:
         kustomization, text, document = _read(overlay)
-        _check_tree(overlay, set())
+        _check_tree(overlay, document, set())
         if any(document.get(key) for key in _AFTER):
             raise Unsupported("a field that runs after images")
         rules = kustomize_images.entries(document.get("images") or [])
@@ -110,12 +110,11 @@ def _read(directory: Path) -> tuple[Path, str, Mapping]:
     raise Unsupported(f"no kustomization in {directory}")
 
 
-def _check_tree(directory: Path, seen: set[Path]) -> None:
-    """`Unsupported` when a kustomization in the tree under ``directory`` reaches the top's
-    images transformer, or names a base or component that is not a local directory or
-    file (a remote one: kustomize alone knows what it holds)."""
+def _check_tree(directory: Path, document: Mapping, seen: set[Path]) -> None:
+    """`Unsupported` when a kustomization in the tree under ``directory`` (``document``: its
+    own) reaches the top's images transformer, or names a base or component that is not a
+    local directory or file (a remote one: kustomize alone knows what it holds)."""
     seen.add(directory.resolve())
-    document = _read(directory)[2]
     if any(document.get(key) for key in _ANYWHERE):
         raise Unsupported("a field that reaches the images transformer")
     for key in ("resources", "components", "bases"):
@@ -125,7 +124,7 @@ def _check_tree(directory: Path, seen: set[Path]) -> None:
             path = directory / entry
             if path.is_dir():
                 if path.resolve() not in seen:
-                    _check_tree(path, seen)
+                    _check_tree(path, _read(path)[2], seen)
             elif not path.is_file():
                 raise Unsupported(f"{entry} is not a local file or directory")
 

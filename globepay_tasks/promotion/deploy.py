@@ -161,7 +161,8 @@ def show_plan(p: Promoter, env: Environment, target: Target, rendered: Rendered,
     p.progress.header(f"{where}: {summarize(everything)}{dry}")
     for item in ordered(everything, rendered):
         p.progress.step(env.name, "plan", f"{item.describe()} [{item.phase}]")
-    for image in already_set(result.requested, p.overlays.get(rendered.overlay)):
+    plain = p.overlays.get(rendered.overlay)
+    for image in already_set(result.requested, plain.rendered if plain else None):
         p.progress.step(env.name, "plan", f"image {image}: the overlay has it already")
     return known
 

@@ -11,7 +11,6 @@ from typing import Protocol
 from .. import applyset, fielddiff, guards, images, kinds, manifests
 from ..kubectl import WorkloadRef
 from ..manifests import Rendered
-from ..overlay_render import Overlay
 from ..phases import DEPLOY, ORDER, key
 from ..snapshot import Snapshot
 from ..workloads import WorkloadState, template_key
@@ -250,9 +249,9 @@ def summarize(planned: Sequence[Planned]) -> str:
     return text
 
 
-def already_set(requested: Mapping[str, str], plain: Overlay | None) -> list[str]:
+def already_set(requested: Mapping[str, str], plain: Rendered | None) -> list[str]:
     """``NAME=REF`` of each requested image that ``plain`` (the overlay without this run's
     images) sets already: it changes nothing."""
-    found = manifests.rendered_images(plain.rendered) if plain else set()
+    found = manifests.rendered_images(plain) if plain else set()
     return [f"{name}={ref}" for name, ref in requested.items()
             if {image for image in found if images.selects(name, image)} == {ref}]

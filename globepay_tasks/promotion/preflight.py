@@ -91,7 +91,7 @@ def render(p: Promoter, env: Environment, overrides: Mapping[str, str] | None = 
     rendered = plain.rendered
     namespace = env.namespace if env.override_namespace else None
     if overrides or namespace:
-        rendered = with_overrides(p, plain, overrides, namespace)
+        rendered = with_overrides(p, plain, available, overrides, namespace)
     check_namespaces(env, rendered)
     rendered = applyset.labelled(rendered, env.namespace)
     phases.assign(rendered.objects)  # a phase annotation that names no phase is refused
@@ -101,12 +101,12 @@ def render(p: Promoter, env: Environment, overrides: Mapping[str, str] | None = 
     return rendered
 
 
-def with_overrides(p: Promoter, plain: overlay_render.Overlay, overrides: Mapping[str, str],
-                   namespace: str | None) -> Rendered:
-    """The overlay with ``overrides`` set by an images transformer over it (in Python where
-    that is kustomize's result) and rendered into ``namespace`` (by kustomize)."""
+def with_overrides(p: Promoter, plain: overlay_render.Overlay, available: set[str],
+                   overrides: Mapping[str, str], namespace: str | None) -> Rendered:
+    """The overlay (``available``: its images) with ``overrides`` set by an images
+    transformer over it (in Python where that is kustomize's result) and rendered into
+    ``namespace`` (by kustomize)."""
     overlay = Path(plain.rendered.overlay)
-    available = manifests.rendered_images(plain.rendered)
     if plain.images_in_python and not namespace:
         with suppress(Unsupported):
             return overlay_render.with_images(
