@@ -80,15 +80,18 @@ def apply_file_json(target: Target, path: str) -> list[str]:
     return [*apply_file(target, path), "--output", "json"]
 
 
+#: A server-side apply: one request an object (client-side: two), the tool's field manager.
+SERVER_SIDE = ("--server-side", "--field-manager=globepay-tasks", "--force-conflicts")
+
+
+def apply_server_side_json(target: Target, path: str) -> list[str]:
+    return [*apply_file(target, path), *SERVER_SIDE, "--output", "json"]
+
+
 def apply_dry_run(target: Target, path: str) -> list[str]:
     """``kubectl apply --server-side --dry-run=server``: the server checks each object as for
-    a real apply, stores nothing, names each it accepted (one request an object; client: 2)."""
-    return [*apply_file(target, path), "--server-side", "--field-manager=globepay-tasks",
-            "--force-conflicts", "--dry-run=server", "--output", "name"]
-
-
-def apply_kustomize(target: Target, overlay: str) -> list[str]:
-    return [*target.base(), "apply", "-k", overlay]
+    a real apply, stores nothing, names each it accepted."""
+    return [*apply_file(target, path), *SERVER_SIDE, "--dry-run=server", "--output", "name"]
 
 
 def diff_file(target: Target, path: str) -> list[str]:
@@ -137,11 +140,6 @@ def get_labelled(target: Target, resource: str, selector: str) -> list[str]:
 
 def delete(target: Target, resource: str, names: Sequence[str]) -> list[str]:
     return [*target.base(), "delete", resource, *names, "--ignore-not-found"]
-
-
-def delete_replaced(target: Target, names: Sequence[str], timeout: float) -> list[str]:
-    """Delete the Jobs ``names`` and wait until they are gone, to create them again."""
-    return delete_objects(target, [f"job/{name}" for name in names], timeout)
 
 
 def delete_objects(target: Target, named: Sequence[str], timeout: float) -> list[str]:
@@ -224,7 +222,8 @@ def names_object(line: str, workload: WorkloadRef) -> bool:
 _CONTINUATION = ("Warning:", "{", "to:", "Resource:", "Name:", "for:")
 _NAMED = re.compile(r'^Name: "([^"]+)"')
 _AFTER_FILE = re.compile(r'error when \w+(?: \w+)? "[^"]*": ')
-_SERVER_PREFIX = re.compile(r"^Error from server(?: \([A-Za-z]+\))?: |^error: ")
+_SERVER_PREFIX = re.compile(
+    r"^(?:Error from server(?: \([A-Za-z]+\))?|error|The request is invalid): ")
 #: The whole object a refused patch quotes (``patch: Invalid value: "map[...]": ``).
 _QUOTED_OBJECT = re.compile(r'Invalid value: "(?:[^"\\]|\\.){60,}": ')
 #: kubectl's own refusal of a kind the server does not serve (no request is sent for it).

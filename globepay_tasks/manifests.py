@@ -67,11 +67,22 @@ def annotated(rendered: Rendered, annotations: Mapping[WorkloadRef, Mapping[str,
         ref = WorkloadRef(obj.get("kind", ""), (obj.get("metadata") or {}).get("name", ""))
         if ref not in annotations:
             return False
-        metadata = obj.setdefault("metadata", {})
-        metadata["annotations"] = {**(metadata.get("annotations") or {}), **annotations[ref]}
+        obj["metadata"] = with_annotations(obj, annotations)["metadata"]
         return True
 
     return _rewritten(rendered.manifest, annotate)[0] if annotations else rendered.manifest
+
+
+def with_annotations(obj: dict, annotations: Mapping[WorkloadRef, Mapping[str, str]]) -> dict:
+    """``obj`` with the annotations ``annotations`` names for it (itself when none)."""
+    added = annotations.get(WorkloadRef(obj.get("kind", ""),
+                                        (obj.get("metadata") or {}).get("name", "")))
+    if not added:
+        return obj
+    metadata = obj.get("metadata") or {}
+    return {**obj, "metadata": {**metadata,
+                                "annotations": {**(metadata.get("annotations") or {}),
+                                                **added}}}
 
 
 def with_images(rendered: Rendered, overrides: Mapping[str, str]) -> Rendered:

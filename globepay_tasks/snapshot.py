@@ -36,6 +36,8 @@ class Snapshot:
     objects of every other namespaced type the overlay renders."""
 
     objects: tuple[dict, ...]
+    #: The cluster-scoped objects the overlay renders, as read with it (None: not read).
+    cluster_scoped: tuple[dict, ...] | None = None
 
     def find(self, kind: str, name: str) -> dict | None:
         return next((obj for obj in self.objects
@@ -95,4 +97,25 @@ def read_snapshot(runner: Runner, target: Target, rendered: Rendered | None) -> 
             raise ClusterError(f"reading {', '.join(extra)} in {target.namespace} failed: "
                                f"{more.error_line()}")
         objects += kubectl.parse_list(more.stdout)
-    return Snapshot(tuple(objects))
+    return Snapshot(tuple(objects), _cluster_scoped(runner, target, rendered))
+
+
+def _cluster_scoped(runner: Runner, target: Target, rendered: Rendered | None
+                    ) -> tuple[dict, ...] | None:
+    """The cluster-scoped objects ``rendered`` has, as they are (None when they cannot be
+    read: the apply then treats them as of unknown last-applied configuration)."""
+    named = [f"{kubectl.resource_of(obj)}/{obj['metadata']['name']}"
+             for obj in rendered.objects if is_cluster_scoped(obj)] if rendered else []
+    if not named:
+        return ()
+    result = runner.run([*target.base(), "get", *named, "--output", "json",
+                         "--ignore-not-found"], idempotent=True)
+    try:
+        return tuple(kubectl.parse_list(result.stdout)) if result.ok else None
+    except ValueError:
+        return None
+
+
+def is_cluster_scoped(obj: dict) -> bool:
+    return obj.get("kind") in CLUSTER_SCOPED_KINDS or not (obj.get("metadata") or {}).get(
+        "namespace")

@@ -10,11 +10,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import images, kinds, kubectl, watch
+from . import images, kinds, kubectl, lastapplied, watch
 from .command_result import CommandResult
 from .errors import ClusterError, ConfigError
 from .kubectl import Target, WorkloadRef
-from .manifests import Rendered, annotated
+from .manifests import Rendered, annotated, with_annotations
 from .runner import Runner, Running
 
 
@@ -228,15 +228,38 @@ def undo(
 
 def apply(runner: Runner, target: Target, rendered: Rendered,
           annotations: Mapping[WorkloadRef, Mapping[str, str]] | None = None,
-          first: Sequence[dict] = ()) -> tuple[CommandResult, list[dict]]:
+          first: Sequence[dict] = (), live: Sequence[dict] | None = None,
+          cluster_scoped: Sequence[dict] | None = None) -> tuple[CommandResult, list[dict]]:
     """``kubectl apply -f`` the manifest the preflight rendered and checked (on a remote
     target, uploaded to a private temporary directory on the host): exactly that is applied,
     and kustomize does not run a second time inside kubectl. ``annotations`` are added to
-    the named workloads' metadata; ``first`` are applied before the rendered objects. With the
-    result, the objects as the server stored them (none when the server refused any)."""
-    manifest = "".join(json.dumps(obj) + "\n---\n" for obj in first) + annotated(
-        rendered, annotations or {})
-    result = _with_file(runner, target, manifest, kubectl.apply_file_json)
+    the named workloads' metadata; ``first`` are applied before the rendered objects. Given
+    the namespace as read before (``live``; ``cluster_scoped``, the cluster-scoped objects
+    rendered, as read, None if not), server-side, each object with its last-applied
+    annotation, after a client-side apply of those `lastapplied.split` names. With the result,
+    the objects as the server stored them (none when the server refused any)."""
+    objects = [*first, *(with_annotations(obj, annotations or {}) for obj in rendered.objects)]
+    try:
+        split = None if live is None else lastapplied.split(objects, live, cluster_scoped)
+    except (TypeError, ValueError):  # a value JSON cannot hold (a YAML timestamp)
+        split = None
+    if split is None:
+        manifest = "".join(json.dumps(obj) + "\n---\n" for obj in first) + annotated(
+            rendered, annotations or {})
+        return _applied(_with_file(runner, target, manifest, kubectl.apply_file_json), runner)
+    stored: list[dict] = []
+    result = CommandResult("", 0)
+    for part, argv in zip(split, (kubectl.apply_file_json, kubectl.apply_server_side_json),
+                          strict=True):
+        if part:
+            result, written = _applied(with_objects(runner, target, part, argv), runner)
+            if not result.ok:
+                return result, []
+            stored += written
+    return result, stored
+
+
+def _applied(result: CommandResult, runner: Runner) -> tuple[CommandResult, list[dict]]:
     objects = []
     if result.ok and not runner.dry_run:
         with suppress(ValueError):

@@ -208,7 +208,7 @@ def apply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
         return ApplyFailed(f"{env.name}: {problem}"), workloads.capture(p.runner, target, refs)
     p.progress.step(env.name, "apply", f"kubectl apply -f, rendered from {rendered.overlay}{where}")
     outcome, objects = workloads.apply(p.runner, target, rendered, causes(p, env, plan, known),
-                                       parent)
+                                       parent, known.objects, known.cluster_scoped)
     if outcome.ok and (objects or p.runner.dry_run):
         for line in applied_lines(objects, known, jobs):
             p.progress.output(env.name, "apply", line)
@@ -228,12 +228,11 @@ def replace_jobs(p: Promoter, env: Environment, target: Target,
     ``kubectl delete`` whatever their number. What failed ("": none)."""
     if not jobs or p.runner.dry_run:
         return ""
-    names = [ref.name for ref in jobs]
     listed = ", ".join(str(ref) for ref in jobs)
     p.progress.step(env.name, "replace", f"{listed}: deleting (its pods in the background), "
                     "to be created again by the apply")
-    deleted = p.runner.at(target).run(kubectl.delete_replaced(target, names, env.timeout),
-                                      idempotent=True)
+    deleted = p.runner.at(target).run(kubectl.delete_objects(target, [ref.ref for ref in jobs],
+                                                             env.timeout), idempotent=True)
     if not deleted.ok:
         return f"deleting {listed} to replace it failed: {deleted.error_line()}"
     return ""

@@ -175,8 +175,9 @@ def is_migration(record) -> bool:
 
 
 def created_migration(record) -> bool:
-    return (record.method == "POST" and record.path.endswith("/jobs")
-            and f'"name":"{MIGRATION}"' in (record.body or "").replace(" ", ""))
+    """Created by the apply: a server-side apply of the Job (a PATCH that creates it)."""
+    return (record.method == "PATCH" and record.path.endswith(f"/jobs/{MIGRATION}")
+            and record.query.get("fieldManager") == "globepay-tasks")
 
 
 def patched_backend(record) -> bool:

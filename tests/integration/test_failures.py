@@ -413,7 +413,7 @@ def test_object_rejected_by_the_server_on_apply(project):
     add_resource(project, "dev", "extra.yaml", {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "extra"},
         "data": {"a": "b"}})
-    project.sandbox.add_fault(method="POST", path="/namespaces/globepay-dev/configmaps$",
+    project.sandbox.add_fault(method="PATCH", path="/namespaces/globepay-dev/configmaps/extra$",
                               cluster="dev", status=422, dry_run=False)
     result = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.7.0")
     assert result.returncode == 2, output(result)
@@ -806,8 +806,8 @@ def test_5xx_bursts_during_apply_and_during_wait_survived(project):
     project.settings["retries"] = {"attempts": 3, "backoff": 0.1}
     sandbox = project.sandbox
     sandbox.clear_requests()
-    sandbox.add_fault(method="GET", path=r"/deployments/backend$", cluster="dev", status=503,
-                      count=2)
+    sandbox.add_fault(method="PATCH", path=r"/deployments/backend$", cluster="dev", status=503,
+                      count=2, dry_run=False)
 
     def captured_after_apply(requests: list) -> bool:
         """The apply has patched the backend: the next request for the Deployment list is

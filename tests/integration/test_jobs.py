@@ -52,7 +52,7 @@ def test_changed_job_is_replaced_unchanged_job_left_alone(project):
     assert any(c["type"] == "Complete" and c["status"] == "True"
                for c in replaced["status"].get("conditions") or [])
     if project.sandbox:
-        assert job_writes(project) == ["DELETE", "POST"]
+        assert job_writes(project) == ["DELETE", "PATCH"]  # created by a server-side apply
         project.sandbox.clear_requests()
 
     third = project.invoke("deploy-dev", "--image", f"backend={BACKEND}:1.5.2")

@@ -28,7 +28,7 @@ def test_apply_failure_names_every_refusal(project):
     add_resource(project, "dev", "extra.yaml", {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "extra"},
         "data": {"a": "b"}})
-    project.sandbox.add_fault(method="POST", path="/namespaces/globepay-dev/configmaps$",
+    project.sandbox.add_fault(method="PATCH", path="/namespaces/globepay-dev/configmaps/extra$",
                               cluster="dev", status=422, dry_run=False,
                               message='ConfigMap "extra" is invalid: data.a: Forbidden: '
                                       'refused by a webhook')

@@ -105,7 +105,8 @@ def test_workload_unchanged_by_the_apply_is_not_undone(project):
     result = project.invoke("deploy-dev", "--image", f"backend={BROKEN}")
     assert result.returncode == 2, output(result)
     if project.sandbox:  # the request log shows every write; a real cluster its effects
-        undo_writes = [r for r in project.writes("dev") if "deployments/frontend" in r.path]
+        undo_writes = [r for r in project.writes("dev") if "deployments/frontend" in r.path
+                       and r.query.get("fieldManager") != "globepay-tasks"]  # the apply's
         assert undo_writes == []
     assert project.revision("dev", "frontend") == frontend_revision
     assert project.deployment("dev", "frontend")["metadata"]["generation"] == \

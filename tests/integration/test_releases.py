@@ -351,7 +351,7 @@ def test_no_secret_is_read_when_the_overlay_renders_none(project):
 @pytest.mark.sandbox_only("refuses one create of the apply, not of its dry run (sandbox faults)")
 def test_a_first_apply_refused_part_way_leaves_nothing_it_created(project):
     use_release(project)
-    project.sandbox.add_fault(method="POST", path=r"/namespaces/[^/]+/ingresses$",
+    project.sandbox.add_fault(method="PATCH", path=r"/namespaces/[^/]+/ingresses/backend$",
                               cluster="dev", status=422, dry_run=False)
 
     result = project.invoke("deploy-dev")

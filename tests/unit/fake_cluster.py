@@ -12,6 +12,8 @@ namespace (``--namespace``; every namespace exists):
 - ``apply -f PATH [-o json]``: a Deployment whose pod template changed gets a new revision
   (the controller's ``deployment.kubernetes.io/revision``); every object is stored with its
   ``last-applied-configuration``; a ``resourceVersion`` in the object is a precondition;
+- ``apply -f PATH --server-side ... -o json``: the same, each object's last-applied annotation
+  as sent;
 - ``apply -f PATH --server-side ... --dry-run=server -o name`` (the preflight's check):
   every object accepted;
 - ``create``/``replace --filename -`` of the lock's Lease (AlreadyExists, NotFound, Conflict);
@@ -198,6 +200,8 @@ class FakeKubectl:
             return _error(command, "NotFound", f'{rest[1]} "{rest[2]}" not found')
         if rest[:2] == ["apply", "-f"] and rest[3:] in ([], ["--output", "json"]):
             return self._apply(context, namespace, rest[2], bool(rest[3:]), command)
+        if rest[:2] == ["apply", "-f"] and rest[3:] == [*kubectl.SERVER_SIDE, "--output", "json"]:
+            return self._apply(context, namespace, rest[2], True, command, server_side=True)
         if rest[:2] == ["apply", "-f"] and rest[3:] == [
                 "--server-side", "--field-manager=globepay-tasks", "--force-conflicts",
                 "--dry-run=server", "--output", "name"]:
@@ -272,7 +276,7 @@ class FakeKubectl:
                 for (k, _), obj in self._ns(context, namespace).items() if k == kind]
 
     def _apply(self, context: str, namespace: str, path: str, as_json: bool,
-               command: str) -> Result:
+               command: str, *, server_side: bool = False) -> Result:
         objects = _objects_in(path)
         written, lines, errors = [], [], []
         for obj in objects:
@@ -287,7 +291,7 @@ class FakeKubectl:
             if version and (old is None or old["metadata"]["resourceVersion"] != version):
                 errors.append(_conflict(obj["kind"], meta["name"]))
                 continue
-            stored, verb = self._apply_one(context, namespace, obj)
+            stored, verb = self._apply_one(context, namespace, obj, server_side)
             written.append(copy.deepcopy(stored))
             lines.append(f"{kubectl.resource_of(stored)}/{meta['name']} {verb}")
         if as_json:  # kubectl prints nothing when the server refused any object
@@ -304,8 +308,10 @@ class FakeKubectl:
         names = [f"{kubectl.resource_of(o)}/{o['metadata']['name']}\n" for o in objects]
         return Result("".join(names), command=command)
 
-    def _apply_one(self, context: str, namespace: str, obj: dict) -> tuple[dict, str]:
-        """Store one applied object; it as stored, and kubectl's word for what happened."""
+    def _apply_one(self, context: str, namespace: str, obj: dict,
+                   server_side: bool = False) -> tuple[dict, str]:
+        """Store one applied object; it as stored, and kubectl's word for what happened
+        (``server_side``: its last-applied annotation as sent)."""
         kind, name = obj["kind"], obj["metadata"]["name"]
         old = self._ns(context, namespace).get((kind, name))
         new = copy.deepcopy(obj)
@@ -313,9 +319,10 @@ class FakeKubectl:
         meta = new["metadata"]
         meta.pop("resourceVersion", None)
         meta["namespace"] = namespace
-        config = copy.deepcopy(new)
-        meta["annotations"] = {**(meta.get("annotations") or {}),
-                               LAST_APPLIED: json.dumps(config, sort_keys=True)}
+        if not server_side:
+            config = copy.deepcopy(new)
+            meta["annotations"] = {**(meta.get("annotations") or {}),
+                                   LAST_APPLIED: json.dumps(config, sort_keys=True)}
         if old is None:
             if kind == "Deployment":
                 meta["generation"] = 1

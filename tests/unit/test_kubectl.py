@@ -11,9 +11,11 @@ BACKEND = WorkloadRef("Deployment", "backend")
 
 
 def test_every_call_names_namespace_context_and_kubeconfig():
-    argv = kubectl.apply_kustomize(TARGET, "k8s/overlays/prod")
+    argv = kubectl.apply_server_side_json(TARGET, "/tmp/m.json")
     assert argv == ["kubectl", "--kubeconfig", "/tmp/kube config", "--context", "prod ctx",
-                    "--namespace", "globepay-prod", "apply", "-k", "k8s/overlays/prod"]
+                    "--namespace", "globepay-prod", "apply", "-f", "/tmp/m.json",
+                    "--server-side", "--field-manager=globepay-tasks", "--force-conflicts",
+                    "--output", "json"]
     assert shlex.split(shlex.join(argv)) == argv
 
 
