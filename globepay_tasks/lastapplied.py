@@ -20,6 +20,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .fielddiff import last_applied
 from .kubectl import LAST_APPLIED_ANNOTATION
 
 #: Lists the API server merges item by item with ``name`` as the only key (a container's
@@ -85,24 +86,13 @@ def split(objects: Sequence[dict], live: Sequence[dict], cluster_scoped: Sequenc
     for obj in objects:
         meta = obj.get("metadata") or {}
         configured = annotated(obj)  # TypeError: a value JSON cannot hold
-        before = previous(index.get((obj.get("kind"), meta.get("name"))))
+        before = last_applied(index.get((obj.get("kind"), meta.get("name")), {}))
         unread = cluster_scoped is None and not meta.get("namespace")
         if unread or (before is not None and drops(before, configuration(obj))):
             client.append(obj)
         else:
             server.append(configured)
     return client, server
-
-
-def previous(live: Mapping[str, Any] | None) -> dict | None:
-    """The configuration the last ``kubectl apply`` recorded on ``live`` (None: never)."""
-    text = ((live or {}).get("metadata") or {}).get("annotations", {}).get(
-        LAST_APPLIED_ANNOTATION)
-    try:
-        found = json.loads(text) if text else None
-    except ValueError:
-        return None
-    return found if isinstance(found, dict) else None
 
 
 def drops(before: Any, after: Any, field: str = "") -> bool:

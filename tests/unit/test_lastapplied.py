@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 
 from globepay_tasks import lastapplied
+from globepay_tasks.fielddiff import last_applied
 from globepay_tasks.kubectl import LAST_APPLIED_ANNOTATION
 
 DEPLOYMENT = {
@@ -63,7 +64,7 @@ def test_objects_are_split_by_what_was_last_applied():
     assert client == [namespace, cut]
     assert [obj["metadata"]["name"] for obj in server] == ["new"]
     sent = server[0]["metadata"]["annotations"][LAST_APPLIED_ANNOTATION]
-    assert lastapplied.previous(server[0]) == lastapplied.configuration(new_config)
+    assert last_applied(server[0]) == lastapplied.configuration(new_config)
     assert sent.endswith("\n") and '"annotations":{}' in sent
     same = _changed(lambda obj: _container(obj).update(image="web:9"))
     assert lastapplied.split([same], [live_web], [])[0] == []
