@@ -32,6 +32,12 @@ CLUSTER_SCOPED_KINDS = frozenset({
     "CertificateSigningRequest", "FlowSchema", "PriorityLevelConfiguration",
 })
 
+
+def is_cluster_scoped(obj: dict) -> bool:
+    """A rendered object outside any namespace: a cluster-scoped kind, or no namespace."""
+    return obj.get("kind") in CLUSTER_SCOPED_KINDS or not (obj.get("metadata") or {}).get(
+        "namespace")
+
 #: Built-in checks that gate an environment on the one before it in ``order``.
 PREVIOUS_CHECKS = ("globepay_tasks.checks:previous_healthy", "globepay_tasks.checks:previous_smoke")
 

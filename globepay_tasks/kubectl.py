@@ -120,13 +120,14 @@ def resource_of(obj: dict) -> str:
     return f"{kind}.{group}" if group else kind
 
 
-def get_object(target: Target, resource: str, name: str) -> list[str]:
-    return [*target.base(), "get", resource, name, "--output", "json"]
+def get_object(target: Target, *named: str) -> list[str]:
+    """``kubectl get RESOURCE NAME`` or ``kubectl get RESOURCE/NAME...`` as JSON."""
+    return [*target.base(), "get", *named, "--output", "json"]
 
 
-def get_optional(target: Target, resource: str, name: str) -> list[str]:
-    """``kubectl get`` printing nothing (exit 0) when the object does not exist."""
-    return [*get_object(target, resource, name), "--ignore-not-found"]
+def get_optional(target: Target, *named: str) -> list[str]:
+    """`get_object` printing nothing (exit 0) for an object that does not exist."""
+    return [*get_object(target, *named), "--ignore-not-found"]
 
 
 def get_live(target: Target) -> list[str]:

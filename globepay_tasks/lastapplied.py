@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .fielddiff import last_applied
+from .guards import is_cluster_scoped
 from .kubectl import LAST_APPLIED_ANNOTATION
 
 #: Lists the API server merges item by item with ``name`` as the only key (a container's
@@ -66,11 +67,14 @@ def configuration(obj: Mapping[str, Any]) -> dict:
 
 def annotated(obj: Mapping[str, Any]) -> dict:
     """``obj`` carrying its own last-applied annotation, as a client-side apply sends it."""
-    recorded = configuration(obj)
+    return _carrying(configuration(obj))
+
+
+def _carrying(recorded: dict) -> dict:
+    """`configuration` ``recorded`` with itself as its last-applied annotation."""
     metadata = recorded["metadata"]
-    metadata["annotations"] = {**metadata["annotations"],
-                               LAST_APPLIED_ANNOTATION: go_json(recorded)}
-    return {**recorded, "metadata": metadata}
+    return {**recorded, "metadata": {**metadata, "annotations": {
+        **metadata["annotations"], LAST_APPLIED_ANNOTATION: go_json(recorded)}}}
 
 
 def split(objects: Sequence[dict], live: Sequence[dict], cluster_scoped: Sequence[dict] | None
@@ -84,11 +88,11 @@ def split(objects: Sequence[dict], live: Sequence[dict], cluster_scoped: Sequenc
              for obj in (*live, *(cluster_scoped or ()))}
     client, server = [], []
     for obj in objects:
-        meta = obj.get("metadata") or {}
-        configured = annotated(obj)  # TypeError: a value JSON cannot hold
-        before = last_applied(index.get((obj.get("kind"), meta.get("name")), {}))
-        unread = cluster_scoped is None and not meta.get("namespace")
-        if unread or (before is not None and drops(before, configuration(obj))):
+        recorded = configuration(obj)
+        configured = _carrying(recorded)  # TypeError: a value JSON cannot hold
+        before = last_applied(index.get((obj.get("kind"), recorded["metadata"].get("name")), {}))
+        unread = cluster_scoped is None and is_cluster_scoped(obj)
+        if unread or (before is not None and drops(before, recorded)):
             client.append(obj)
         else:
             server.append(configured)

@@ -64,10 +64,10 @@ def annotated(rendered: Rendered, annotations: Mapping[WorkloadRef, Mapping[str,
     document written again as JSON; the others as kustomize rendered them)."""
 
     def annotate(obj: dict) -> bool:
-        ref = WorkloadRef(obj.get("kind", ""), (obj.get("metadata") or {}).get("name", ""))
-        if ref not in annotations:
+        changed = with_annotations(obj, annotations)
+        if changed is obj:
             return False
-        obj["metadata"] = with_annotations(obj, annotations)["metadata"]
+        obj["metadata"] = changed["metadata"]
         return True
 
     return _rewritten(rendered.manifest, annotate)[0] if annotations else rendered.manifest

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from . import applyset, kinds, kubectl
 from .errors import ClusterError
-from .guards import CLUSTER_SCOPED_KINDS
+from .guards import CLUSTER_SCOPED_KINDS, is_cluster_scoped
 from .kubectl import Target, WorkloadRef
 from .manifests import Rendered
 from .runner import Runner
@@ -108,14 +108,9 @@ def _cluster_scoped(runner: Runner, target: Target, rendered: Rendered | None
              for obj in rendered.objects if is_cluster_scoped(obj)] if rendered else []
     if not named:
         return ()
-    result = runner.run([*target.base(), "get", *named, "--output", "json",
-                         "--ignore-not-found"], idempotent=True)
+    result = runner.run(kubectl.get_optional(target, *named), idempotent=True)
     try:
         return tuple(kubectl.parse_list(result.stdout)) if result.ok else None
     except ValueError:
         return None
 
-
-def is_cluster_scoped(obj: dict) -> bool:
-    return obj.get("kind") in CLUSTER_SCOPED_KINDS or not (obj.get("metadata") or {}).get(
-        "namespace")

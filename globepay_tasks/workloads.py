@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import images, kinds, kubectl, lastapplied, watch
 from .command_result import CommandResult
@@ -16,6 +17,9 @@ from .errors import ClusterError, ConfigError
 from .kubectl import Target, WorkloadRef
 from .manifests import Rendered, annotated, with_annotations
 from .runner import Runner, Running
+
+if TYPE_CHECKING:
+    from .snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -226,24 +230,20 @@ def undo(
                                  idempotent=to_revision is not None)
 
 
-def apply(runner: Runner, target: Target, rendered: Rendered,
+def apply(runner: Runner, target: Target, rendered: Rendered, known: Snapshot,
           annotations: Mapping[WorkloadRef, Mapping[str, str]] | None = None,
-          first: Sequence[dict] = (), live: Sequence[dict] | None = None,
-          cluster_scoped: Sequence[dict] | None = None) -> tuple[CommandResult, list[dict]]:
+          first: Sequence[dict] = ()) -> tuple[CommandResult, list[dict]]:
     """``kubectl apply -f`` the manifest the preflight rendered and checked (on a remote
     target, uploaded to a private temporary directory on the host): exactly that is applied,
     and kustomize does not run a second time inside kubectl. ``annotations`` are added to
-    the named workloads' metadata; ``first`` are applied before the rendered objects. Given
-    the namespace as read before (``live``; ``cluster_scoped``, the cluster-scoped objects
-    rendered, as read, None if not), server-side, each object with its last-applied
-    annotation, after a client-side apply of those `lastapplied.split` names. With the result,
-    the objects as the server stored them (none when the server refused any)."""
+    the named workloads' metadata; ``first`` are applied before the rendered objects. Applied
+    server-side, each object with its last-applied annotation, after a client-side apply of
+    those `lastapplied.split` names from the namespace as read before (``known``). With the
+    result, the objects as the server stored them (none when the server refused any)."""
     objects = [*first, *(with_annotations(obj, annotations or {}) for obj in rendered.objects)]
     try:
-        split = None if live is None else lastapplied.split(objects, live, cluster_scoped)
-    except (TypeError, ValueError):  # a value JSON cannot hold (a YAML timestamp)
-        split = None
-    if split is None:
+        split = lastapplied.split(objects, known.objects, known.cluster_scoped)
+    except (TypeError, ValueError):  # a value JSON cannot hold (a YAML timestamp): as rendered
         manifest = "".join(json.dumps(obj) + "\n---\n" for obj in first) + annotated(
             rendered, annotations or {})
         return _applied(_with_file(runner, target, manifest, kubectl.apply_file_json), runner)

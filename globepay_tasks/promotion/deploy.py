@@ -207,8 +207,8 @@ def apply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
     if problem:
         return ApplyFailed(f"{env.name}: {problem}"), workloads.capture(p.runner, target, refs)
     p.progress.step(env.name, "apply", f"kubectl apply -f, rendered from {rendered.overlay}{where}")
-    outcome, objects = workloads.apply(p.runner, target, rendered, causes(p, env, plan, known),
-                                       parent, known.objects, known.cluster_scoped)
+    outcome, objects = workloads.apply(p.runner, target, rendered, known,
+                                       causes(p, env, plan, known), parent)
     if outcome.ok and (objects or p.runner.dry_run):
         for line in applied_lines(objects, known, jobs):
             p.progress.output(env.name, "apply", line)
