@@ -12,13 +12,14 @@ A server-side apply removes a field its manager stops applying only when no othe
 owns it, and objects written by client-side ``kubectl apply`` before are co-owned by kubectl's
 manager: an object whose new configuration drops a field of the last one (`drops`) is
 applied client-side, which removes what the annotation had and the configuration does not.
+An object whose live copy holds it already, annotation and all (`holds`), is not sent.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from .fielddiff import last_applied
 from .guards import is_cluster_scoped
@@ -77,26 +78,54 @@ def _carrying(recorded: dict) -> dict:
         **metadata["annotations"], LAST_APPLIED_ANNOTATION: go_json(recorded)}}}
 
 
+class Split(NamedTuple):
+    """The objects of an apply by how they are sent."""
+
+    #: applied client-side (they drop a field, or their last configuration is unknown)
+    client: list[dict]
+    #: applied server-side, each carrying its last-applied annotation
+    server: list[dict]
+    #: not sent: the objects as read, which hold them already (`holds`)
+    kept: list[dict]
+
+
 def split(objects: Sequence[dict], live: Sequence[dict], cluster_scoped: Sequence[dict] | None
-          ) -> tuple[list[dict], list[dict]]:
-    """``objects`` to apply as (client-side, server-side with their last-applied annotation),
-    from the namespace's objects as read before (``live``) and the cluster-scoped ones
-    (``cluster_scoped``; None: not read). Client-side: an object whose configuration `drops`
-    a field of the one last applied to it, and a cluster-scoped one when they were not
-    read."""
+          ) -> Split:
+    """``objects`` by how to apply them, from the namespace's objects as read before
+    (``live``) and the cluster-scoped ones (``cluster_scoped``; None: not read).
+    Client-side: an object whose configuration `drops` a field of the one last applied to
+    it, and a cluster-scoped one when they were not read. Kept: one whose live object holds
+    it with its annotation, an apply of which would change nothing."""
     index = {(obj.get("kind"), obj["metadata"].get("name")): obj
              for obj in (*live, *(cluster_scoped or ()))}
-    client, server = [], []
+    found = Split([], [], [])
     for obj in objects:
         recorded = configuration(obj)
         configured = _carrying(recorded)  # TypeError: a value JSON cannot hold
-        before = last_applied(index.get((obj.get("kind"), recorded["metadata"].get("name")), {}))
-        unread = cluster_scoped is None and is_cluster_scoped(obj)
-        if unread or (before is not None and drops(before, recorded)):
-            client.append(obj)
+        seen = index.get((obj.get("kind"), recorded["metadata"].get("name")))
+        before = last_applied(seen or {})
+        if seen is not None and holds(seen, configured):
+            found.kept.append(seen)
+        elif (cluster_scoped is None and is_cluster_scoped(obj)) or (
+                before is not None and drops(before, recorded)):
+            found.client.append(obj)
         else:
-            server.append(configured)
-    return client, server
+            found.server.append(configured)
+    return found
+
+
+def holds(live: Any, wanted: Any) -> bool:
+    """Whether ``live`` has every field ``wanted`` sets, with the same value (a list item
+    by item, of the same length): an apply of ``wanted`` whose last-applied annotation
+    ``live`` has already would change nothing. Conservative: a value the server wrote in
+    another form (a quantity, an omitted empty value) counts as not held."""
+    if isinstance(wanted, dict):
+        return isinstance(live, dict) and all(
+            key in live and holds(live[key], value) for key, value in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(live, list) and len(live) == len(wanted) and all(
+            holds(item, value) for item, value in zip(live, wanted, strict=True))
+    return live == wanted and isinstance(live, bool) == isinstance(wanted, bool)
 
 
 def drops(before: Any, after: Any, field: str = "") -> bool:

@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from . import applyset, kinds, kubectl
+from .command_result import CommandResult
 from .errors import ClusterError
 from .guards import CLUSTER_SCOPED_KINDS, is_cluster_scoped
 from .kubectl import Target, WorkloadRef
 from .manifests import Rendered
-from .runner import Runner
+from .runner import Runner, Running
 from .workloads import WorkloadState
 
 
@@ -40,8 +42,14 @@ class Snapshot:
     cluster_scoped: tuple[dict, ...] | None = None
 
     def find(self, kind: str, name: str) -> dict | None:
-        return next((obj for obj in self.objects
-                     if obj.get("kind") == kind and obj["metadata"]["name"] == name), None)
+        return self._index.get((kind, name))
+
+    @cached_property
+    def _index(self) -> dict[tuple[str, str], dict]:
+        found: dict[tuple[str, str], dict] = {}
+        for obj in self.objects:  # the first of a kind and name, as a search would find
+            found.setdefault((obj.get("kind"), obj["metadata"]["name"]), obj)
+        return found
 
     def of_kind(self, kind: str) -> list[dict]:
         return [obj for obj in self.objects if obj.get("kind") == kind]
@@ -80,12 +88,31 @@ def unread_kinds(rendered: Rendered | None, objects: Iterable[dict]) -> list[str
 def read_snapshot(runner: Runner, target: Target, rendered: Rendered | None) -> Snapshot:
     """The target's namespace as `snapshot_resources` lists it, in one kubectl call (empty
     when the namespace does not exist yet); a second call reads the kinds the ApplySet holds
-    that the overlay no longer renders (`unread_kinds`), when there are any."""
+    that the overlay no longer renders (`unread_kinds`), when there are any. The overlay's
+    cluster-scoped objects are read beside it (`_cluster_scoped`)."""
     runner = runner.at(target)
+    named = [f"{kubectl.resource_of(obj)}/{obj['metadata']['name']}"
+             for obj in rendered.objects if is_cluster_scoped(obj)] if rendered else []
+    beside = None
+    if named and not runner.dry_run:
+        argv = kubectl.get_optional(target, *named)
+        beside = Running(lambda: runner.run(argv, idempotent=True), argv)
+    try:
+        objects = _namespaced(runner, target, rendered)
+    except BaseException:
+        if beside is not None:
+            beside.cancel()
+        raise
+    if runner.dry_run:
+        return Snapshot(())
+    return Snapshot(tuple(objects), _cluster_scoped(beside.join()) if beside else ())
+
+
+def _namespaced(runner: Runner, target: Target, rendered: Rendered | None) -> list[dict]:
     result = runner.run(kubectl.get_resources(target, snapshot_resources(rendered)),
                         idempotent=True)
     if runner.dry_run:
-        return Snapshot(())
+        return []
     if not result.ok:
         raise ClusterError(f"reading the objects in {target.namespace} failed: "
                            f"{result.error_line()}")
@@ -97,20 +124,13 @@ def read_snapshot(runner: Runner, target: Target, rendered: Rendered | None) -> 
             raise ClusterError(f"reading {', '.join(extra)} in {target.namespace} failed: "
                                f"{more.error_line()}")
         objects += kubectl.parse_list(more.stdout)
-    return Snapshot(tuple(objects), _cluster_scoped(runner, target, rendered))
+    return objects
 
 
-def _cluster_scoped(runner: Runner, target: Target, rendered: Rendered | None
-                    ) -> tuple[dict, ...] | None:
-    """The cluster-scoped objects ``rendered`` has, as they are (None when they cannot be
-    read: the apply then treats them as of unknown last-applied configuration)."""
-    named = [f"{kubectl.resource_of(obj)}/{obj['metadata']['name']}"
-             for obj in rendered.objects if is_cluster_scoped(obj)] if rendered else []
-    if not named:
-        return ()
-    result = runner.run(kubectl.get_optional(target, *named), idempotent=True)
+def _cluster_scoped(result: CommandResult) -> tuple[dict, ...] | None:
+    """The overlay's cluster-scoped objects as read (None when they could not be read: the
+    apply then treats them as of unknown last-applied configuration)."""
     try:
         return tuple(kubectl.parse_list(result.stdout)) if result.ok else None
     except ValueError:
         return None
-

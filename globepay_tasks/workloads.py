@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,25 +232,30 @@ def undo(
 
 def apply(runner: Runner, target: Target, rendered: Rendered, known: Snapshot,
           annotations: Mapping[WorkloadRef, Mapping[str, str]] | None = None,
-          first: Sequence[dict] = ()) -> tuple[CommandResult, list[dict]]:
+          first: Sequence[dict] = (), recreated: Collection[WorkloadRef] = ()
+          ) -> tuple[CommandResult, list[dict]]:
     """``kubectl apply -f`` the manifest the preflight rendered and checked (on a remote
     target, uploaded to a private temporary directory on the host): exactly that is applied,
     and kustomize does not run a second time inside kubectl. ``annotations`` are added to
     the named workloads' metadata; ``first`` are applied before the rendered objects. Applied
     server-side, each object with its last-applied annotation, after a client-side apply of
-    those `lastapplied.split` names from the namespace as read before (``known``). With the
-    result, the objects as the server stored them (none when the server refused any)."""
+    those `lastapplied.split` names from the namespace as read before (``known``; the
+    ``recreated`` workloads, deleted since, are not in it); an object that read holds already
+    is not sent. With the result, the objects as the server stored them (none when the
+    server refused any)."""
     objects = [*first, *(with_annotations(obj, annotations or {}) for obj in rendered.objects)]
+    live = [obj for obj in known.objects
+            if WorkloadRef(obj.get("kind", ""), obj["metadata"]["name"]) not in recreated]
     try:
-        split = lastapplied.split(objects, known.objects, known.cluster_scoped)
+        split = lastapplied.split(objects, live, known.cluster_scoped)
     except (TypeError, ValueError):  # a value JSON cannot hold (a YAML timestamp): as rendered
         manifest = "".join(json.dumps(obj) + "\n---\n" for obj in first) + annotated(
             rendered, annotations or {})
         return _applied(_with_file(runner, target, manifest, kubectl.apply_file_json), runner)
-    stored: list[dict] = []
+    stored: list[dict] = [] if runner.dry_run else list(split.kept)
     result = CommandResult("", 0)
-    for part, argv in zip(split, (kubectl.apply_file_json, kubectl.apply_server_side_json),
-                          strict=True):
+    for part, argv in ((split.client, kubectl.apply_file_json),
+                       (split.server, kubectl.apply_server_side_json)):
         if part:
             result, written = _applied(with_objects(runner, target, part, argv), runner)
             if not result.ok:
@@ -267,10 +272,24 @@ def _applied(result: CommandResult, runner: Runner) -> tuple[CommandResult, list
     return result, objects
 
 
-def dry_run(runner: Runner, target: Target, rendered: Rendered) -> CommandResult:
-    """``kubectl apply --dry-run=server`` of the rendered manifest, as `apply` would send it:
-    the target's server checks every object and stores nothing."""
-    return _with_file(runner, target, rendered.manifest, kubectl.apply_dry_run)
+def dry_run(runner: Runner, target: Target, rendered: Rendered, known: Snapshot | None = None
+            ) -> tuple[CommandResult, Sequence[dict]]:
+    """``kubectl apply --dry-run=server`` of the rendered objects as `apply` would send them:
+    the target's server checks every object and stores nothing. With the namespace as read
+    before (``known``), an object it holds already (`lastapplied.split`) is not sent. With
+    the result, the objects sent, in order."""
+    try:
+        split = lastapplied.split(rendered.objects, known.objects, known.cluster_scoped
+                                  ) if known is not None else None
+    except (TypeError, ValueError):  # a value JSON cannot hold: as rendered
+        split = None
+    if split is None:
+        return (_with_file(runner, target, rendered.manifest, kubectl.apply_dry_run),
+                rendered.objects)
+    sent = [*split.client, *split.server]
+    if not sent:
+        return CommandResult("", 0), sent
+    return with_objects(runner, target, sent, kubectl.apply_dry_run), sent
 
 
 def apply_objects(runner: Runner, target: Target, objects: Sequence[dict]) -> CommandResult:

@@ -208,7 +208,7 @@ def apply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
         return ApplyFailed(f"{env.name}: {problem}"), workloads.capture(p.runner, target, refs)
     p.progress.step(env.name, "apply", f"kubectl apply -f, rendered from {rendered.overlay}{where}")
     outcome, objects = workloads.apply(p.runner, target, rendered, known,
-                                       causes(p, env, plan, known), parent)
+                                       causes(p, env, plan, known), parent, jobs)
     if outcome.ok and (objects or p.runner.dry_run):
         for line in applied_lines(objects, known, jobs):
             p.progress.output(env.name, "apply", line)

@@ -170,14 +170,15 @@ def check_on_server(p: Promoter, env: Environment, rendered: Rendered) -> None:
     instead (`globepay_tasks.schemas`), with a line saying so. A Job the deploy will replace
     is left out (`without_replaced`)."""
     rendered = without_replaced(p, env, rendered)
-    outcome = workloads.dry_run(p.runner.reader, p.target(env), rendered)
+    outcome, sent = workloads.dry_run(p.runner.reader, p.target(env), rendered,
+                                      p.snapshots.get(env.name))
     if outcome.ok:
         return
     if outcome.transient:
         raise ClusterError(f"{env.name}: checking the objects in {env.namespace} failed: "
                            f"{outcome.error_line()}")
     refused = [(what, server_message(message)) for what, message
-               in kubectl.rejected(rendered.objects, outcome.stdout, outcome.stderr)]
+               in kubectl.rejected(sent, outcome.stdout, outcome.stderr)]
     missing = f'namespaces "{env.namespace}" not found'
     if any(message.endswith(missing) for _, message in refused):
         p.new_namespaces.add(env.name)

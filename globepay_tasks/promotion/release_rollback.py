@@ -157,7 +157,8 @@ def reapply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
     had = applyset.parent_kinds(known.find("ConfigMap", applyset.PARENT))
     parent = applyset.parent(env.namespace, had | applyset.group_kinds(rendered.objects))
     p.progress.step(env.name, "apply", f"kubectl apply -f, the objects of {rendered.overlay}")
-    outcome, objects = workloads.apply(p.runner, target, rendered, known, None, [parent])
+    outcome, objects = workloads.apply(p.runner, target, rendered, known, None, [parent],
+                                       jobs)
     if not outcome.ok:
         said = "; ".join(kubectl.refusals(rendered.objects, outcome.stderr)) or (
             outcome.error_line())

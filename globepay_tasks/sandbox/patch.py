@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .schemas import ANY_NODE, LIST, MAP, STRUCT, Node, schema_for
+from .store import clone
 
 DIRECTIVE = "$patch"
 RETAIN_KEYS = "$retainKeys"
@@ -165,7 +166,7 @@ def strategic_merge(original: dict, patch: dict, kind: str,
     if not isinstance(patch, dict):
         raise PatchError("strategic merge patch must be a JSON object")
     schema = _Schema.for_kind(kind, api_version or original.get("apiVersion"))
-    return _merge_map(copy.deepcopy(original), copy.deepcopy(patch), schema)
+    return _merge_map(clone(original), clone(patch), schema)
 
 
 def _merge_map(original: dict, patch: dict, schema: _Schema) -> dict:
@@ -638,7 +639,7 @@ def server_side_apply(
     if live is None:
         return cleaned
     schema = _Schema.for_kind(kind, applied.get("apiVersion") or live.get("apiVersion"))
-    result = _merge_map(copy.deepcopy(live), copy.deepcopy(cleaned), schema)
+    result = _merge_map(clone(live), clone(cleaned), schema)
     if isinstance(last_applied, dict):
         _remove_dropped(result, _drop_nulls(_strip_directives(last_applied)), cleaned, schema)
     return result

@@ -228,6 +228,30 @@ def test_dry_run_patches_of_every_type_answer_without_storing(sandbox: Sandbox, 
     assert sandbox.get("dev", "v1", "ConfigMap", "default", "cfg")["data"] == {"a": "1"}
 
 
+@pytest.mark.parametrize("body", [
+    b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cfg"},'
+    b'"data":{"a":"2","when":"2026-01-01","n":"1e5"}}',
+    b'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n'
+    b'data: {a: "2", when: "2026-01-01", n: "1e5"}\n',
+    b'{apiVersion: v1, kind: ConfigMap, metadata: {name: cfg},'
+    b' data: {a: "2", when: "2026-01-01", n: "1e5"}}',  # YAML flow style, not JSON
+])
+def test_an_apply_patch_is_read_as_json_or_yaml(sandbox: Sandbox, body: bytes) -> None:
+    code, _, answer = request(sandbox, "PATCH", f"{CM_PATH}/cfg?fieldManager=t", body=body,
+                              content_type="application/apply-patch+yaml")
+    assert code == 201, answer
+    assert sandbox.get("dev", "v1", "ConfigMap", "default", "cfg")["data"] == {
+        "a": "2", "when": "2026-01-01", "n": "1e5"}
+
+
+def test_an_apply_patch_that_is_neither_json_nor_yaml_is_a_bad_request(sandbox: Sandbox
+                                                                         ) -> None:
+    code, _, answer = request(sandbox, "PATCH", f"{CM_PATH}/cfg?fieldManager=t",
+                              body=b'{"kind": [}', content_type="application/apply-patch+yaml")
+    assert (code, answer["reason"]) == (400, "BadRequest")
+    assert answer["message"].startswith("error decoding request body")
+
+
 def test_dry_run_delete_collection_through_delete_options(sandbox: Sandbox) -> None:
     request(sandbox, "POST", CM_PATH, body=CM)
     rv = sandbox.store("dev").resource_version

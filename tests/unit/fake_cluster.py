@@ -304,7 +304,8 @@ class FakeKubectl:
 
     def _dry_run(self, path: str, command: str) -> Result:
         """The server accepts every object and stores nothing: each one's name."""
-        objects = [doc for doc in yaml.safe_load_all(Path(path).read_text()) if doc]
+        objects = [item for doc in yaml.safe_load_all(Path(path).read_text()) if doc
+                   for item in (doc["items"] if doc.get("kind") == "List" else [doc])]
         names = [f"{kubectl.resource_of(o)}/{o['metadata']['name']}\n" for o in objects]
         return Result("".join(names), command=command)
 

@@ -60,8 +60,8 @@ def test_objects_are_split_by_what_was_last_applied():
     new_config = {"apiVersion": "v1", "kind": "ConfigMap",
                   "metadata": {"name": "new", "namespace": "ns"}, "data": {"A": "1"}}
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns"}}
-    client, server = lastapplied.split([namespace, cut, new_config], [live_web], None)
-    assert client == [namespace, cut]
+    client, server, kept = lastapplied.split([namespace, cut, new_config], [live_web], None)
+    assert (client, kept) == ([namespace, cut], [])
     assert [obj["metadata"]["name"] for obj in server] == ["new"]
     sent = server[0]["metadata"]["annotations"][LAST_APPLIED_ANNOTATION]
     assert last_applied(server[0]) == lastapplied.configuration(new_config)
@@ -79,8 +79,60 @@ def test_a_cluster_scoped_object_read_with_the_namespace_goes_server_side():
     namespace = {"apiVersion": "v1", "kind": "Namespace",
                  "metadata": {"name": "ns", "labels": {"team": "pay"}}}
     live = lastapplied.annotated(namespace)
-    client, server = lastapplied.split([namespace], [], [live])
-    assert (client, len(server)) == ([], 1)
+    relabelled = {**namespace, "metadata": {"name": "ns", "labels": {"team": "ops"}}}
+    client, server, kept = lastapplied.split([relabelled], [], [live])
+    assert (client, len(server), kept) == ([], 1, [])
     unlabelled = {**namespace, "metadata": {"name": "ns"}}
-    assert lastapplied.split([unlabelled], [], [live])[0] == [unlabelled]
-    assert lastapplied.split([namespace], [], [])[0] == []  # read: it does not exist yet
+    assert lastapplied.split([unlabelled], [], [live]).client == [unlabelled]
+    assert lastapplied.split([namespace], [], []).client == []  # read: it does not exist yet
+    assert lastapplied.split([namespace], [], None).client == [namespace]  # not read
+
+
+def _as_stored(obj: dict) -> dict:
+    """``obj`` as the server stores it after an apply: its annotation, and defaults and
+    fields of its own beside what was applied."""
+    stored = copy.deepcopy(lastapplied.annotated(obj))
+    stored["metadata"].update(resourceVersion="7", uid="u-1")
+    _container(stored).update(imagePullPolicy="IfNotPresent", resources={})
+    _container(stored)["ports"][0]["protocol"] = "TCP"
+    stored["spec"].update(replicas=1, revisionHistoryLimit=10)
+    stored["status"] = {"replicas": 1}
+    return stored
+
+
+def test_an_object_the_server_holds_already_is_kept_not_sent():
+    live = _as_stored(DEPLOYMENT)
+    assert lastapplied.split([DEPLOYMENT], [live], []) == ([], [], [live])
+    assert lastapplied.holds(live, lastapplied.annotated(DEPLOYMENT))
+
+
+def test_an_object_differing_from_the_server_in_any_field_is_sent():
+    live = _as_stored(DEPLOYMENT)
+    edits = [
+        lambda obj: _container(obj).update(image="web:2"),
+        lambda obj: _container(obj)["env"].append({"name": "C", "value": "3"}),
+        lambda obj: _container(obj)["ports"][0].update(containerPort=8080),
+        lambda obj: obj["spec"].update(replicas=2),
+        lambda obj: obj["metadata"]["labels"].update(tier="front"),
+    ]
+    for edit in edits:
+        assert lastapplied.split([_changed(edit)], [live], []).kept == []
+    # changed on the server (an edit by hand) with the same annotation: sent to restore it
+    edited = copy.deepcopy(live)
+    _container(edited)["image"] = "web:hotfix"
+    assert lastapplied.split([DEPLOYMENT], [edited], []).server == [
+        lastapplied.annotated(DEPLOYMENT)]
+    # the same fields, but last applied by something else (no annotation, another one)
+    for found in ({}, {LAST_APPLIED_ANNOTATION: "{}\n"}):
+        other = copy.deepcopy(live)
+        other["metadata"]["annotations"] = found
+        assert lastapplied.split([DEPLOYMENT], [other], []).kept == []
+
+
+def test_held_values_compare_by_type_and_lists_by_length():
+    assert lastapplied.holds({"a": [1, 2], "b": "x"}, {"a": [1, 2]})
+    assert not lastapplied.holds({"a": [1, 2, 3]}, {"a": [1, 2]})
+    assert not lastapplied.holds({"a": 1}, {"a": True})
+    assert not lastapplied.holds({"a": "1"}, {"a": 1})
+    assert not lastapplied.holds({"cpu": "500m"}, {"cpu": "0.5"})  # the server's form differs
+    assert not lastapplied.holds({}, {"a": None})
