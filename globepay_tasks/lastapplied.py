@@ -17,6 +17,7 @@ An object whose live copy holds it already, annotation and all (`holds`), is not
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -104,7 +105,7 @@ def split(objects: Sequence[dict], live: Sequence[dict], cluster_scoped: Sequenc
         configured = _carrying(recorded)  # TypeError: a value JSON cannot hold
         seen = index.get((obj.get("kind"), recorded["metadata"].get("name")))
         before = last_applied(seen or {})
-        if seen is not None and holds(seen, configured):
+        if seen is not None and holds(seen, _as_read(configured)):
             found.kept.append(seen)
         elif (cluster_scoped is None and is_cluster_scoped(obj)) or (
                 before is not None and drops(before, recorded)):
@@ -112,6 +113,18 @@ def split(objects: Sequence[dict], live: Sequence[dict], cluster_scoped: Sequenc
         else:
             found.server.append(configured)
     return found
+
+
+def _as_read(obj: dict) -> dict:
+    """``obj`` as the server gives it back: a Secret's ``stringData`` is written into its
+    ``data`` (base64, over a key of the same name) and never read back."""
+    written = obj.get("stringData") if obj.get("kind") == "Secret" else None
+    if not isinstance(written, dict) or not all(isinstance(v, str) for v in written.values()):
+        return obj
+    read = {key: value for key, value in obj.items() if key != "stringData"}
+    read["data"] = {**(obj.get("data") or {}), **{
+        key: base64.b64encode(value.encode()).decode() for key, value in written.items()}}
+    return read
 
 
 def holds(live: Any, wanted: Any) -> bool:

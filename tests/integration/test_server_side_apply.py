@@ -77,6 +77,13 @@ def test_a_field_left_out_is_removed(project):
 
 @pytest.mark.sandbox_only("counts the apply's requests in the sandbox's request log")
 def test_objects_the_namespace_holds_already_are_not_sent_again(project):
+    base = project.root / "k8s" / "base"
+    (base / "secret.yaml").write_text(yaml.safe_dump({  # read back as data, never stringData
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "api-token"},
+        "type": "Opaque", "stringData": {"TOKEN": "t0k3n"}}))
+    kustomization = yaml.safe_load((base / "kustomization.yaml").read_text())
+    kustomization["resources"].append("secret.yaml")
+    (base / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
     assert project.invoke("deploy-dev").returncode == 0
     project.sandbox.clear_requests()
     result = project.invoke("deploy-dev")
@@ -85,7 +92,7 @@ def test_objects_the_namespace_holds_already_are_not_sent_again(project):
     assert "deployment.apps/backend unchanged" in result.stdout
     checked = {r.path.rsplit("/", 2)[-2] for r in project.writes("dev")
                if r.query.get("dryRun") == "All"}
-    assert not checked & {"configmaps", "services"}, checked  # nor checked by the dry run
+    assert not checked & {"configmaps", "services", "secrets"}, checked  # nor dry-run
     # an object changed by hand since: the read sees it, the apply sends it and restores it
     image = project.image("dev", "frontend")
     edited = project.kubectl("dev", "set", "image", "deployment/frontend", "frontend=nginx:9",

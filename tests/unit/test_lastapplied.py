@@ -136,3 +136,15 @@ def test_held_values_compare_by_type_and_lists_by_length():
     assert not lastapplied.holds({"a": "1"}, {"a": 1})
     assert not lastapplied.holds({"cpu": "500m"}, {"cpu": "0.5"})  # the server's form differs
     assert not lastapplied.holds({}, {"a": None})
+
+
+def test_a_secret_written_with_string_data_is_held_by_its_data():
+    secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+              "metadata": {"name": "token", "namespace": "ns"},
+              "data": {"A": "YQ==", "B": "Yg=="}, "stringData": {"B": "é", "C": "c"}}
+    live = lastapplied.annotated(secret)  # as the server keeps it: stringData in data
+    del live["stringData"]
+    live["data"] = {"A": "YQ==", "B": "w6k=", "C": "Yw=="}
+    assert lastapplied.split([secret], [live], []).kept == [live]
+    live["data"]["C"] = "ZA=="  # changed since
+    assert lastapplied.split([secret], [live], []).kept == []
