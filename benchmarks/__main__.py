@@ -60,22 +60,32 @@ def log(message: str) -> None:
 def run_deploys(args: argparse.Namespace, tmp: Path, results: Results, *,
                 app: bool = False) -> None:
     """Every (repetition, W, tool) once, W and tool order rotating between repetitions
-    (``app``: the application's overlays, into ``results.apps``)."""
+    (``app``: the application's overlays, into ``results.apps``). The tasks are measured
+    over a release of their own, as a team running them has it: where the baseline's
+    release came last (its client-side apply writes its own last-applied configuration),
+    an unmeasured release of the tasks goes first."""
     part = "app" if app else "deploy"
     into = results.apps if app else results.deploys
     projects = {w: BenchProject(tmp / f"{part}-w{w}", w, args.rollout_seconds, app=app)
                 for w in args.workloads}
     try:
+        last = {}
         for w, project in projects.items():
             project.__enter__()
             log(f"{part} W={w}: first release (not measured)")
             deploy.measure(project, "tasks", "0.0.0")
+            last[w] = "tasks"
         for rep in range(args.repetitions):
             order = args.workloads[rep % len(args.workloads):] + \
                 args.workloads[:rep % len(args.workloads)]
             for w in order:
                 tools = deploy.TOOLS if rep % 2 == 0 else deploy.TOOLS[::-1]
                 for tool in tools:
+                    if tool != last[w]:
+                        log(f"{part} W={w}: a release of the {tool} after the "
+                            f"{last[w]}'s (not measured)")
+                        deploy.measure(projects[w], tool, f"1.{rep}.0")
+                    last[w] = tool
                     result = deploy.measure(projects[w], tool, f"1.{rep}.{len(tool)}")
                     into.append(result)
                     log(f"{part} W={w} {tool}: {result.wall:.2f}s (limit {result.limit:.2f}s), "
