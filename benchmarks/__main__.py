@@ -82,8 +82,8 @@ def run_deploys(args: argparse.Namespace, tmp: Path, results: Results, *,
                 tools = deploy.TOOLS if rep % 2 == 0 else deploy.TOOLS[::-1]
                 for tool in tools:
                     if tool != last[w]:
-                        log(f"{part} W={w}: a release of the {tool} after the "
-                            f"{last[w]}'s (not measured)")
+                        log(f"{part} W={w}: {tool}, a release over the {last[w]} one's "
+                            "(not measured)")
                         deploy.measure(projects[w], tool, f"1.{rep}.0")
                     last[w] = tool
                     result = deploy.measure(projects[w], tool, f"1.{rep}.{len(tool)}")
