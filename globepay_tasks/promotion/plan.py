@@ -174,18 +174,21 @@ def _workload_noise(path: str) -> bool:
 def predict_others(rendered: Rendered, live: Snapshot, phases: Mapping[tuple[str, str], str],
                    namespace_missing: bool) -> list[ObjectChange]:
     """Compare each rendered object without a pod template with its live self in ``live``
-    (cluster-scoped objects are not read: ``unknown``, but for the environment's Namespace
-    when ``namespace_missing``)."""
+    (a cluster-scoped object with the one read beside the namespace; where those were not
+    read, ``unknown``, but for the environment's Namespace when ``namespace_missing``)."""
     planned = []
+    cluster_scoped = {key(obj): obj for obj in live.cluster_scoped or ()}
     for obj in rendered.objects:
         if kinds.is_templated(obj):
             continue
         kind, name = key(obj)
-        if kind in guards.CLUSTER_SCOPED_KINDS:
+        if kind not in guards.CLUSTER_SCOPED_KINDS:
+            action, detail = _compare(obj, live.find(kind, name))
+        elif live.cluster_scoped is not None:
+            action, detail = _compare(obj, cluster_scoped.get((kind, name)))
+        else:
             action, detail = ((CREATE, "") if kind == "Namespace" and namespace_missing
                               else (UNKNOWN, "cluster-scoped, not compared"))
-        else:
-            action, detail = _compare(obj, live.find(kind, name))
         planned.append(ObjectChange(kind, name, action, phases.get((kind, name), DEPLOY), detail))
     return planned
 

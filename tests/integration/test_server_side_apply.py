@@ -90,6 +90,7 @@ def test_objects_the_namespace_holds_already_are_not_sent_again(project):
     assert result.returncode == 0, output(result)
     assert _apply_writes(project) == []
     assert "deployment.apps/backend unchanged" in result.stdout
+    assert f"plan: namespace/{project.namespace('dev')}: unchanged" in result.stdout
     checked = {r.path.rsplit("/", 2)[-2] for r in project.writes("dev")
                if r.query.get("dryRun") == "All"}
     assert not checked & {"configmaps", "services", "secrets"}, checked  # nor dry-run

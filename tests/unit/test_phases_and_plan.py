@@ -177,6 +177,22 @@ def test_every_object_has_an_action_and_the_plan_is_shown_phase_by_phase():
         CREATE, CREATE, CREATE]
 
 
+def test_a_cluster_scoped_object_read_with_the_namespace_is_compared():
+    namespace = obj("Namespace", "globepay-dev", metadata={
+        "name": "globepay-dev", "labels": {"team": "pay"}})
+    wanted = rendered(namespace)
+    described = [
+        predict_others(wanted, Snapshot((), cluster_scoped), {}, False)[0].describe()
+        for cluster_scoped in ((applied(namespace),), (), None)]
+    relabelled = obj("Namespace", "globepay-dev", metadata={
+        "name": "globepay-dev", "labels": {"team": "ops"}})
+    assert described == ["namespace/globepay-dev: unchanged",
+                         "namespace/globepay-dev: create",
+                         "namespace/globepay-dev: unknown, cluster-scoped, not compared"]
+    assert predict_others(wanted, Snapshot((), (applied(relabelled),)), {}, False)[0].describe(
+        ) == "namespace/globepay-dev: change, metadata.labels.team"
+
+
 def test_a_workload_whose_template_is_the_same_but_another_field_changes_is_a_change():
     before = backend()
     after = backend()
