@@ -692,7 +692,7 @@ def test_lock_changed_since_the_environment_was_read(project):
     # then renewed before the apply and before the record
     assert takes == [("POST", 409), *[("PUT", 200)] * 3] and len(reads) == 2
     # seeded by plain kubectl: each object gains the label of the environment's ApplySet
-    assert "plan: read again: 5 to change, 0 to create, 0 unchanged, 1 unknown" in result.stdout
+    assert "plan: read again: 5 to change, 0 to create, 1 unchanged" in result.stdout
     assert project.image("dev", "backend") == f"{BACKEND}:1.7.0"
     assert lease(project) is None
 

@@ -115,7 +115,7 @@ def test_hook_failure_report_summary_annotation_and_plain_output(project, tmp_pa
     assert ESCAPE not in text, "not a terminal: no colour even without NO_COLOR"
     header = (f"== dev: context {project.context('dev')}, namespace {project.namespace('dev')}, "
               "6 objects (1 Namespace, 1 ConfigMap, 2 Service, 2 Deployment): "
-              "1 to change, 0 to create, 4 unchanged, 1 unknown")
+              "1 to change, 0 to create, 5 unchanged")
     assert re.search(rf"^{re.escape(header)}$", result.stdout, re.M)
     assert "plan: deployment/backend: change, backend 1.5.0 -> 1.7.0" in text
     assert "plan: deployment/frontend: unchanged" in text

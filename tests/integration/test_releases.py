@@ -276,7 +276,7 @@ def test_rollback_goes_back_to_the_earlier_release_and_forward_again(project):
     set_release(project, "staging", "v1")  # the plan reads what the rollback left
     plan_after = project.invoke("deploy", "--env", "staging", "--dry-run")
     assert plan_after.returncode == 0, output(plan_after)
-    assert "0 to change, 0 to create, 7 unchanged" in plan_after.stdout, output(plan_after)
+    assert "0 to change, 0 to create, 8 unchanged" in plan_after.stdout, output(plan_after)
 
     forward = project.invoke("rollback", "--env", "staging", "--to-release", v2_record)
 
