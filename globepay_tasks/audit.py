@@ -25,7 +25,7 @@ from .promotion.result import EnvResult
 from .runner import Runner
 from .settings import Environment
 from .snapshot import Snapshot
-from .workloads import WorkloadState
+from .workload_state import WorkloadState
 
 #: The record: gzip-compressed JSON in ``binaryData`` (a record names every workload's images
 #: and revisions; compressed, a namespace's records stay small enough to read with the rest

@@ -15,7 +15,7 @@ from .guards import CLUSTER_SCOPED_KINDS, is_cluster_scoped
 from .kubectl import Target, WorkloadRef
 from .manifests import Rendered
 from .runner import Runner, Running
-from .workloads import WorkloadState
+from .workload_state import WorkloadState
 
 
 def read_optional(runner: Runner, target: Target, resource: str, name: str) -> dict | None:

@@ -15,7 +15,7 @@ from .lock import is_held
 from .runner import Runner
 from .settings import Environment, Settings
 from .snapshot import read_optional, read_snapshot
-from .workloads import WorkloadState
+from .workload_state import WorkloadState
 
 LOCK_LEASE = "globepay-promotion"
 

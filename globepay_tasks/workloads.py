@@ -7,76 +7,17 @@ import os
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from . import images, kinds, kubectl, lastapplied, watch
+from . import images, kubectl, lastapplied, watch
 from .command_result import CommandResult
 from .errors import ClusterError, ConfigError
 from .kubectl import Target, WorkloadRef
 from .manifests import Rendered, annotated, with_annotations
 from .runner import Runner, Running
-
-if TYPE_CHECKING:
-    from .snapshot import Snapshot
-
-
-@dataclass(frozen=True)
-class WorkloadState:
-    """What the cluster says about one workload at one moment."""
-
-    ref: WorkloadRef
-    exists: bool
-    template: str = ""
-    revision: str = ""
-    images: Mapping[str, str] = field(default_factory=dict)
-    ready: str = ""
-    #: The pod template as last written by ``kubectl apply`` ("" when never applied).
-    applied: str = ""
-    progress: str = ""
-    #: It has ended and failed (a Job with its Failed condition).
-    failed: bool = False
-
-    @classmethod
-    def from_object(cls, obj: dict) -> WorkloadState:
-        ref = WorkloadRef(obj["kind"], obj["metadata"]["name"])
-        rules = ref.rules
-        return cls(
-            ref=ref,
-            exists=True,
-            template=template_key(rules.pod_template(obj)),
-            revision=rules.revision(obj),
-            images=rules.images(obj),
-            ready=rules.ready(obj),
-            applied=_applied_template(obj),
-            progress=rules.progress(obj),
-            failed=rules.replaced_on_change and rules.rollout(obj).failed,
-        )
-
-
-def template_key(template: dict) -> str:
-    """A pod template as comparable text (volatile fields dropped)."""
-    return json.dumps(_without_volatile(template), sort_keys=True)
-
-
-def _applied_template(obj: dict) -> str:
-    annotations = obj.get("metadata", {}).get("annotations") or {}
-    try:
-        applied = json.loads(annotations.get(kubectl.LAST_APPLIED_ANNOTATION) or "{}")
-        template = kinds.of(obj["kind"]).pod_template(applied) if applied else None
-        return template_key(template) if template else ""
-    except (ValueError, KeyError, TypeError):
-        return ""
-
-
-def _without_volatile(template: dict) -> dict:
-    clean = json.loads(json.dumps(template))
-    metadata = clean.get("metadata") or {}
-    metadata.pop("creationTimestamp", None)
-    (metadata.get("labels") or {}).pop("pod-template-hash", None)
-    clean["metadata"] = metadata
-    return clean
+from .snapshot import Snapshot
+from .workload_state import WorkloadState
 
 
 def parse_image_overrides(values: Iterable[str]) -> dict[str, str]:
@@ -244,11 +185,8 @@ def apply(runner: Runner, target: Target, rendered: Rendered, known: Snapshot,
     is not sent. With the result, the objects as the server stored them (none when the
     server refused any)."""
     objects = [*first, *(with_annotations(obj, annotations or {}) for obj in rendered.objects)]
-    live = [obj for obj in known.objects
-            if WorkloadRef(obj.get("kind", ""), obj["metadata"]["name"]) not in recreated]
-    try:
-        split = lastapplied.split(objects, live, known.cluster_scoped)
-    except (TypeError, ValueError):  # a value JSON cannot hold (a YAML timestamp): as rendered
+    split = _split(objects, known, recreated)
+    if split is None:  # a value JSON cannot hold (a YAML timestamp): as rendered
         manifest = "".join(json.dumps(obj) + "\n---\n" for obj in first) + annotated(
             rendered, annotations or {})
         return _applied(_with_file(runner, target, manifest, kubectl.apply_file_json), runner)
@@ -262,6 +200,18 @@ def apply(runner: Runner, target: Target, rendered: Rendered, known: Snapshot,
                 return result, []
             stored += written
     return result, stored
+
+
+def _split(objects: Sequence[dict], known: Snapshot,
+           recreated: Collection[WorkloadRef] = ()) -> lastapplied.Split | None:
+    """`lastapplied.split` of ``objects`` against ``known`` (the ``recreated`` workloads left
+    out of it); None when an object holds a value JSON cannot (it is applied as rendered)."""
+    live = [obj for obj in known.objects
+            if WorkloadRef(obj.get("kind", ""), obj["metadata"]["name"]) not in recreated]
+    try:
+        return lastapplied.split(objects, live, known.cluster_scoped)
+    except (TypeError, ValueError):
+        return None
 
 
 def _applied(result: CommandResult, runner: Runner) -> tuple[CommandResult, list[dict]]:
@@ -278,11 +228,7 @@ def dry_run(runner: Runner, target: Target, rendered: Rendered, known: Snapshot 
     the target's server checks every object and stores nothing. With the namespace as read
     before (``known``), an object it holds already (`lastapplied.split`) is not sent. With
     the result, the objects sent, in order."""
-    try:
-        split = lastapplied.split(rendered.objects, known.objects, known.cluster_scoped
-                                  ) if known is not None else None
-    except (TypeError, ValueError):  # a value JSON cannot hold: as rendered
-        split = None
+    split = _split(rendered.objects, known) if known is not None else None
     if split is None:
         return (_with_file(runner, target, rendered.manifest, kubectl.apply_dry_run),
                 rendered.objects)

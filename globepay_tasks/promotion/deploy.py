@@ -25,7 +25,7 @@ from ..kubectl import Target, WorkloadRef
 from ..manifests import Rendered
 from ..settings import Environment
 from ..snapshot import Snapshot
-from ..workloads import WorkloadState
+from ..workload_state import WorkloadState
 from . import locks
 from .failure import fail, interrupted, unexpected
 from .gates import POST, PRE, run_hooks

@@ -23,7 +23,7 @@ from ..interrupts import clear_interrupt, request_interrupt, settle_writes
 from ..kubectl import Target, WorkloadRef
 from ..runner import MARGIN
 from ..settings import Environment
-from ..workloads import WorkloadState
+from ..workload_state import WorkloadState
 from . import locks, restore
 from .plan import replaced
 from .record import record_final

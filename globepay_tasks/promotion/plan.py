@@ -13,7 +13,7 @@ from ..kubectl import WorkloadRef
 from ..manifests import Rendered
 from ..phases import DEPLOY, ORDER, key
 from ..snapshot import Snapshot
-from ..workloads import WorkloadState, template_key
+from ..workload_state import WorkloadState, template_key
 
 CREATE, CHANGE, SAME, UNKNOWN = "create", "change", "unchanged", "unknown"
 #: A Job whose pod template changes: its template is immutable, so it is deleted (its pods

@@ -18,7 +18,7 @@ from ..kubectl import Target
 from ..lock import EnvLock
 from ..settings import Environment
 from ..snapshot import Snapshot
-from ..workloads import WorkloadState
+from ..workload_state import WorkloadState
 from .result import EnvResult
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from ..kubectl import Target, WorkloadRef
 from ..manifests import Rendered
 from ..settings import Environment
 from ..snapshot import Snapshot, read_optional, read_snapshot
-from ..workloads import WorkloadState, template_key
+from ..workload_state import WorkloadState, template_key
 from . import locks
 from .deploy import applied_lines, replace_jobs
 from .plan import (

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .. import artifacts
 from ..hooks import HookResult
 from ..kubectl import WorkloadRef
-from ..workloads import WorkloadState
+from ..workload_state import WorkloadState
 from .plan import ObjectChange, PlannedChange
 
 if TYPE_CHECKING:

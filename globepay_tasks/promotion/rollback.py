@@ -12,7 +12,7 @@ from ..errors import ConfigError, RollbackFailed
 from ..kubectl import WorkloadRef
 from ..settings import Environment
 from ..snapshot import Snapshot, read_snapshot
-from ..workloads import WorkloadState
+from ..workload_state import WorkloadState
 from . import locks, release_rollback
 from .record import rollback_run
 from .result import EnvResult, WorkloadChange

@@ -49,7 +49,7 @@ from invoke import Result
 from globepay_tasks import applyset, images, kubectl
 from globepay_tasks.kinds import REVISION_ANNOTATION
 from globepay_tasks.manifests import Rendered
-from globepay_tasks.workloads import template_key
+from globepay_tasks.workload_state import template_key
 
 LAST_APPLIED = kubectl.LAST_APPLIED_ANNOTATION
 #: ``kubectl get`` resource names the fake knows, and their kinds.

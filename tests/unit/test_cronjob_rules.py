@@ -6,7 +6,7 @@ from __future__ import annotations
 from globepay_tasks import artifacts, kinds, kubectl, manifests, snapshot, status, workloads
 from globepay_tasks.kubectl import Target, WorkloadRef
 from globepay_tasks.promotion.plan import planned_refs, predict, summarize
-from globepay_tasks.workloads import WorkloadState
+from globepay_tasks.workload_state import WorkloadState
 
 DIGEST = "sha256:" + "b" * 64
 BACKEND = "registry.example/app/backend"

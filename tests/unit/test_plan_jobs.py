@@ -15,7 +15,7 @@ from globepay_tasks.promotion.plan import (
     replaced,
     summarize,
 )
-from globepay_tasks.workloads import WorkloadState
+from globepay_tasks.workload_state import WorkloadState
 
 JOB = WorkloadRef("Job", "database-migration")
 BACKEND = WorkloadRef("Deployment", "backend")

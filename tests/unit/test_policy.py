@@ -32,7 +32,7 @@ from globepay_tasks.progress import Progress
 from globepay_tasks.promotion import EnvResult, Promoter, chain, multicluster
 from globepay_tasks.promotion.plan import CHANGE, CREATE, SAME, UNKNOWN, predict, summarize
 from globepay_tasks.runner import Runner
-from globepay_tasks.workloads import WorkloadState
+from globepay_tasks.workload_state import WorkloadState
 
 REGISTRY = "registry.globepay.dev/globepay"
 CONTEXTS = ("dev", "staging", "prod", "eu", "us", "ap")

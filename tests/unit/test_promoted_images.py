@@ -23,7 +23,7 @@ from globepay_tasks.config import DEFAULTS, load_settings
 from globepay_tasks.errors import ConfigError
 from globepay_tasks.kubectl import Target, WorkloadRef
 from globepay_tasks.promotion import EnvResult, WorkloadChange, plan
-from globepay_tasks.workloads import WorkloadState
+from globepay_tasks.workload_state import WorkloadState
 
 REPO = "registry.globepay.dev:5000/globepay/backend"
 DIGEST = "sha256:" + "a" * 64

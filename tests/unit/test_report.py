@@ -27,7 +27,7 @@ from globepay_tasks.report import (
     summary_lines,
     write_report,
 )
-from globepay_tasks.workloads import WorkloadState, template_key
+from globepay_tasks.workload_state import WorkloadState, template_key
 
 BACKEND = WorkloadRef("Deployment", "backend")
 FRONTEND = WorkloadRef("Deployment", "frontend")
