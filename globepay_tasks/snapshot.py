@@ -29,7 +29,7 @@ def read_optional(runner: Runner, target: Target, resource: str, name: str) -> d
 
 #: Resource types every snapshot reads besides the workloads: the lock's Lease, and the
 #: ConfigMaps holding the history records and the known-bad marks.
-SNAPSHOT_EXTRAS = ("configmaps", "leases.coordination.k8s.io")
+SNAPSHOT_EXTRAS = ("configmaps", "leases.v1.coordination.k8s.io")
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,8 @@ def snapshot_resources(rendered: Rendered | None) -> list[str]:
     for obj in rendered.objects if rendered else ():
         if obj.get("kind") in CLUSTER_SCOPED_KINDS or kinds.is_templated(obj):
             continue
-        resource = kubectl.resource_of(obj)
-        if resource not in ("configmap", "lease.coordination.k8s.io") and (
-                resource not in resources):
+        resource = kubectl.resource_arg(obj)
+        if resource not in ("configmap", "lease.v1.coordination.k8s.io", *resources):
             resources.append(resource)
     return resources
 
@@ -91,7 +90,7 @@ def read_snapshot(runner: Runner, target: Target, rendered: Rendered | None) -> 
     that the overlay no longer renders (`unread_kinds`), when there are any. The overlay's
     cluster-scoped objects are read beside it (`_cluster_scoped`)."""
     runner = runner.at(target)
-    named = [f"{kubectl.resource_of(obj)}/{obj['metadata']['name']}"
+    named = [f"{kubectl.resource_arg(obj)}/{obj['metadata']['name']}"
              for obj in rendered.objects if is_cluster_scoped(obj)] if rendered else []
     beside = None
     if named and not runner.dry_run:

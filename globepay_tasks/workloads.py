@@ -264,13 +264,13 @@ def delete_all(runner: Runner, target: Target, objects: Sequence[dict],
     outcome = with_objects(runner, target, identities, kubectl.delete_file)
     if not outcome.ok or runner.dry_run:
         return outcome
-    resources = sorted({kubectl.resource_of(obj) for obj in objects})
+    resources = sorted({kubectl.resource_arg(obj) for obj in objects})
     read = runner.at(target).run(kubectl.get_resources(target, resources), idempotent=True)
     if not read.ok:
         return read
     present = {(obj.get("kind"), obj["metadata"].get("name"))
                for obj in kubectl.parse_list(read.stdout)}
-    left = [f"{kubectl.resource_of(obj)}/{obj['metadata']['name']}" for obj in objects
+    left = [f"{kubectl.resource_arg(obj)}/{obj['metadata']['name']}" for obj in objects
             if (obj["kind"], obj["metadata"]["name"]) in present]
     if not left:
         return outcome

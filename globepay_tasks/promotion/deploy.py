@@ -9,7 +9,17 @@ from collections.abc import Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from .. import applyset, artifacts, guards, kubectl, manifests, phases, pods, workloads
+from .. import (
+    apply_errors,
+    applyset,
+    artifacts,
+    guards,
+    kubectl,
+    manifests,
+    phases,
+    pods,
+    workloads,
+)
 from ..artifacts import Live
 from ..errors import (
     ApplyFailed,
@@ -216,7 +226,8 @@ def apply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
     after = workloads.capture(p.runner, target, refs)
     if outcome.ok:
         return None, after
-    said = "; ".join(kubectl.refusals(rendered.objects, outcome.stderr)) or outcome.error_line()
+    said = ("; ".join(apply_errors.refusals(rendered.objects, outcome.stderr))
+            or outcome.error_line())
     p.progress.step(env.name, "apply failed", said, "fail")
     return ApplyFailed(f"{env.name}: apply failed: {said}"), after
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import (
+    apply_errors,
     applyset,
     artifacts,
     badimages,
@@ -178,7 +179,7 @@ def check_on_server(p: Promoter, env: Environment, rendered: Rendered) -> None:
         raise ClusterError(f"{env.name}: checking the objects in {env.namespace} failed: "
                            f"{outcome.error_line()}")
     refused = [(what, server_message(message)) for what, message
-               in kubectl.rejected(sent, outcome.stdout, outcome.stderr)]
+               in apply_errors.rejected(sent, outcome.stdout, outcome.stderr)]
     missing = f'namespaces "{env.namespace}" not found'
     if any(message.endswith(missing) for _, message in refused):
         p.new_namespaces.add(env.name)

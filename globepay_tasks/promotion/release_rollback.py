@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .. import applyset, kubectl, phases, release, workloads
+from .. import apply_errors, applyset, kubectl, phases, release, workloads
 from ..errors import ConfigError, RollbackFailed
 from ..kubectl import Target, WorkloadRef
 from ..manifests import Rendered
@@ -160,7 +160,7 @@ def reapply(p: Promoter, env: Environment, target: Target, rendered: Rendered,
     outcome, objects = workloads.apply(p.runner, target, rendered, known, None, [parent],
                                        jobs)
     if not outcome.ok:
-        said = "; ".join(kubectl.refusals(rendered.objects, outcome.stderr)) or (
+        said = "; ".join(apply_errors.refusals(rendered.objects, outcome.stderr)) or (
             outcome.error_line())
         raise RollbackFailed(f"ROLLBACK FAILED in {env.name}: applying {rendered.overlay}: "
                              f"{said}")

@@ -42,7 +42,7 @@ CLUSTERS = ("dev", "staging", "prod")
 IMAGE_LIST = Path(__file__).with_name("images.txt")
 #: Kinds whose resourceVersions tell, on a real cluster, whether a namespace was written to.
 WRITTEN_KINDS = ("deployments.apps", "statefulsets.apps", "daemonsets.apps", "jobs.batch",
-                 "configmaps", "secrets", "services", "leases.coordination.k8s.io",
+                 "configmaps", "secrets", "services", "leases.v1.coordination.k8s.io",
                  "poddisruptionbudgets.policy")
 #: Seconds an environment's rollout may take (the ``timeout`` setting) in each mode.
 SANDBOX_TIMEOUT, REAL_TIMEOUT = 30, 120

@@ -204,6 +204,15 @@ def check_job_replaced_and_waited_for_first(project, env: str) -> None:
         "deployments/backend's PATCH")
 
 
+def check_discovery_cached(project, env: str) -> None:
+    """No kubectl of a round asked ``env`` for its API discovery again: the first round
+    filled kubectl's cache, and no argument (``ingress.v1.networking.k8s.io``, not
+    ``ingress.networking.k8s.io``) made kubectl miss and refetch it."""
+    fetched = [r.path for r in project.sandbox.requests
+               if r.cluster == env and r.method == "GET" and r.path in ("/api", "/apis")]
+    assert not fetched, f"{env}: kubectl fetched the discovery again: {fetched}"
+
+
 class Changes:
     """Every change committed in the sandbox's clusters (their stores' events, in
     resourceVersion order per cluster) since `clear`: (rv, type, kind, name, object, old)."""
@@ -287,6 +296,7 @@ def test_three_rounds_through_the_chain(project):
                 in result.stdout
             if project.sandbox and round_number > 1:
                 check_job_replaced_and_waited_for_first(project, env)
+                check_discovery_cached(project, env)
             if changes is not None:
                 completed, changed = (changes.migration_completed(env),
                                       changes.backend_changed(env))

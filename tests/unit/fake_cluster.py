@@ -58,7 +58,7 @@ KINDS = {
     "statefulsets": "StatefulSet", "daemonsets": "DaemonSet", "jobs": "Job",
     "cronjobs": "CronJob",
     "configmaps": "ConfigMap", "configmap": "ConfigMap",
-    "leases.coordination.k8s.io": "Lease", "lease": "Lease",
+    "leases.v1.coordination.k8s.io": "Lease", "lease": "Lease",
     "pods": "Pod",
 }
 #: The resource named in kubectl's messages about an object of each kind.

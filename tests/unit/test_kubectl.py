@@ -2,7 +2,7 @@
 
 import shlex
 
-from globepay_tasks import kubectl
+from globepay_tasks import apply_errors, kubectl
 from globepay_tasks.kubectl import Target, WorkloadRef
 from globepay_tasks.validation import check_image_reference
 
@@ -128,7 +128,7 @@ def test_rejected_maps_each_refusal_to_its_object_in_manifest_order():
         'for: "/tmp/m.yaml": error when patching "/tmp/m.yaml": Deployment in version "v1" cannot '
         "be handled as a Deployment: json: cannot unmarshal string into Go struct field "
         "DeploymentSpec.spec.minReadySeconds of type int32\n")
-    assert kubectl.rejected(_objects(), stdout, stderr) == [
+    assert apply_errors.rejected(_objects(), stdout, stderr) == [
         ("deployment/web", 'Deployment in version "v1" cannot be handled as a Deployment: strict '
                            'decoding error: unknown field "spec.replicass"'),
         ("deployment/api", 'Deployment in version "v1" cannot be handled as a Deployment: json: '
@@ -141,7 +141,7 @@ def test_rejected_names_a_missing_namespace_and_ignores_warnings():
     stderr = ('Warning: something the server said\n'
               'Error from server (NotFound): error when creating "/tmp/m.yaml": namespaces '
               '"shop" not found\n')
-    assert kubectl.rejected(_objects()[:2], "namespace/shop\n", stderr) == [
+    assert apply_errors.rejected(_objects()[:2], "namespace/shop\n", stderr) == [
         ("deployment/web", 'namespaces "shop" not found')]
     assert kubectl.server_version('{"serverVersion": {"gitVersion": "v1.37.1"}}') == "v1.37.1"
     assert kubectl.server_version("not json") is None
@@ -156,7 +156,7 @@ def test_rejected_names_a_kind_the_server_does_not_serve():
     said = ('no matches for kind "Widget" in version "example.com/v1" (ensure CRDs are '
             'installed first)')
     stdout = "namespace/shop\ndeployment.apps/web\ndeployment.apps/api\nservice/web\n"
-    assert kubectl.rejected(objects, stdout, stderr) == [("widget/web", said)]
+    assert apply_errors.rejected(objects, stdout, stderr) == [("widget/web", said)]
 
 
 def test_refusals_names_each_object_kubectl_names():
@@ -168,8 +168,17 @@ def test_refusals_names_each_object_kubectl_names():
               'error: resource mapping not found for name: "gizmo" namespace: "shop" from '
               '"/tmp/m.yaml": no matches for kind "Widget" in version "example.com/v1"\n'
               "ensure CRDs are installed first\n")
-    assert kubectl.refusals(objects, stderr) == [
+    assert apply_errors.refusals(objects, stderr) == [
         'ConfigMap "x" is invalid: data: Forbidden',
         'widget/gizmo: no matches for kind "Widget" in version "example.com/v1" (ensure CRDs '
         'are installed first)']
-    assert kubectl.refusals(objects, "") == []
+    assert apply_errors.refusals(objects, "") == []
+
+
+def test_a_group_with_a_dot_is_given_to_kubectl_with_its_version() -> None:
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress"}
+    assert kubectl.resource_of(ingress) == "ingress.networking.k8s.io"  # as kubectl prints it
+    assert kubectl.resource_arg(ingress) == "ingress.v1.networking.k8s.io"
+    assert kubectl.resource_arg({"apiVersion": "apps/v1", "kind": "Deployment"}) == (
+        "deployment.apps")
+    assert kubectl.resource_arg({"apiVersion": "v1", "kind": "Service"}) == "service"
