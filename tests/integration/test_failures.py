@@ -587,6 +587,20 @@ def test_lock_held(project):
     deployed(project, "dev", "--image", f"backend={BACKEND}:1.7.0")
 
 
+@pytest.mark.sandbox_only("counts the sandbox's requests")
+def test_the_lock_is_written_without_fetching_openapi_documents(project):
+    """The Lease is the tool's own body: kubectl writes it without first fetching the
+    server's OpenAPI index and the group's document for field validation (only the record's
+    client-side apply, which releases the lock, needs the document for its patch)."""
+    seeded(project)
+    project.sandbox.clear_requests()
+    deployed(project, "dev", "--image", f"backend={BACKEND}:1.7.0")
+    dev = [r for r in project.sandbox.requests if r.cluster == "dev"]
+    written = [r for r in dev if r.method in ("POST", "PUT") and "/leases" in r.path]
+    fetched = [r for r in dev if r.path == "/openapi/v3/apis/coordination.k8s.io/v1"]
+    assert len(written) >= 2 and len(fetched) <= 1, (len(written), len(fetched))
+
+
 def test_unlock_of_a_dead_lock_needs_no_force(project):
     seeded(project)
     put_lease(project, "bob@laptop", age=3600, ttl=300)

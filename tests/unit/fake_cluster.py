@@ -206,8 +206,7 @@ class FakeKubectl:
                 "--server-side", "--field-manager=globepay-tasks", "--force-conflicts",
                 "--dry-run=server", "--output", "name"]:
             return self._dry_run(rest[2], command)
-        if rest[:1] in (["create"], ["replace"]) and rest[1:] == [
-                "--filename", "-", "--save-config", "--output", "json"]:
+        if rest[:1] in (["create"], ["replace"]) and tuple(rest[1:]) == kubectl.OWN_OBJECT:
             stream = options.get("in_stream")
             assert stream, f"FakeKubectl: {argv} without standard input"
             return self._write(context, namespace, rest[0], json.loads(stream.read()), command)
