@@ -15,7 +15,7 @@ import math
 
 from .clock import rfc3339
 from .ctl_base import Manager, rt_of, set_condition, write_object, write_status
-from .defaults import template_hash, templates_equal
+from .defaults import normalized_template, template_hash
 from .podutil import controller_of, owner_reference
 from .store import clone
 
@@ -67,8 +67,20 @@ class DeploymentController:
         self.m = manager
         #: deployment uid -> (simulated start of the current rollout, new ReplicaSet name)
         self._rollout: dict[str, tuple[float, str]] = {}
+        #: ReplicaSet uid -> (its generation, its pod template normalized)
+        self._templates: dict[str, tuple[object, dict]] = {}
 
     # --- ReplicaSets ---------------------------------------------------------------------
+
+    def _template_of(self, rs: dict) -> dict:
+        """An owned ReplicaSet's pod template as `normalized_template` compares it, kept until
+        its spec changes (a new generation): every reconcile compares each of them."""
+        meta = rs["metadata"]
+        kept = self._templates.get(meta["uid"])
+        if kept is None or kept[0] != meta.get("generation"):
+            kept = self._templates[meta["uid"]] = (meta.get("generation"), normalized_template(
+                (rs.get("spec") or {}).get("template") or {}))
+        return kept[1]
 
     def _owned(self, uid: str) -> list[dict]:
         return [o for o in self.m.store.children(uid)
@@ -156,8 +168,8 @@ class DeploymentController:
         template = spec.get("template") or {}
         owned = self._owned(uid)
         max_rev = max((revision(rs) for rs in owned), default=0)
-        matching = [rs for rs in owned
-                    if templates_equal((rs.get("spec") or {}).get("template") or {}, template)]
+        wanted = normalized_template(template)
+        matching = [rs for rs in owned if self._template_of(rs) == wanted]
         new_rs = max(matching, key=revision) if matching else None
         paused = bool(spec.get("paused"))
         reason = None
