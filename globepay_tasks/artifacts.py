@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from . import images, kinds, kubectl
 from .errors import ClusterError, ConfigError
@@ -74,15 +75,31 @@ class Live:
     pods: tuple[dict, ...]
 
     def _workload(self, ref: WorkloadRef) -> dict | None:
-        for obj in self.workloads:
-            if obj.get("kind") == ref.kind and obj["metadata"]["name"] == ref.name:
-                return obj
-        return None
+        return self._workloads.get((ref.kind, ref.name))
+
+    @cached_property
+    def _workloads(self) -> dict[tuple[str, str], dict]:
+        found: dict[tuple[str, str], dict] = {}
+        for obj in self.workloads:  # the first of a kind and name, as a search would find
+            found.setdefault((obj.get("kind", ""), obj["metadata"]["name"]), obj)
+        return found
 
     def _pods(self, workload: dict) -> list[dict]:
-        if workload.get("kind") not in kinds.ROLLOUT_KINDS:
+        wanted = ((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        if workload.get("kind") not in kinds.ROLLOUT_KINDS or not wanted:
             return []
-        return [pod for pod in self.pods if _alive(pod) and _selected(workload, pod)]
+        label = next(iter(wanted.items()))  # the pods with one of its labels, then all
+        return [pod for pod in self._labelled.get(label, ())
+                if _alive(pod) and _selected(workload, pod)]
+
+    @cached_property
+    def _labelled(self) -> dict[tuple[str, str], list[dict]]:
+        """The pods by each of their labels (key, value), in the order read."""
+        found: dict[tuple[str, str], list[dict]] = {}
+        for pod in self.pods:
+            for label in ((pod.get("metadata") or {}).get("labels") or {}).items():
+                found.setdefault(label, []).append(pod)
+        return found
 
     def running(self) -> list[RunningImage]:
         """Every container of every Deployment, StatefulSet and DaemonSet; the digest is set

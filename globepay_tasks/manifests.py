@@ -91,14 +91,17 @@ def with_images(rendered: Rendered, overrides: Mapping[str, str]) -> Rendered:
     containers, as ``kubectl set image`` would set them; everything else as kustomize
     rendered it."""
 
+    order = {name: index for index, name in enumerate(overrides)}
+
     def set_images(obj: dict) -> bool:
         if not kinds.is_templated(obj):
             return False
         changed = False
         for container in kinds.containers_of(obj):
             image = container.get("image", "")
-            ref = next((ref for name, ref in overrides.items() if images.selects(name, image)),
-                       None)
+            named = [name for name in (images.repository(image), images.short_name(image))
+                     if name in order]  # the first override that `images.selects` it
+            ref = overrides[min(named, key=order.__getitem__)] if named else None
             if ref is not None and ref != image:
                 container["image"], changed = ref, True
         return changed

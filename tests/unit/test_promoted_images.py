@@ -100,6 +100,19 @@ def test_running_images_are_pinned_when_the_pods_agree():
     assert disagreeing.running()[0].pinned == ref
 
 
+def test_a_workloads_pods_are_those_its_whole_selector_matches():
+    ref = f"{REPO}:1.5.0"
+    workload = deployment(ref)
+    workload["spec"]["selector"]["matchLabels"]["tier"] = "api"
+    mine = pod("a", ref, f"{REPO}@{DIGEST}")
+    mine["metadata"]["labels"]["tier"] = "api"
+    other = pod("b", ref, f"{REPO}@{OTHER}")  # app=backend alone, no tier
+    live = artifacts.Live((workload,), (other, mine))
+    [running] = live.running()
+    assert running.pinned == f"{REPO}:1.5.0@{DIGEST}"
+    assert live.mismatches({BACKEND: {"backend": ref}}) == []
+
+
 def test_unhealthy_names_workloads_whose_rollout_is_not_complete():
     def rolled(name: str, **status: int) -> dict:
         obj = deployment(f"{REPO}:1.5.0", name)
@@ -393,6 +406,17 @@ def test_carried_images_are_set_in_workload_pod_templates_only():
     assert carried.manifest.startswith(MANIFEST.split("---")[0])  # left as rendered
     assert kubectl.parse_manifest(carried.manifest) == list(carried.objects)
     assert manifests.with_images(rendered_manifest(), {}).manifest == MANIFEST
+
+
+def test_the_first_override_that_names_an_image_is_the_one_set():
+    by_repository = "registry.example/app/backend:3.0"
+    by_name = "registry.example/app/backend:2.0"
+    for overrides, expected in (
+            ({"registry.example/app/backend": by_repository, "backend": by_name}, by_repository),
+            ({"backend": by_name, "registry.example/app/backend": by_repository}, by_name)):
+        carried = manifests.with_images(rendered_manifest(), overrides)
+        containers = carried.objects[1]["spec"]["template"]["spec"]["containers"]
+        assert [c["image"] for c in containers] == [expected, "registry.example/app/proxy:2.0"]
 
 
 def test_change_cause_is_added_to_the_named_workloads():
