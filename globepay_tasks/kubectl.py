@@ -122,8 +122,8 @@ def resource_of(obj: dict) -> str:
 
 def resource_arg(obj: dict) -> str:
     """`resource_of` as ``kubectl get`` and ``delete`` take it, with the version where the
-    group has a dot (``ingress.v1.networking.k8s.io``): kubectl reads ``ingress.networking.
-    k8s.io`` as resource.version.group first and, finding none, fetches all discovery again."""
+    group has a dot (``ingress.v1.networking.k8s.io``). Without it kubectl reads the name as
+    resource.version.group first and, finding no such version, fetches all discovery again."""
     group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
     return f"{str(obj.get('kind', '')).lower()}.{version}.{group}" if "." in group else (
         resource_of(obj))
