@@ -79,10 +79,7 @@ class Live:
 
     @cached_property
     def _workloads(self) -> dict[tuple[str, str], dict]:
-        found: dict[tuple[str, str], dict] = {}
-        for obj in self.workloads:  # the first of a kind and name, as a search would find
-            found.setdefault((obj.get("kind", ""), obj["metadata"]["name"]), obj)
-        return found
+        return kubectl.by_kind_and_name(self.workloads)
 
     def _pods(self, workload: dict) -> list[dict]:
         wanted = ((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}

@@ -268,6 +268,14 @@ def parse_manifest(text: str) -> list[dict]:
     return [doc for doc in yaml.load_all(text, Loader=loader) if isinstance(doc, dict)]
 
 
+def by_kind_and_name(objects: Iterable[dict]) -> dict[tuple[str, str], dict]:
+    """Objects by (kind, name), the first of each as a search in order would find it."""
+    found: dict[tuple[str, str], dict] = {}
+    for obj in objects:
+        found.setdefault((obj.get("kind", ""), obj["metadata"]["name"]), obj)
+    return found
+
+
 def workloads_in(objects: Iterable[dict]) -> list[WorkloadRef]:
     """The workloads among rendered objects, in render order."""
     return [

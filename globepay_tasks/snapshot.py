@@ -46,10 +46,7 @@ class Snapshot:
 
     @cached_property
     def _index(self) -> dict[tuple[str, str], dict]:
-        found: dict[tuple[str, str], dict] = {}
-        for obj in self.objects:  # the first of a kind and name, as a search would find
-            found.setdefault((obj.get("kind"), obj["metadata"]["name"]), obj)
-        return found
+        return kubectl.by_kind_and_name(self.objects)
 
     def of_kind(self, kind: str) -> list[dict]:
         return [obj for obj in self.objects if obj.get("kind") == kind]
